@@ -1,0 +1,36 @@
+# refactor-async: `make demo` runs the main job on a bundled example,
+# `make test` runs every test. Both install what they need by themselves.
+
+CARGO  ?= cargo
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(abspath $(VENV))/bin/python
+
+.PHONY: build release test demo bench venv clean
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# The Python tools the tests run for real (pytest, pytest-asyncio, mypy, httpx, ruff).
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" REFACTOR_ASYNC_PYTHON="$(PY)" $(CARGO) test --all-targets
+
+demo: release
+	examples/demo.sh target/release/refactor-async
+
+bench: venv release
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) bench --bench analyze
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

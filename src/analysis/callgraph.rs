@@ -1,0 +1,362 @@
+//! The call graph over the repository's functions and the async closure.
+//!
+//! Every call site is resolved once (in parallel, per module). The closure is
+//! every sync function that blocks directly, plus every sync function that calls
+//! into one, found by a breadth-first walk backwards from the direct blockers, so
+//! each function records the shortest path to the blocking API that forces it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::catalog::ApiMatch;
+use super::index::{Index, ModId, ScopeRef, Value};
+use super::summary::{CallSite, ScopeKind};
+
+/// Index of a function in [`CallGraph::functions`].
+pub type FuncId = u32;
+
+/// What a call site calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallTarget {
+    /// A function or method of the repository (a class call targets its `__init__`).
+    Repo(FuncId),
+    /// A blocking API from the catalog.
+    Blocking(ApiMatch),
+    /// Runs a coroutine to completion from sync code (`asyncio.run`).
+    SyncBridge(String),
+    /// Something external that does not block (as far as the catalog knows).
+    External(String),
+    Unknown,
+}
+
+/// Why a function is an entry point whose callers outside the converted code need the sync name kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryPoint {
+    /// A public function or method of the package.
+    PublicApi,
+    /// Called from an `if __name__ == "__main__":` block.
+    MainBlock,
+    /// Named in `[project.scripts]`.
+    ConsoleScript,
+    /// Decorated as a click/typer command.
+    CliCommand,
+    /// Test code.
+    Test,
+}
+
+impl EntryPoint {
+    /// Human wording.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryPoint::PublicApi => "public API",
+            EntryPoint::MainBlock => "__main__ block",
+            EntryPoint::ConsoleScript => "console script",
+            EntryPoint::CliCommand => "CLI command",
+            EntryPoint::Test => "test",
+        }
+    }
+}
+
+/// A function or method of the repository.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub at: ScopeRef,
+    /// `pkg.mod.Class.method`.
+    pub qualname: String,
+    pub name: String,
+    pub is_async: bool,
+    pub is_generator: bool,
+    pub is_method: bool,
+    pub in_test: bool,
+    pub entry_point: Option<EntryPoint>,
+    /// Indices (into the module's call sites) of the calls made directly in this function.
+    pub calls: Vec<u32>,
+}
+
+/// Why a function belongs to the async closure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClosureReason {
+    /// It makes this blocking call itself.
+    Direct { call: u32 },
+    /// It calls `callee`, which is in the closure, at this call site.
+    Via { callee: FuncId, call: u32 },
+}
+
+/// The resolved call graph.
+pub struct CallGraph {
+    pub functions: Vec<Function>,
+    func_ids: std::collections::HashMap<ScopeRef, FuncId>,
+    /// Per module, per call site: what it calls.
+    pub targets: Vec<Vec<CallTarget>>,
+    /// Per module, per call site: the function it is made in (None at module or class level).
+    pub callers: Vec<Vec<Option<FuncId>>>,
+    /// Per function: why it must become async (sync functions only).
+    pub closure: Vec<Option<ClosureReason>>,
+    /// Per function: how it reaches a sync bridge (`asyncio.run`) through sync code.
+    pub bridges: Vec<Option<ClosureReason>>,
+}
+
+impl CallGraph {
+    /// Resolve every call site and compute the closure.
+    pub fn build(index: &Index<'_>, root: &Path) -> CallGraph {
+        let mut functions = Vec::new();
+        let mut func_ids = std::collections::HashMap::new();
+        for (mi, module) in index.modules.iter().enumerate() {
+            let scopes = &module.summary.scopes;
+            for (si, scope) in scopes.iter().enumerate() {
+                if scope.kind != ScopeKind::Function {
+                    continue;
+                }
+                let at = ScopeRef { module: mi as ModId, scope: si as u32 };
+                func_ids.insert(at, functions.len() as FuncId);
+                let parent_kind = scope.parent.map(|p| scopes[p as usize].kind);
+                functions.push(Function {
+                    at,
+                    qualname: module.qualname(si as u32),
+                    name: scope.name.clone(),
+                    is_async: scope.is_async,
+                    is_generator: scope.is_generator,
+                    is_method: parent_kind == Some(ScopeKind::Class),
+                    in_test: module.is_test,
+                    entry_point: None,
+                    calls: Vec::new(),
+                });
+            }
+        }
+
+        let targets: Vec<Vec<CallTarget>> = (0..index.modules.len())
+            .into_par_iter()
+            .map(|mi| {
+                let module = &index.modules[mi];
+                module.summary.calls.iter().map(|call| resolve_call(index, &func_ids, mi as ModId, call)).collect()
+            })
+            .collect();
+
+        let mut callers = Vec::with_capacity(index.modules.len());
+        for (mi, module) in index.modules.iter().enumerate() {
+            let scopes = &module.summary.scopes;
+            let mut per_call = Vec::with_capacity(module.summary.calls.len());
+            for (ci, call) in module.summary.calls.iter().enumerate() {
+                let caller = if scopes[call.scope as usize].kind == ScopeKind::Function {
+                    func_ids.get(&ScopeRef { module: mi as ModId, scope: call.scope }).copied()
+                } else {
+                    None
+                };
+                if let Some(f) = caller {
+                    functions[f as usize].calls.push(ci as u32);
+                }
+                per_call.push(caller);
+            }
+            callers.push(per_call);
+        }
+
+        let mut graph = CallGraph { functions, func_ids, targets, callers, closure: Vec::new(), bridges: Vec::new() };
+        graph.closure = graph.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
+        graph.bridges = graph.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
+        graph.mark_entry_points(index, root);
+        graph
+    }
+
+    /// The function id of a scope.
+    pub fn function_at(&self, at: ScopeRef) -> Option<FuncId> {
+        self.func_ids.get(&at).copied()
+    }
+
+    /// The call site `call` of module `m`.
+    pub fn call<'i>(&self, index: &'i Index<'_>, m: ModId, call: u32) -> &'i CallSite {
+        &index.modules[m as usize].summary.calls[call as usize]
+    }
+
+    /// Sync functions that reach a call matching `is_seed` through sync calls only,
+    /// each with the first step of its shortest path.
+    fn backward_closure(&self, index: &Index<'_>, is_seed: impl Fn(&CallTarget) -> bool) -> Vec<Option<ClosureReason>> {
+        let n = self.functions.len();
+        let mut reason: Vec<Option<ClosureReason>> = vec![None; n];
+        let mut reverse: Vec<Vec<(FuncId, u32)>> = vec![Vec::new(); n];
+        let mut queue = VecDeque::new();
+        for (fi, f) in self.functions.iter().enumerate() {
+            let module = &index.modules[f.at.module as usize];
+            for &ci in &f.calls {
+                let call = &module.summary.calls[ci as usize];
+                // A lambda's body runs when the lambda is called, not here.
+                if call.in_lambda {
+                    continue;
+                }
+                let target = &self.targets[f.at.module as usize][ci as usize];
+                if !f.is_async && reason[fi].is_none() && is_seed(target) {
+                    reason[fi] = Some(ClosureReason::Direct { call: ci });
+                    queue.push_back(fi as FuncId);
+                }
+                if let CallTarget::Repo(g) = target {
+                    reverse[*g as usize].push((fi as FuncId, ci));
+                }
+            }
+        }
+        while let Some(g) = queue.pop_front() {
+            for &(f, ci) in &reverse[g as usize] {
+                let func = &self.functions[f as usize];
+                if func.is_async || reason[f as usize].is_some() || f == g {
+                    continue;
+                }
+                reason[f as usize] = Some(ClosureReason::Via { callee: g, call: ci });
+                queue.push_back(f);
+            }
+        }
+        reason
+    }
+
+    /// The chain of qualified names from `f` to the blocking API (or bridge) that puts it in `set`.
+    pub fn path(&self, index: &Index<'_>, set: &[Option<ClosureReason>], f: FuncId) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = f;
+        for _ in 0..64 {
+            out.push(self.functions[current as usize].qualname.clone());
+            match &set[current as usize] {
+                Some(ClosureReason::Via { callee, .. }) => current = *callee,
+                Some(ClosureReason::Direct { call }) => {
+                    let m = self.functions[current as usize].at.module;
+                    match &self.targets[m as usize][*call as usize] {
+                        CallTarget::Blocking(api) => out.push(api.name.clone()),
+                        CallTarget::SyncBridge(name) => out.push(name.clone()),
+                        _ => {}
+                    }
+                    let _ = index;
+                    break;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The blocking API at the end of `f`'s path in `set`.
+    pub fn terminal_api(&self, set: &[Option<ClosureReason>], f: FuncId) -> Option<&ApiMatch> {
+        let mut current = f;
+        for _ in 0..64 {
+            match &set[current as usize] {
+                Some(ClosureReason::Via { callee, .. }) => current = *callee,
+                Some(ClosureReason::Direct { call }) => {
+                    let m = self.functions[current as usize].at.module;
+                    return match &self.targets[m as usize][*call as usize] {
+                        CallTarget::Blocking(api) => Some(api),
+                        _ => None,
+                    };
+                }
+                None => return None,
+            }
+        }
+        None
+    }
+
+    fn mark_entry_points(&mut self, index: &Index<'_>, root: &Path) {
+        let scripts = console_scripts(root);
+        let mut marks: BTreeMap<FuncId, EntryPoint> = BTreeMap::new();
+        // Calls from `__main__` blocks.
+        for (mi, module) in index.modules.iter().enumerate() {
+            for (ci, call) in module.summary.calls.iter().enumerate() {
+                if call.in_main_block {
+                    if let CallTarget::Repo(f) = self.targets[mi][ci] {
+                        marks.entry(f).or_insert(EntryPoint::MainBlock);
+                    }
+                }
+            }
+        }
+        for (fi, f) in self.functions.iter_mut().enumerate() {
+            let module = &index.modules[f.at.module as usize];
+            let scopes = &module.summary.scopes;
+            let scope = &scopes[f.at.scope as usize];
+            let mark = if f.in_test {
+                Some(EntryPoint::Test)
+            } else if scripts.iter().any(|s| s == &f.qualname) {
+                Some(EntryPoint::ConsoleScript)
+            } else if scope.decorators.iter().any(|d| {
+                let d: Vec<&str> = d.iter().map(String::as_str).filter(|s| *s != "()").collect();
+                matches!(d.last(), Some(&"command") | Some(&"group")) && d.len() >= 2
+            }) {
+                Some(EntryPoint::CliCommand)
+            } else if let Some(m) = marks.get(&(fi as FuncId)) {
+                Some(*m)
+            } else if is_public(module, scopes, f.at.scope) {
+                Some(EntryPoint::PublicApi)
+            } else {
+                None
+            };
+            f.entry_point = mark;
+        }
+    }
+}
+
+/// A public name: no leading underscore on it, its classes or its module path, not nested in a function.
+fn is_public(module: &super::index::Module, scopes: &[super::summary::Scope], scope: u32) -> bool {
+    let private = |s: &str| s.starts_with('_') && !(s.starts_with("__") && s.ends_with("__"));
+    if module.name.split('.').any(private) {
+        return false;
+    }
+    let f = &scopes[scope as usize];
+    if f.name.starts_with('_') {
+        return false;
+    }
+    let mut parent = f.parent;
+    while let Some(p) = parent {
+        let ps = &scopes[p as usize];
+        match ps.kind {
+            ScopeKind::Module => return true,
+            ScopeKind::Function => return false,
+            ScopeKind::Class if ps.name.starts_with('_') => return false,
+            ScopeKind::Class => {}
+        }
+        parent = ps.parent;
+    }
+    true
+}
+
+/// `[project.scripts]` (and Poetry's) targets as qualified names (`pkg.cli.main`).
+fn console_scripts(root: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml")) else { return Vec::new() };
+    let Ok(doc) = text.parse::<toml::Table>() else { return Vec::new() };
+    let tables = [
+        doc.get("project").and_then(|p| p.get("scripts")),
+        doc.get("tool").and_then(|t| t.get("poetry")).and_then(|p| p.get("scripts")),
+    ];
+    let mut out = Vec::new();
+    for table in tables.into_iter().flatten() {
+        if let Some(t) = table.as_table() {
+            for v in t.values() {
+                if let Some(s) = v.as_str() {
+                    out.push(s.replace(':', ".").trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn resolve_call(index: &Index<'_>, func_ids: &std::collections::HashMap<ScopeRef, FuncId>, m: ModId, call: &CallSite) -> CallTarget {
+    let Some(callee) = &call.callee else { return CallTarget::Unknown };
+    match index.resolve_chain(m, call.scope, callee, call.pos.byte) {
+        Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
+        Value::RepoClass(c) => match index.member(c, "__init__", 0) {
+            Value::RepoFunction(init) => func_ids.get(&init).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
+            _ => CallTarget::Unknown,
+        },
+        Value::RepoInstance(c) => match index.member(c, "__call__", 0) {
+            Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
+            _ => CallTarget::Unknown,
+        },
+        Value::External(q) => {
+            let catalog = index.catalog;
+            if catalog.is_sync_bridge(&q) {
+                CallTarget::SyncBridge(q)
+            } else if let Some(api) = catalog.lookup(&q) {
+                CallTarget::Blocking(api)
+            } else {
+                CallTarget::External(q)
+            }
+        }
+        _ => CallTarget::Unknown,
+    }
+}

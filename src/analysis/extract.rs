@@ -1,0 +1,1073 @@
+//! One walk over a tree-sitter tree that turns a Python file into a [`FileSummary`].
+//!
+//! Parsing is the expensive part of the analysis, so this walk is a single pass
+//! with one cursor, comparing node kinds by id, and keeps only what later stages
+//! read: scopes, bindings, call sites, loops and `except` clauses.
+
+use std::sync::OnceLock;
+
+use tree_sitter::{Language, Node, Parser, Tree, TreeCursor};
+
+use super::summary::*;
+
+/// How many syntax-error positions a summary keeps.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// Node kind ids of the Python grammar, looked up once.
+struct Kinds {
+    function_definition: u16,
+    class_definition: u16,
+    decorated_definition: u16,
+    decorator: u16,
+    lambda: u16,
+    import_statement: u16,
+    import_from_statement: u16,
+    future_import_statement: u16,
+    assignment: u16,
+    augmented_assignment: u16,
+    for_statement: u16,
+    while_statement: u16,
+    list_comprehension: u16,
+    set_comprehension: u16,
+    dictionary_comprehension: u16,
+    generator_expression: u16,
+    for_in_clause: u16,
+    break_statement: u16,
+    return_statement: u16,
+    yield_: u16,
+    with_statement: u16,
+    call: u16,
+    await_: u16,
+    except_clause: u16,
+    if_statement: u16,
+    error: u16,
+    identifier: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static KINDS: OnceLock<Kinds> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        let lang: Language = tree_sitter_python::LANGUAGE.into();
+        let id = |name: &str| lang.id_for_node_kind(name, true);
+        Kinds {
+            function_definition: id("function_definition"),
+            class_definition: id("class_definition"),
+            decorated_definition: id("decorated_definition"),
+            decorator: id("decorator"),
+            lambda: id("lambda"),
+            import_statement: id("import_statement"),
+            import_from_statement: id("import_from_statement"),
+            future_import_statement: id("future_import_statement"),
+            assignment: id("assignment"),
+            augmented_assignment: id("augmented_assignment"),
+            for_statement: id("for_statement"),
+            while_statement: id("while_statement"),
+            list_comprehension: id("list_comprehension"),
+            set_comprehension: id("set_comprehension"),
+            dictionary_comprehension: id("dictionary_comprehension"),
+            generator_expression: id("generator_expression"),
+            for_in_clause: id("for_in_clause"),
+            break_statement: id("break_statement"),
+            return_statement: id("return_statement"),
+            yield_: id("yield"),
+            with_statement: id("with_statement"),
+            call: id("call"),
+            await_: id("await"),
+            except_clause: id("except_clause"),
+            if_statement: id("if_statement"),
+            error: lang.id_for_node_kind("ERROR", true),
+            identifier: id("identifier"),
+        }
+    })
+}
+
+/// A parser for Python; one per thread, since tree-sitter parsers are not `Sync`.
+pub fn new_parser() -> Parser {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .expect("the bundled tree-sitter-python grammar matches the tree-sitter version");
+    parser
+}
+
+/// Parse `source` and summarise it.
+pub fn summarize(parser: &mut Parser, source: &[u8]) -> FileSummary {
+    match parser.parse(source, None) {
+        Some(tree) => summarize_tree(&tree, source),
+        // Only happens on cancellation or timeout, neither of which is set.
+        None => FileSummary::default(),
+    }
+}
+
+/// Summarise an already parsed tree.
+pub fn summarize_tree(tree: &Tree, source: &[u8]) -> FileSummary {
+    let root = tree.root_node();
+    let mut walker = Walker {
+        src: source,
+        k: kinds(),
+        out: FileSummary::default(),
+        loop_stack: Vec::new(),
+    };
+    walker.out.scopes.push(Scope {
+        kind: ScopeKind::Module,
+        name: String::new(),
+        qualname: String::new(),
+        parent: None,
+        pos: Position { line: 1, column: 1, byte: 0 },
+        end_byte: source.len() as u32,
+        is_async: false,
+        is_generator: false,
+        decorators: Vec::new(),
+        params: Vec::new(),
+        returns: None,
+        bindings: Vec::new(),
+        bases: Vec::new(),
+        attributes: Vec::new(),
+    });
+    if root.has_error() {
+        walker.collect_errors(root);
+    }
+    let ctx = Ctx { scope: 0, in_lambda: false, in_main_block: false };
+    let mut cursor = root.walk();
+    walker.visit_children(&mut cursor, ctx);
+    walker.out
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    scope: u32,
+    in_lambda: bool,
+    in_main_block: bool,
+}
+
+struct Walker<'s> {
+    src: &'s [u8],
+    k: &'static Kinds,
+    out: FileSummary,
+    /// Loops open around the current node, innermost last; reset at each function.
+    loop_stack: Vec<u32>,
+}
+
+impl<'s> Walker<'s> {
+    fn text(&self, node: Node) -> &'s str {
+        std::str::from_utf8(&self.src[node.byte_range()]).unwrap_or("")
+    }
+
+    fn position(&self, node: Node) -> Position {
+        let point = node.start_position();
+        let byte = node.start_byte();
+        let line_start = byte - point.column;
+        let prefix = &self.src[line_start..byte];
+        let column = if prefix.is_ascii() {
+            point.column
+        } else {
+            String::from_utf8_lossy(prefix).chars().count()
+        };
+        Position { line: point.row as u32 + 1, column: column as u32 + 1, byte: byte as u32 }
+    }
+
+    fn collect_errors(&mut self, node: Node) {
+        if self.out.syntax_errors.len() >= MAX_SYNTAX_ERRORS {
+            return;
+        }
+        if node.kind_id() == self.k.error || node.is_missing() {
+            let pos = self.position(node);
+            self.out.syntax_errors.push(pos);
+            return;
+        }
+        if !node.has_error() {
+            return;
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.collect_errors(child);
+        }
+    }
+
+    fn visit_children(&mut self, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
+        if cursor.goto_first_child() {
+            loop {
+                let node = cursor.node();
+                self.visit(node, cursor, ctx);
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
+        }
+    }
+
+    /// Visit every child of `node` (which need not be the cursor's node).
+    fn visit_node_children(&mut self, node: Node, ctx: Ctx) {
+        let mut cursor = node.walk();
+        self.visit_children(&mut cursor, ctx);
+    }
+
+    fn visit_opt(&mut self, node: Option<Node>, ctx: Ctx) {
+        if let Some(node) = node {
+            let mut cursor = node.walk();
+            self.visit(node, &mut cursor, ctx);
+        }
+    }
+
+    /// Visit `node`; `cursor` points at it.
+    fn visit(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
+        let kind = node.kind_id();
+        let k = self.k;
+        if kind == k.call {
+            self.visit_call(node, ctx, false);
+        } else if kind == k.await_ {
+            match node.named_child(0) {
+                Some(inner) if inner.kind_id() == k.call => self.visit_call(inner, ctx, true),
+                _ => self.visit_children(cursor, ctx),
+            }
+        } else if kind == k.function_definition {
+            self.visit_function(node, Vec::new(), ctx);
+        } else if kind == k.class_definition {
+            self.visit_class(node, Vec::new(), ctx);
+        } else if kind == k.decorated_definition {
+            self.visit_decorated(node, ctx);
+        } else if kind == k.lambda {
+            let inner = Ctx { in_lambda: true, ..ctx };
+            self.visit_children(cursor, inner);
+        } else if kind == k.import_statement {
+            self.visit_import(node, ctx);
+        } else if kind == k.import_from_statement {
+            self.visit_import_from(node, ctx);
+        } else if kind == k.future_import_statement {
+            // Nothing to resolve.
+        } else if kind == k.assignment {
+            self.visit_assignment(node, ctx);
+        } else if kind == k.augmented_assignment {
+            if let Some(left) = node.child_by_field_name("left") {
+                // The name holds its new value only once the statement has run.
+                self.record_assigned_targets(left, node.end_byte() as u32);
+            }
+            self.visit_children(cursor, ctx);
+        } else if kind == k.for_statement {
+            self.visit_for(node, ctx);
+        } else if kind == k.while_statement {
+            self.visit_while(node, ctx);
+        } else if kind == k.list_comprehension
+            || kind == k.set_comprehension
+            || kind == k.dictionary_comprehension
+            || kind == k.generator_expression
+        {
+            self.visit_comprehension(node, ctx);
+        } else if kind == k.break_statement {
+            if let Some(&innermost) = self.loop_stack.last() {
+                self.out.loops[innermost as usize].has_break = true;
+            }
+        } else if kind == k.return_statement {
+            for &l in &self.loop_stack {
+                self.out.loops[l as usize].has_return = true;
+            }
+            self.visit_children(cursor, ctx);
+        } else if kind == k.yield_ {
+            for &l in &self.loop_stack {
+                self.out.loops[l as usize].has_yield = true;
+            }
+            if !ctx.in_lambda {
+                self.out.scopes[ctx.scope as usize].is_generator = true;
+            }
+            self.visit_children(cursor, ctx);
+        } else if kind == k.with_statement {
+            self.visit_with(node, ctx);
+            self.visit_children(cursor, ctx);
+        } else if kind == k.except_clause {
+            self.visit_except(node, ctx);
+            self.visit_children(cursor, ctx);
+        } else if kind == k.if_statement && ctx.scope == 0 && is_main_guard(self, node) {
+            let inner = Ctx { in_main_block: true, ..ctx };
+            self.visit_opt(node.child_by_field_name("consequence"), inner);
+            let mut c = node.walk();
+            for alt in node.children_by_field_name("alternative", &mut c) {
+                self.visit_opt(Some(alt), ctx);
+            }
+        } else if node.child_count() > 0 {
+            self.visit_children(cursor, ctx);
+        }
+    }
+
+    fn visit_call(&mut self, node: Node, ctx: Ctx, awaited: bool) {
+        let function = node.child_by_field_name("function");
+        let callee = function.and_then(|f| self.chain(f));
+        let mut keywords = Vec::new();
+        let mut positional = 0;
+        let mut has_splat = false;
+        let mut arg_names = Vec::new();
+        let arguments = node.child_by_field_name("arguments");
+        let in_loop = !self.loop_stack.is_empty();
+        if let Some(args) = arguments {
+            let mut c = args.walk();
+            for arg in args.named_children(&mut c) {
+                match arg.kind() {
+                    "keyword_argument" => {
+                        if let Some(name) = arg.child_by_field_name("name") {
+                            keywords.push(self.text(name).to_string());
+                        }
+                    }
+                    "list_splat" | "dictionary_splat" => has_splat = true,
+                    "comment" => {}
+                    _ => positional += 1,
+                }
+            }
+            if in_loop {
+                self.collect_identifiers(args, &mut arg_names);
+            }
+        }
+        if in_loop {
+            // A method call on a loop variable (`item.fetch()`) depends on it too.
+            if let Some(f) = function {
+                if let Some(obj) = f.child_by_field_name("object") {
+                    self.collect_identifiers(obj, &mut arg_names);
+                }
+            }
+        }
+        let site = CallSite {
+            scope: ctx.scope,
+            callee,
+            pos: self.position(node),
+            end_byte: node.end_byte() as u32,
+            keywords,
+            positional,
+            has_splat,
+            awaited,
+            in_lambda: ctx.in_lambda,
+            in_main_block: ctx.in_main_block,
+            loop_idx: self.loop_stack.last().copied(),
+            arg_names,
+        };
+        self.out.calls.push(site);
+        // Calls nested in the callee or the arguments are call sites too.
+        self.visit_opt(function, ctx);
+        self.visit_opt(arguments, ctx);
+    }
+
+    fn collect_identifiers(&self, node: Node, out: &mut Vec<String>) {
+        if node.kind_id() == self.k.identifier {
+            let name = self.text(node);
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+            return;
+        }
+        if node.kind() == "attribute" {
+            // Only the object of `a.b` is a name that is read.
+            if let Some(obj) = node.child_by_field_name("object") {
+                self.collect_identifiers(obj, out);
+            }
+            return;
+        }
+        if node.kind() == "keyword_argument" {
+            if let Some(value) = node.child_by_field_name("value") {
+                self.collect_identifiers(value, out);
+            }
+            return;
+        }
+        let mut c = node.walk();
+        for child in node.named_children(&mut c) {
+            self.collect_identifiers(child, out);
+        }
+    }
+
+    /// A dotted chain for `node`, or `None` when it is not one.
+    fn chain(&self, node: Node) -> Option<Chain> {
+        let mut out = Vec::new();
+        self.chain_into(node, &mut out, 0).then_some(out)
+    }
+
+    fn chain_into(&self, node: Node, out: &mut Chain, depth: u32) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        match node.kind() {
+            "identifier" => {
+                out.push(self.text(node).to_string());
+                true
+            }
+            "attribute" => {
+                let (Some(obj), Some(attr)) =
+                    (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+                else {
+                    return false;
+                };
+                if !self.chain_into(obj, out, depth + 1) {
+                    return false;
+                }
+                out.push(self.text(attr).to_string());
+                true
+            }
+            "call" => {
+                let Some(function) = node.child_by_field_name("function") else {
+                    return false;
+                };
+                if !self.chain_into(function, out, depth + 1) {
+                    return false;
+                }
+                out.push(CALL_SEGMENT.to_string());
+                true
+            }
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) => self.chain_into(inner, out, depth + 1),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The main type named by an annotation: `T | None`, `Optional[T]` and `"T"` give `T`.
+    fn type_chain(&self, node: Node, depth: u32) -> Option<Chain> {
+        if depth > 16 {
+            return None;
+        }
+        match node.kind() {
+            "type" => node.named_child(0).and_then(|n| self.type_chain(n, depth + 1)),
+            "identifier" | "attribute" => {
+                let chain = self.chain(node)?;
+                (chain.last().map(String::as_str) != Some("None")).then_some(chain)
+            }
+            "none" => None,
+            "string" => {
+                let text = self.text(node).trim_matches(|c| c == '"' || c == '\'');
+                let text = text.split('|').map(str::trim).find(|p| *p != "None")?;
+                let text = text.split('[').next().unwrap_or(text).trim();
+                if text.is_empty()
+                    || !text.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c == '_' || c.is_alphanumeric()))
+                {
+                    return None;
+                }
+                Some(text.split('.').map(str::to_string).collect())
+            }
+            "binary_operator" => {
+                // `A | None`: the first side that is not None.
+                let left = node.child_by_field_name("left");
+                let right = node.child_by_field_name("right");
+                left.and_then(|l| self.type_chain(l, depth + 1))
+                    .or_else(|| right.and_then(|r| self.type_chain(r, depth + 1)))
+            }
+            "union_type" => {
+                let mut c = node.walk();
+                let children: Vec<Node> = node.named_children(&mut c).collect();
+                children.into_iter().find_map(|n| self.type_chain(n, depth + 1))
+            }
+            "generic_type" | "subscript" => {
+                let base = node
+                    .child_by_field_name("value")
+                    .or_else(|| node.named_child(0))?;
+                let base_chain = self.chain(base)?;
+                let last = base_chain.last().map(String::as_str).unwrap_or("");
+                if last == "Optional" || last == "Union" || last == "Annotated" {
+                    // The first type argument.
+                    let mut c = node.walk();
+                    let args: Vec<Node> = node.named_children(&mut c).skip(1).collect();
+                    for arg in args {
+                        if arg.kind() == "type_parameter" {
+                            let mut c2 = arg.walk();
+                            let inner: Vec<Node> = arg.named_children(&mut c2).collect();
+                            if let Some(found) = inner.into_iter().find_map(|n| self.type_chain(n, depth + 1)) {
+                                return Some(found);
+                            }
+                        } else if let Some(found) = self.type_chain(arg, depth + 1) {
+                            return Some(found);
+                        }
+                    }
+                    None
+                } else {
+                    Some(base_chain)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// What an assigned expression binds, for later type resolution.
+    fn value_of(&self, node: Node, depth: u32) -> BindingValue {
+        if depth > 8 {
+            return BindingValue::Unknown;
+        }
+        match node.kind() {
+            "call" => match node.child_by_field_name("function").and_then(|f| self.chain(f)) {
+                Some(chain) => BindingValue::Call(chain),
+                None => BindingValue::Unknown,
+            },
+            "identifier" | "attribute" => match self.chain(node) {
+                Some(chain) => BindingValue::Alias(chain),
+                None => BindingValue::Unknown,
+            },
+            "parenthesized_expression" | "await" => match node.named_child(0) {
+                Some(inner) => self.value_of(inner, depth + 1),
+                None => BindingValue::Unknown,
+            },
+            // `session or requests.Session()`: prefer the side that constructs something.
+            "boolean_operator" | "conditional_expression" => {
+                let mut c = node.walk();
+                let parts: Vec<Node> = node.named_children(&mut c).collect();
+                let values: Vec<BindingValue> = parts.iter().map(|p| self.value_of(*p, depth + 1)).collect();
+                values
+                    .iter()
+                    .find(|v| matches!(v, BindingValue::Call(_)))
+                    .or_else(|| values.iter().find(|v| matches!(v, BindingValue::Alias(_))))
+                    .cloned()
+                    .unwrap_or(BindingValue::Unknown)
+            }
+            _ => BindingValue::Unknown,
+        }
+    }
+
+    fn bind(&mut self, scope: u32, name: &str, byte: u32, value: BindingValue) {
+        self.bind_at(scope, name, byte, byte, value);
+    }
+
+    fn bind_at(&mut self, scope: u32, name: &str, byte: u32, at: u32, value: BindingValue) {
+        self.out.scopes[scope as usize].bindings.push(Binding { name: name.to_string(), byte, at, scope, value });
+    }
+
+    fn record_assigned(&mut self, name: &str, byte: u32) {
+        for &l in &self.loop_stack {
+            self.out.loops[l as usize].assigned.push((name.to_string(), byte));
+        }
+    }
+
+    /// Names bound by an assignment target, recorded as assigned in open loops.
+    fn record_assigned_targets(&mut self, target: Node, byte: u32) {
+        let mut names = Vec::new();
+        self.target_names(target, &mut names);
+        for name in names {
+            self.record_assigned(&name, byte);
+        }
+    }
+
+    /// Identifiers bound by a target pattern (`a`, `a, b`, `(a, [b, *c])`); `x.y` and `x[i]`
+    /// bind nothing new but count as assigning `x`.
+    fn target_names(&self, node: Node, out: &mut Vec<String>) {
+        match node.kind() {
+            "identifier" => out.push(self.text(node).to_string()),
+            "attribute" | "subscript" => {
+                let mut n = node;
+                while let Some(obj) = n.child_by_field_name("object").or_else(|| n.child_by_field_name("value")) {
+                    n = obj;
+                }
+                if n.kind() == "identifier" {
+                    out.push(self.text(n).to_string());
+                }
+            }
+            _ => {
+                let mut c = node.walk();
+                for child in node.named_children(&mut c) {
+                    self.target_names(child, out);
+                }
+            }
+        }
+    }
+
+    fn visit_assignment(&mut self, node: Node, ctx: Ctx) {
+        let left = node.child_by_field_name("left");
+        let right = node.child_by_field_name("right");
+        let annotation = node.child_by_field_name("type");
+        if let Some(left) = left {
+            // The name holds its new value only once the right-hand side has run.
+            self.record_assigned_targets(left, node.end_byte() as u32);
+            let at = node.start_byte() as u32;
+            let byte = node.end_byte() as u32;
+            match left.kind() {
+                "identifier" => {
+                    let name = self.text(left);
+                    let value = match (annotation.and_then(|t| self.type_chain(t, 0)), right) {
+                        (Some(ty), _) => BindingValue::Annotated(ty),
+                        (None, Some(r)) => self.value_of(r, 0),
+                        (None, None) => BindingValue::Unknown,
+                    };
+                    let scope = ctx.scope;
+                    if self.out.scopes[scope as usize].kind == ScopeKind::Class && annotation.is_some() {
+                        // `x: T` in a class body declares an instance attribute too.
+                        self.out.scopes[scope as usize].attributes.push(Binding {
+                            name: name.to_string(),
+                            byte,
+                            at,
+                            scope,
+                            value: value.clone(),
+                        });
+                    }
+                    self.bind_at(scope, name, byte, at, value);
+                }
+                "attribute" => self.bind_self_attribute(left, annotation, right, ctx),
+                _ => {
+                    let mut names = Vec::new();
+                    self.target_names(left, &mut names);
+                    if left.kind() != "subscript" {
+                        for name in names {
+                            self.bind_at(ctx.scope, &name, byte, at, BindingValue::Unknown);
+                        }
+                    }
+                }
+            }
+        }
+        self.visit_opt(right, ctx);
+    }
+
+    /// `self.x = value` in a method records an attribute of the enclosing class.
+    fn bind_self_attribute(&mut self, left: Node, annotation: Option<Node>, right: Option<Node>, ctx: Ctx) {
+        let (Some(obj), Some(attr)) = (left.child_by_field_name("object"), left.child_by_field_name("attribute")) else {
+            return;
+        };
+        let scope = &self.out.scopes[ctx.scope as usize];
+        if scope.kind != ScopeKind::Function || obj.kind() != "identifier" {
+            return;
+        }
+        let Some(first) = scope.params.first() else { return };
+        if first.name != self.text(obj) {
+            return;
+        }
+        let Some(class) = scope.parent.filter(|p| self.out.scopes[*p as usize].kind == ScopeKind::Class) else {
+            return;
+        };
+        let value = match (annotation.and_then(|t| self.type_chain(t, 0)), right) {
+            (Some(ty), _) => BindingValue::Annotated(ty),
+            (None, Some(r)) => self.value_of(r, 0),
+            (None, None) => BindingValue::Unknown,
+        };
+        let binding = Binding {
+            name: self.text(attr).to_string(),
+            byte: left.start_byte() as u32,
+            at: left.start_byte() as u32,
+            scope: ctx.scope,
+            value,
+        };
+        self.out.scopes[class as usize].attributes.push(binding);
+    }
+
+    fn visit_import(&mut self, node: Node, ctx: Ctx) {
+        let mut c = node.walk();
+        let byte = node.start_byte() as u32;
+        for name in node.children_by_field_name("name", &mut c) {
+            match name.kind() {
+                "dotted_name" => {
+                    let module = self.text(name);
+                    let top = module.split('.').next().unwrap_or(module);
+                    self.bind(ctx.scope, top, byte, BindingValue::Module(top.to_string()));
+                }
+                "aliased_import" => {
+                    let (Some(n), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                        continue;
+                    };
+                    let module = self.text(n).to_string();
+                    self.bind(ctx.scope, self.text(alias), byte, BindingValue::Module(module));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn visit_import_from(&mut self, node: Node, ctx: Ctx) {
+        let byte = node.start_byte() as u32;
+        let Some(module_node) = node.child_by_field_name("module_name") else { return };
+        let (level, module) = if module_node.kind() == "relative_import" {
+            let mut level = 0;
+            let mut module = String::new();
+            let mut c = module_node.walk();
+            for child in module_node.named_children(&mut c) {
+                match child.kind() {
+                    "import_prefix" => level = self.text(child).chars().filter(|&ch| ch == '.').count() as u32,
+                    "dotted_name" => module = self.text(child).to_string(),
+                    _ => {}
+                }
+            }
+            (level, module)
+        } else {
+            (0, self.text(module_node).to_string())
+        };
+        let mut c = node.walk();
+        let mut any_name = false;
+        for name in node.children_by_field_name("name", &mut c) {
+            any_name = true;
+            let (imported, bound) = match name.kind() {
+                "dotted_name" => (self.text(name), self.text(name)),
+                "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    (Some(n), Some(a)) => (self.text(n), self.text(a)),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let value = BindingValue::FromImport { level, module: module.clone(), name: imported.to_string() };
+            self.bind(ctx.scope, bound, byte, value);
+        }
+        if !any_name {
+            let mut c = node.walk();
+            if node.children(&mut c).any(|ch| ch.kind() == "wildcard_import") {
+                let pos = self.position(node);
+                self.out.star_imports.push((pos, level, module));
+            }
+        }
+    }
+
+    fn visit_decorated(&mut self, node: Node, ctx: Ctx) {
+        let mut decorators = Vec::new();
+        let mut c = node.walk();
+        let children: Vec<Node> = node.named_children(&mut c).collect();
+        for child in &children {
+            if child.kind_id() == self.k.decorator {
+                if let Some(expr) = child.named_child(0) {
+                    if let Some(chain) = self.chain(expr) {
+                        decorators.push(chain);
+                    }
+                }
+                // Decorator expressions run in the enclosing scope.
+                self.visit_node_children(*child, ctx);
+            }
+        }
+        if let Some(def) = node.child_by_field_name("definition") {
+            if def.kind_id() == self.k.function_definition {
+                self.visit_function(def, decorators, ctx);
+            } else if def.kind_id() == self.k.class_definition {
+                self.visit_class(def, decorators, ctx);
+            }
+        }
+    }
+
+    fn new_scope(&mut self, kind: ScopeKind, node: Node, name: &str, decorators: Vec<Chain>, ctx: Ctx) -> u32 {
+        let parent = &self.out.scopes[ctx.scope as usize];
+        let qualname = if parent.qualname.is_empty() { name.to_string() } else { format!("{}.{}", parent.qualname, name) };
+        let idx = self.out.scopes.len() as u32;
+        let pos = self.position(node);
+        self.out.scopes.push(Scope {
+            kind,
+            name: name.to_string(),
+            qualname,
+            parent: Some(ctx.scope),
+            pos,
+            end_byte: node.end_byte() as u32,
+            is_async: false,
+            is_generator: false,
+            decorators,
+            params: Vec::new(),
+            returns: None,
+            bindings: Vec::new(),
+            bases: Vec::new(),
+            attributes: Vec::new(),
+        });
+        self.bind(ctx.scope, name, pos.byte, BindingValue::Def(idx));
+        idx
+    }
+
+    fn visit_function(&mut self, node: Node, decorators: Vec<Chain>, ctx: Ctx) {
+        let Some(name_node) = node.child_by_field_name("name") else { return };
+        let name = self.text(name_node).to_string();
+        let idx = self.new_scope(ScopeKind::Function, node, &name, decorators, ctx);
+        let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
+        let returns = node.child_by_field_name("return_type").and_then(|t| self.type_chain(t, 0));
+        let params = node.child_by_field_name("parameters");
+        let mut param_list = Vec::new();
+        if let Some(params) = params {
+            let mut c = params.walk();
+            for p in params.named_children(&mut c) {
+                let (name, annotation, default) = match p.kind() {
+                    "identifier" => (Some(self.text(p).to_string()), None, None),
+                    "typed_parameter" => {
+                        let name = p.named_child(0).filter(|n| n.kind() == "identifier").map(|n| self.text(n).to_string());
+                        (name, p.child_by_field_name("type"), None)
+                    }
+                    "default_parameter" => (
+                        p.child_by_field_name("name").filter(|n| n.kind() == "identifier").map(|n| self.text(n).to_string()),
+                        None,
+                        p.child_by_field_name("value"),
+                    ),
+                    "typed_default_parameter" => (
+                        p.child_by_field_name("name").map(|n| self.text(n).to_string()),
+                        p.child_by_field_name("type"),
+                        p.child_by_field_name("value"),
+                    ),
+                    "list_splat_pattern" | "dictionary_splat_pattern" => {
+                        (p.named_child(0).map(|n| self.text(n).to_string()), None, None)
+                    }
+                    _ => (None, None, None),
+                };
+                // Defaults are evaluated where the function is defined.
+                self.visit_opt(default, ctx);
+                if let Some(name) = name {
+                    let annotation = annotation.and_then(|t| self.type_chain(t, 0));
+                    param_list.push(Param { name, annotation });
+                }
+            }
+        }
+        let byte = node.start_byte() as u32;
+        {
+            let scope = &mut self.out.scopes[idx as usize];
+            scope.is_async = is_async;
+            scope.returns = returns;
+        }
+        for (i, p) in param_list.iter().enumerate() {
+            self.bind(idx, &p.name, byte, BindingValue::Param(i as u32));
+        }
+        self.out.scopes[idx as usize].params = param_list;
+
+        // A function body has its own loops; the enclosing ones do not see into it.
+        let saved = std::mem::take(&mut self.loop_stack);
+        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
+        self.visit_opt(node.child_by_field_name("body"), inner);
+        self.loop_stack = saved;
+    }
+
+    fn visit_class(&mut self, node: Node, decorators: Vec<Chain>, ctx: Ctx) {
+        let Some(name_node) = node.child_by_field_name("name") else { return };
+        let name = self.text(name_node).to_string();
+        let superclasses = node.child_by_field_name("superclasses");
+        let mut bases = Vec::new();
+        if let Some(sc) = superclasses {
+            let mut c = sc.walk();
+            for arg in sc.named_children(&mut c) {
+                if arg.kind() != "keyword_argument" {
+                    if let Some(chain) = self.chain(arg) {
+                        bases.push(chain);
+                    }
+                }
+            }
+            self.visit_node_children(sc, ctx);
+        }
+        let idx = self.new_scope(ScopeKind::Class, node, &name, decorators, ctx);
+        self.out.scopes[idx as usize].bases = bases;
+        let saved = std::mem::take(&mut self.loop_stack);
+        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
+        self.visit_opt(node.child_by_field_name("body"), inner);
+        self.loop_stack = saved;
+    }
+
+    fn open_loop(&mut self, kind: LoopKind, node: Node, iter: Option<Node>, ctx: Ctx) -> u32 {
+        let idx = self.out.loops.len() as u32;
+        let iter_text = iter.map(|n| shorten(self.text(n), 60)).unwrap_or_default();
+        let pos = self.position(node);
+        self.out.loops.push(LoopInfo {
+            kind,
+            scope: ctx.scope,
+            parent: self.loop_stack.last().copied(),
+            pos,
+            end_byte: node.end_byte() as u32,
+            targets: Vec::new(),
+            iter_text,
+            has_break: false,
+            has_return: false,
+            has_yield: false,
+            assigned: Vec::new(),
+        });
+        idx
+    }
+
+    fn visit_for(&mut self, node: Node, ctx: Ctx) {
+        let right = node.child_by_field_name("right");
+        // The iterable is evaluated once, outside the loop.
+        self.visit_opt(right, ctx);
+        let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
+        let kind = if is_async { LoopKind::AsyncFor } else { LoopKind::For };
+        let idx = self.open_loop(kind, node, right, ctx);
+        if let Some(left) = node.child_by_field_name("left") {
+            let mut names = Vec::new();
+            self.target_names(left, &mut names);
+            let byte = left.start_byte() as u32;
+            for name in &names {
+                self.bind(ctx.scope, name, byte, BindingValue::Unknown);
+            }
+            self.out.loops[idx as usize].targets = names;
+        }
+        self.loop_stack.push(idx);
+        self.visit_opt(node.child_by_field_name("body"), ctx);
+        self.loop_stack.pop();
+        self.visit_opt(node.child_by_field_name("alternative"), ctx);
+    }
+
+    fn visit_while(&mut self, node: Node, ctx: Ctx) {
+        let condition = node.child_by_field_name("condition");
+        let idx = self.open_loop(LoopKind::While, node, condition, ctx);
+        self.loop_stack.push(idx);
+        self.visit_opt(condition, ctx);
+        self.visit_opt(node.child_by_field_name("body"), ctx);
+        self.loop_stack.pop();
+        self.visit_opt(node.child_by_field_name("alternative"), ctx);
+    }
+
+    fn visit_comprehension(&mut self, node: Node, ctx: Ctx) {
+        let mut c = node.walk();
+        let children: Vec<Node> = node.named_children(&mut c).collect();
+        let first_clause = children.iter().find(|n| n.kind_id() == self.k.for_in_clause).copied();
+        let first_iter = first_clause.and_then(|f| f.child_by_field_name("right"));
+        // The first iterable is evaluated in the enclosing scope, once.
+        self.visit_opt(first_iter, ctx);
+        let idx = self.open_loop(LoopKind::Comprehension, node, first_iter, ctx);
+        let mut targets = Vec::new();
+        for clause in children.iter().filter(|n| n.kind_id() == self.k.for_in_clause) {
+            if let Some(left) = clause.child_by_field_name("left") {
+                self.target_names(left, &mut targets);
+            }
+        }
+        self.out.loops[idx as usize].targets = targets;
+        self.loop_stack.push(idx);
+        for child in &children {
+            if child.kind_id() == self.k.for_in_clause {
+                if Some(*child) != first_clause {
+                    self.visit_opt(child.child_by_field_name("right"), ctx);
+                }
+            } else {
+                self.visit_opt(Some(*child), ctx);
+            }
+        }
+        self.loop_stack.pop();
+    }
+
+    fn visit_with(&mut self, node: Node, ctx: Ctx) {
+        let mut c = node.walk();
+        let Some(clause) = node.named_children(&mut c).find(|n| n.kind() == "with_clause") else { return };
+        let mut c2 = clause.walk();
+        for item in clause.named_children(&mut c2) {
+            let Some(value) = item.child_by_field_name("value") else { continue };
+            if value.kind() != "as_pattern" {
+                continue;
+            }
+            let Some(expr) = value.named_child(0) else { continue };
+            let Some(alias) = value.child_by_field_name("alias") else { continue };
+            let mut names = Vec::new();
+            self.target_names(alias, &mut names);
+            let byte = alias.start_byte() as u32;
+            let bound = if names.len() == 1 { self.value_of(expr, 0) } else { BindingValue::Unknown };
+            for name in &names {
+                self.bind(ctx.scope, name, byte, bound.clone());
+                self.record_assigned(name, byte);
+            }
+        }
+    }
+
+    fn visit_except(&mut self, node: Node, ctx: Ctx) {
+        let mut catches = Vec::new();
+        let mut catches_unknown = false;
+        let mut alias_name: Option<String> = None;
+        let mut body = None;
+        let mut c = node.walk();
+        for child in node.named_children(&mut c) {
+            match child.kind() {
+                "block" => body = Some(child),
+                "comment" => {}
+                "as_pattern" => {
+                    if let Some(expr) = child.named_child(0) {
+                        self.caught_types(expr, &mut catches, &mut catches_unknown);
+                    }
+                    if let Some(alias) = child.child_by_field_name("alias") {
+                        alias_name = Some(self.text(alias).trim().to_string());
+                    }
+                }
+                _ => {
+                    if node.child_by_field_name("alias") == Some(child) {
+                        alias_name = Some(self.text(child).to_string());
+                    } else {
+                        self.caught_types(child, &mut catches, &mut catches_unknown);
+                    }
+                }
+            }
+        }
+        let reraises = body.is_some_and(|b| self.reraises(b, alias_name.as_deref()));
+        let pos = self.position(node);
+        self.out.handlers.push(Handler { scope: ctx.scope, pos, catches, catches_unknown, reraises });
+    }
+
+    fn caught_types(&self, node: Node, out: &mut Vec<Chain>, unknown: &mut bool) {
+        match node.kind() {
+            "tuple" | "parenthesized_expression" | "expression_list" => {
+                let mut c = node.walk();
+                for child in node.named_children(&mut c) {
+                    self.caught_types(child, out, unknown);
+                }
+            }
+            _ => match self.chain(node) {
+                Some(chain) => out.push(chain),
+                None => *unknown = true,
+            },
+        }
+    }
+
+    /// Whether a handler body contains `raise` (bare or of the caught name), outside nested defs.
+    fn reraises(&self, node: Node, alias: Option<&str>) -> bool {
+        if node.kind() == "raise_statement" {
+            let mut c = node.walk();
+            let exprs: Vec<Node> = node.named_children(&mut c).collect();
+            return match exprs.first() {
+                None => true,
+                Some(e) => alias.is_some_and(|a| self.text(*e) == a),
+            };
+        }
+        if node.kind_id() == self.k.function_definition || node.kind_id() == self.k.class_definition || node.kind_id() == self.k.lambda {
+            return false;
+        }
+        let mut c = node.walk();
+        let children: Vec<Node> = node.named_children(&mut c).collect();
+        children.into_iter().any(|child| self.reraises(child, alias))
+    }
+}
+
+/// `if __name__ == "__main__":` (either operand order, either quote).
+fn is_main_guard(w: &Walker<'_>, node: Node) -> bool {
+    let Some(cond) = node.child_by_field_name("condition") else { return false };
+    if cond.kind() != "comparison_operator" {
+        return false;
+    }
+    let text: String = w.text(cond).chars().filter(|c| !c.is_whitespace()).collect();
+    let text = text.replace('\'', "\"");
+    text == "__name__==\"__main__\"" || text == "\"__main__\"==__name__"
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(src: &str) -> FileSummary {
+        summarize(&mut new_parser(), src.as_bytes())
+    }
+
+    #[test]
+    fn records_scopes_calls_and_bindings() {
+        let s = summary(
+            "import requests as r\nfrom .x import y as z\n\nclass C:\n    def __init__(self, s: r.Session | None = None) -> None:\n        self.s = s or r.Session()\n\n    async def go(self):\n        await self.s.get('u', timeout=3)\n",
+        );
+        let names: Vec<&str> = s.scopes.iter().map(|s| s.qualname.as_str()).collect();
+        assert_eq!(names, ["", "C", "C.__init__", "C.go"]);
+        assert!(s.scopes[3].is_async);
+        let class = &s.scopes[1];
+        assert_eq!(class.attributes.len(), 1);
+        assert!(matches!(&class.attributes[0].value, BindingValue::Call(c) if c == &["r", "Session"]));
+        assert_eq!(s.scopes[2].params[1].annotation.as_deref(), Some(&["r".to_string(), "Session".to_string()][..]));
+        let get = s.calls.iter().find(|c| c.callee.as_ref().is_some_and(|c| c.last().unwrap() == "get")).unwrap();
+        assert!(get.awaited);
+        assert_eq!(get.keywords, ["timeout"]);
+        assert_eq!((get.pos.line, get.pos.column), (9, 15));
+        assert!(matches!(&s.scopes[0].bindings[1].value, BindingValue::FromImport { level: 1, module, name } if module == "x" && name == "y"));
+    }
+
+    #[test]
+    fn loops_record_dependencies() {
+        let s = summary("def f(xs):\n    out = []\n    for x in xs:\n        if x: break\n        out.append(g(x))\n    return [h(y) for y in xs]\n");
+        assert_eq!(s.loops.len(), 2);
+        assert!(s.loops[0].has_break);
+        assert_eq!(s.loops[0].targets, ["x"]);
+        assert_eq!(s.loops[1].kind, LoopKind::Comprehension);
+        let g = s.calls.iter().find(|c| c.callee.as_deref() == Some(&["g".to_string()][..])).unwrap();
+        assert_eq!(g.loop_idx, Some(0));
+        assert_eq!(g.arg_names, ["x"]);
+    }
+
+    #[test]
+    fn handlers_and_syntax_errors() {
+        let s = summary("async def f():\n    try:\n        pass\n    except BaseException as e:\n        log(e)\n    except:\n        raise\n");
+        assert_eq!(s.handlers.len(), 2);
+        assert!(!s.handlers[0].reraises);
+        assert!(s.handlers[1].reraises && s.handlers[1].catches.is_empty());
+        let broken = summary("def f(:\n    pass\ndef g():\n    h()\n");
+        assert!(!broken.syntax_errors.is_empty());
+        assert!(broken.calls.iter().any(|c| c.callee.as_deref() == Some(&["h".to_string()][..])));
+    }
+}

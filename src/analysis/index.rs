@@ -1,0 +1,398 @@
+//! The repository index and name resolution: from a chain as written to what it means.
+//!
+//! Resolution follows Python's scoping (function, enclosing functions, module,
+//! builtins; class bodies are not enclosing scopes), imports in every form,
+//! re-exports between the repository's own modules, and a small amount of type
+//! inference: constructor calls, annotations, `self.x = ...` in methods, return
+//! annotations and the catalog's `[returns]` table. Anything it cannot follow is
+//! `Unknown`, never a guess, so a local `get` or a variable called `requests` is
+//! not mistaken for a blocking API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::catalog::Catalog;
+use super::summary::{Binding, BindingValue, Chain, FileSummary, ScopeKind, CALL_SEGMENT};
+
+/// Index of a module in the [`Index`].
+pub type ModId = u32;
+
+/// A scope of a module: a function or class of the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScopeRef {
+    pub module: ModId,
+    pub scope: u32,
+}
+
+/// One analysed file.
+#[derive(Debug)]
+pub struct Module {
+    /// Dotted module name (`pkg.mod`).
+    pub name: String,
+    /// Path relative to the repository root.
+    pub rel: String,
+    pub is_package: bool,
+    pub is_test: bool,
+    pub summary: Arc<FileSummary>,
+    /// name → (scope, binding index), for fast lookups.
+    names: HashMap<String, Vec<(u32, u32)>>,
+}
+
+impl Module {
+    /// Index a summary.
+    pub fn new(name: String, rel: String, is_package: bool, is_test: bool, summary: Arc<FileSummary>) -> Module {
+        let mut names: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        for (si, scope) in summary.scopes.iter().enumerate() {
+            for (bi, b) in scope.bindings.iter().enumerate() {
+                names.entry(b.name.clone()).or_default().push((si as u32, bi as u32));
+            }
+        }
+        Module { name, rel, is_package, is_test, summary, names }
+    }
+
+    /// The binding of `name` in `scope` in effect at byte `at`: the last one before
+    /// it, or else the first one (a use before any assignment, or a global read
+    /// from a function defined earlier).
+    fn binding(&self, scope: u32, name: &str, at: u32) -> Option<&Binding> {
+        let entries = self.names.get(name)?;
+        let mut before: Option<&Binding> = None;
+        let mut first: Option<&Binding> = None;
+        for &(s, b) in entries {
+            if s != scope {
+                continue;
+            }
+            let binding = &self.summary.scopes[s as usize].bindings[b as usize];
+            if first.is_none() {
+                first = Some(binding);
+            }
+            if binding.byte < at {
+                before = Some(binding);
+            }
+        }
+        before.or(first)
+    }
+
+    /// The dotted name of a scope (`pkg.mod.Class.method`).
+    pub fn qualname(&self, scope: u32) -> String {
+        let q = &self.summary.scopes[scope as usize].qualname;
+        match (self.name.is_empty(), q.is_empty()) {
+            (_, true) => self.name.clone(),
+            (true, false) => q.clone(),
+            (false, false) => format!("{}.{}", self.name, q),
+        }
+    }
+}
+
+/// What an expression denotes, as far as resolution can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    RepoModule(ModId),
+    /// Something outside the repository: module, function, class or member (canonical name).
+    External(String),
+    /// An instance of an external type (canonical name).
+    ExternalInstance(String),
+    RepoFunction(ScopeRef),
+    RepoClass(ScopeRef),
+    RepoInstance(ScopeRef),
+    Unknown,
+}
+
+/// How deep resolution may recurse before giving up (import cycles, `a = b; b = a`).
+const MAX_DEPTH: u32 = 24;
+
+/// Python's builtins that a name can fall back to.
+const BUILTINS: &[&str] = &[
+    "open", "input", "print", "len", "range", "list", "dict", "set", "tuple", "str", "int", "float", "bool", "bytes",
+    "sorted", "map", "filter", "zip", "enumerate", "isinstance", "getattr", "setattr", "hasattr", "super", "type",
+    "object", "iter", "next", "min", "max", "sum", "any", "all", "repr", "hash", "id", "vars", "dir", "abs", "round",
+    "divmod", "pow", "format", "exec", "eval", "compile", "globals", "locals", "callable", "issubclass", "frozenset",
+    "bytearray", "memoryview", "property", "staticmethod", "classmethod", "reversed", "slice", "chr", "ord", "hex",
+    "oct", "bin", "ascii", "breakpoint", "help", "delattr", "__import__", "exit", "quit", "BaseException",
+    "Exception", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "RuntimeError", "ValueError", "OSError",
+];
+
+/// Every module of the repository, with name resolution over them.
+pub struct Index<'c> {
+    pub modules: Vec<Module>,
+    by_name: HashMap<String, ModId>,
+    pub catalog: &'c Catalog,
+}
+
+impl<'c> Index<'c> {
+    /// Index modules; when two files claim one module name, the first (by path) wins.
+    pub fn new(modules: Vec<Module>, catalog: &'c Catalog) -> Index<'c> {
+        let mut by_name = HashMap::new();
+        for (i, m) in modules.iter().enumerate() {
+            by_name.entry(m.name.clone()).or_insert(i as ModId);
+        }
+        Index { modules, by_name, catalog }
+    }
+
+    /// The module with this dotted name.
+    pub fn module_named(&self, name: &str) -> Option<ModId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Resolve a chain as written in `scope` of module `m`, at byte `at`.
+    pub fn resolve_chain(&self, m: ModId, scope: u32, chain: &[String], at: u32) -> Value {
+        self.chain_value(m, scope, chain, at, 0)
+    }
+
+    fn chain_value(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Value {
+        let Some(first) = chain.first() else { return Value::Unknown };
+        if first == CALL_SEGMENT || depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let mut value = self.lookup_name(m, scope, first, at, depth + 1);
+        for seg in &chain[1..] {
+            if value == Value::Unknown {
+                break;
+            }
+            value = if seg == CALL_SEGMENT { self.call_result(value, depth + 1) } else { self.attribute(value, seg, depth + 1) };
+        }
+        value
+    }
+
+    /// What a bare name means in `scope`, following Python's scoping rules.
+    pub fn lookup_name(&self, m: ModId, scope: u32, name: &str, at: u32, depth: u32) -> Value {
+        let module = &self.modules[m as usize];
+        let scopes = &module.summary.scopes;
+        let mut current = Some(scope);
+        let mut innermost = true;
+        while let Some(s) = current {
+            let sc = &scopes[s as usize];
+            // A class body's names are not visible inside its methods.
+            if innermost || sc.kind != ScopeKind::Class {
+                if let Some(binding) = module.binding(s, name, at) {
+                    return self.binding_value(m, binding, depth + 1);
+                }
+            }
+            innermost = false;
+            current = sc.parent;
+        }
+        if BUILTINS.contains(&name) {
+            Value::External(format!("builtins.{name}"))
+        } else {
+            Value::Unknown
+        }
+    }
+
+    fn binding_value(&self, m: ModId, binding: &Binding, depth: u32) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let module = &self.modules[m as usize];
+        let scopes = &module.summary.scopes;
+        match &binding.value {
+            BindingValue::Module(name) => self.module_value(name),
+            BindingValue::FromImport { level, module: from, name } => {
+                let Some(base) = absolute_module(module, *level, from) else { return Value::Unknown };
+                match self.by_name.get(&base) {
+                    Some(&bm) => self.symbol(bm, name, depth + 1),
+                    None => self.module_value(&join(&base, name)),
+                }
+            }
+            BindingValue::Call(chain) => {
+                let callee = self.chain_value(m, binding.scope, chain, binding.at, depth + 1);
+                self.call_result(callee, depth + 1)
+            }
+            BindingValue::Alias(chain) => self.chain_value(m, binding.scope, chain, binding.at, depth + 1),
+            BindingValue::Annotated(chain) => {
+                let ty = self.chain_value(m, binding.scope, chain, binding.at, depth + 1);
+                instance_of(ty, self.catalog)
+            }
+            BindingValue::Def(idx) => {
+                let r = ScopeRef { module: m, scope: *idx };
+                match scopes[*idx as usize].kind {
+                    ScopeKind::Class => Value::RepoClass(r),
+                    _ => Value::RepoFunction(r),
+                }
+            }
+            BindingValue::Param(i) => self.param_value(m, binding.scope, *i, depth + 1),
+            BindingValue::Unknown => Value::Unknown,
+        }
+    }
+
+    fn param_value(&self, m: ModId, function: u32, index: u32, depth: u32) -> Value {
+        let scopes = &self.modules[m as usize].summary.scopes;
+        let f = &scopes[function as usize];
+        let Some(param) = f.params.get(index as usize) else { return Value::Unknown };
+        let parent = f.parent.unwrap_or(0);
+        if let Some(annotation) = &param.annotation {
+            // Annotations are evaluated where the function is defined.
+            let ty = self.chain_value(m, parent, annotation, f.pos.byte, depth + 1);
+            return instance_of(ty, self.catalog);
+        }
+        if index == 0 && scopes[parent as usize].kind == ScopeKind::Class {
+            let class = ScopeRef { module: m, scope: parent };
+            let has = |name: &str| f.decorators.iter().any(|d| d.last().is_some_and(|l| l == name));
+            if has("staticmethod") {
+                return Value::Unknown;
+            }
+            if has("classmethod") || f.name == "__new__" || f.name == "__init_subclass__" {
+                return Value::RepoClass(class);
+            }
+            return Value::RepoInstance(class);
+        }
+        Value::Unknown
+    }
+
+    fn module_value(&self, name: &str) -> Value {
+        match self.by_name.get(name) {
+            Some(&id) => Value::RepoModule(id),
+            None => Value::External(self.catalog.canonical(name)),
+        }
+    }
+
+    /// A top-level name of a repository module (or one of its submodules).
+    fn symbol(&self, m: ModId, name: &str, depth: u32) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let module = &self.modules[m as usize];
+        if let Some(binding) = module.binding(0, name, u32::MAX) {
+            return self.binding_value(m, binding, depth + 1);
+        }
+        match self.by_name.get(&join(&module.name, name)) {
+            Some(&sub) => Value::RepoModule(sub),
+            None => Value::Unknown,
+        }
+    }
+
+    /// What calling `value` returns.
+    pub fn call_result(&self, value: Value, depth: u32) -> Value {
+        match value {
+            Value::RepoClass(c) => Value::RepoInstance(c),
+            Value::RepoFunction(f) => {
+                let module = &self.modules[f.module as usize];
+                let scope = &module.summary.scopes[f.scope as usize];
+                match &scope.returns {
+                    Some(ret) => {
+                        let parent = scope.parent.unwrap_or(0);
+                        let ty = self.chain_value(f.module, parent, ret, scope.pos.byte, depth + 1);
+                        instance_of(ty, self.catalog)
+                    }
+                    None => Value::Unknown,
+                }
+            }
+            Value::External(q) => {
+                if let Some(ret) = self.catalog.returns(&q) {
+                    return Value::ExternalInstance(self.catalog.canonical(ret));
+                }
+                if q.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase())) {
+                    Value::ExternalInstance(q)
+                } else {
+                    Value::Unknown
+                }
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// `value.attr`.
+    fn attribute(&self, value: Value, attr: &str, depth: u32) -> Value {
+        match value {
+            Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
+            Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(&join(&q, attr))),
+            Value::RepoClass(c) | Value::RepoInstance(c) => self.member(c, attr, depth + 1),
+            _ => Value::Unknown,
+        }
+    }
+
+    /// A member of a repository class, searched through its bases (repository
+    /// classes first in declaration order, then external bases).
+    pub fn member(&self, class: ScopeRef, attr: &str, depth: u32) -> Value {
+        let mut externals = Vec::new();
+        for c in self.mro(class, depth, &mut externals) {
+            let module = &self.modules[c.module as usize];
+            let scope = &module.summary.scopes[c.scope as usize];
+            if let Some(binding) = module.binding(c.scope, attr, u32::MAX) {
+                let v = self.binding_value(c.module, binding, depth + 1);
+                if v != Value::Unknown {
+                    return v;
+                }
+            }
+            // Instance attributes: the first assignment whose type is known.
+            for binding in scope.attributes.iter().filter(|b| b.name == attr) {
+                let v = self.binding_value(c.module, binding, depth + 1);
+                if v != Value::Unknown {
+                    return v;
+                }
+            }
+        }
+        match externals.first() {
+            Some(base) => Value::External(self.catalog.canonical(&join(base, attr))),
+            None => Value::Unknown,
+        }
+    }
+
+    /// The repository classes of a class's hierarchy, itself first; external bases go to `externals`.
+    fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<String>) -> Vec<ScopeRef> {
+        let mut order = vec![class];
+        let mut i = 0;
+        while i < order.len() && order.len() < 32 && depth < MAX_DEPTH {
+            let c = order[i];
+            i += 1;
+            let module = &self.modules[c.module as usize];
+            let scope = &module.summary.scopes[c.scope as usize];
+            let parent = scope.parent.unwrap_or(0);
+            for base in &scope.bases {
+                match self.chain_value(c.module, parent, base, scope.pos.byte, depth + 1) {
+                    Value::RepoClass(b) if !order.contains(&b) => order.push(b),
+                    Value::External(q) if !externals.contains(&q) => externals.push(q),
+                    _ => {}
+                }
+            }
+        }
+        order
+    }
+}
+
+/// An instance of the type `ty` denotes.
+fn instance_of(ty: Value, catalog: &Catalog) -> Value {
+    match ty {
+        Value::RepoClass(c) => Value::RepoInstance(c),
+        Value::External(q) => Value::ExternalInstance(catalog.canonical(&q)),
+        _ => Value::Unknown,
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// The absolute module a `from` import names (`level` leading dots, relative to `module`).
+fn absolute_module(module: &Module, level: u32, name: &str) -> Option<String> {
+    if level == 0 {
+        return Some(name.to_string());
+    }
+    let mut package: Vec<&str> = if module.name.is_empty() { Vec::new() } else { module.name.split('.').collect() };
+    if !module.is_package {
+        package.pop();
+    }
+    for _ in 1..level {
+        package.pop()?;
+    }
+    let base = package.join(".");
+    Some(if name.is_empty() { base } else { join(&base, name) })
+}
+
+/// The chain's text, for messages.
+pub fn chain_text(chain: &Chain) -> String {
+    let mut out = String::new();
+    for seg in chain {
+        if seg == CALL_SEGMENT {
+            out.push_str("()");
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}

@@ -1,0 +1,311 @@
+//! Deterministic analysis: files → summaries → index → call graph → findings.
+//!
+//! Reading and parsing run in parallel across cores (each file on its own);
+//! everything after works on the small per-file summaries. Per-file problems
+//! become diagnostics; only a path that cannot be analysed at all is an error.
+
+pub mod cache;
+pub mod callgraph;
+pub mod catalog;
+pub mod extract;
+pub mod index;
+pub mod rules;
+pub mod sources;
+pub mod summary;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use cache::Cache;
+use callgraph::{CallGraph, ClosureReason, EntryPoint};
+use catalog::Catalog;
+use index::{Index, Module};
+use rules::{Context, Finding};
+use sources::{Diagnostic, DiagnosticKind, ModuleNamer, SourceFile};
+use summary::FileSummary;
+
+/// Why an analysis could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("{0} does not exist")]
+    NotFound(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the worker threads: {0}")]
+    Threads(String),
+}
+
+/// Where time went, for `--format json` and the benchmark.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub walk_ms: f64,
+    pub parse_ms: f64,
+    pub resolve_ms: f64,
+    pub rules_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Counts of what was analysed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Python files found.
+    pub files: usize,
+    /// Files parsed in this run.
+    pub parsed: usize,
+    /// Files whose summary came from the cache.
+    pub cached: usize,
+    pub lines: usize,
+    pub functions: usize,
+    pub call_sites: usize,
+    /// Sync functions outside test code that must become async.
+    pub closure: usize,
+    /// Test functions that reach blocking code (entry points; they keep calling sync wrappers).
+    pub closure_tests: usize,
+    pub timings: Timings,
+}
+
+/// A function of the async closure, for reports and plans.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosureFunction {
+    pub function: String,
+    pub path: String,
+    pub line: u32,
+    /// Blocks itself (`direct`) or through a call (`propagated`).
+    pub reason: &'static str,
+    pub entry_point: Option<EntryPoint>,
+    pub call_path: Vec<String>,
+}
+
+/// The result of analysing a repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The repository root; finding paths are relative to it.
+    pub root: PathBuf,
+    pub findings: Vec<Finding>,
+    pub closure: Vec<ClosureFunction>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub stats: Stats,
+}
+
+/// A Python file read, checked and summarised.
+struct Loaded {
+    file: SourceFile,
+    summary: Option<Arc<FileSummary>>,
+    diagnostics: Vec<Diagnostic>,
+    key: Option<u128>,
+    fresh_blob: Option<Vec<u8>>,
+    lines: usize,
+}
+
+/// The thread pool analysis runs on: big stacks, since deeply nested Python
+/// expressions mean deep recursion in the tree walk.
+fn pool() -> Result<&'static rayon::ThreadPool, AnalysisError> {
+    static POOL: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(64 * 1024 * 1024)
+            .thread_name(|i| format!("analysis-{i}"))
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| AnalysisError::Threads(e.clone()))
+}
+
+/// Analyse the repository containing `path` (only files under `path` are read).
+pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report, AnalysisError> {
+    if !path.exists() {
+        return Err(AnalysisError::NotFound(path.to_path_buf()));
+    }
+    let scan = std::fs::canonicalize(path).map_err(|source| AnalysisError::Io { path: path.to_path_buf(), source })?;
+    let root = sources::repository_root(&scan);
+    let cache = if config.analysis.cache {
+        cache::default_location(&root).map(Cache::load).unwrap_or_default()
+    } else {
+        Cache::disabled()
+    };
+    pool()?.install(|| Ok(run(&root, &scan, config, catalog, cache)))
+}
+
+fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: Cache) -> Report {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+
+    let (files, mut diagnostics) = sources::discover(root, scan, &config.analysis);
+    timings.walk_ms = ms(started);
+
+    let t = Instant::now();
+    let max_size = config.analysis.max_file_size;
+    let loaded: Vec<Loaded> = files.into_par_iter().map(|file| load(file, max_size, &cache)).collect();
+    timings.parse_ms = ms(t);
+
+    let t = Instant::now();
+    let mut stats = Stats { files: loaded.len(), ..Stats::default() };
+    let namer = ModuleNamer::new(&loaded.iter().map(|l| l.file.clone()).collect::<Vec<_>>());
+    let mut modules = Vec::with_capacity(loaded.len());
+    let mut keys = Vec::with_capacity(loaded.len());
+    let mut fresh = Vec::new();
+    for l in loaded {
+        diagnostics.extend(l.diagnostics);
+        if let Some(key) = l.key {
+            keys.push(key);
+        }
+        match l.fresh_blob {
+            Some(blob) => {
+                stats.parsed += 1;
+                if let Some(key) = l.key {
+                    fresh.push((key, blob));
+                }
+            }
+            None if l.summary.is_some() => stats.cached += 1,
+            None => {}
+        }
+        let Some(summary) = l.summary else { continue };
+        stats.lines += l.lines;
+        stats.call_sites += summary.calls.len();
+        let (name, is_package) = namer.name(&l.file.rel);
+        let is_test = sources::is_test_file(&l.file.rel);
+        modules.push(Module::new(name, l.file.rel, is_package, is_test, summary));
+    }
+    let index = Index::new(modules, catalog);
+    for m in &index.modules {
+        for (pos, level, module) in &m.summary.star_imports {
+            diagnostics.push(Diagnostic {
+                kind: DiagnosticKind::UnresolvedImport,
+                path: m.rel.clone(),
+                line: Some(pos.line),
+                column: Some(pos.column),
+                message: format!("`from {}{} import *`: the names it brings in are not resolved", ".".repeat(*level as usize), module),
+            });
+        }
+    }
+    let graph = CallGraph::build(&index, root);
+    timings.resolve_ms = ms(t);
+
+    let t = Instant::now();
+    let ctx = Context { index: &index, graph: &graph, config: &config.analysis };
+    let findings = rules::check_all(&ctx);
+    let closure = closure_report(&ctx);
+    timings.rules_ms = ms(t);
+
+    if let Err(err) = cache.save(&keys, fresh) {
+        tracing::warn!("could not write the analysis cache: {err}");
+    }
+    stats.functions = graph.functions.len();
+    stats.closure_tests = closure.iter().filter(|c| c.entry_point == Some(EntryPoint::Test)).count();
+    stats.closure = closure.len() - stats.closure_tests;
+    diagnostics.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    timings.total_ms = ms(started);
+    stats.timings = timings;
+    Report { root: root.to_path_buf(), findings, closure, diagnostics, stats }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+thread_local! {
+    static PARSER: RefCell<tree_sitter::Parser> = RefCell::new(extract::new_parser());
+}
+
+/// Read one file, check it is usable Python source, and summarise it (from the cache when possible).
+fn load(file: SourceFile, max_size: u64, cache: &Cache) -> Loaded {
+    let mut out = Loaded { file, summary: None, diagnostics: Vec::new(), key: None, fresh_blob: None, lines: 0 };
+    let diag = |kind, message: String, rel: &str| Diagnostic { kind, path: rel.to_string(), line: None, column: None, message };
+    let size = match std::fs::metadata(&out.file.abs) {
+        Ok(meta) => meta.len(),
+        Err(err) => {
+            out.diagnostics.push(diag(DiagnosticKind::Unreadable, format!("cannot read: {err}"), &out.file.rel));
+            return out;
+        }
+    };
+    if size > max_size {
+        out.diagnostics.push(diag(
+            DiagnosticKind::TooLarge,
+            format!("skipped: {size} bytes is over the limit of {max_size} (analysis.max_file_size)"),
+            &out.file.rel,
+        ));
+        return out;
+    }
+    let bytes = match std::fs::read(&out.file.abs) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            out.diagnostics.push(diag(DiagnosticKind::Unreadable, format!("cannot read: {err}"), &out.file.rel));
+            return out;
+        }
+    };
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        out.diagnostics.push(diag(DiagnosticKind::Binary, "skipped: binary content (NUL bytes)".into(), &out.file.rel));
+        return out;
+    }
+    if let Err(err) = std::str::from_utf8(&bytes) {
+        let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::NotUtf8,
+            path: out.file.rel.clone(),
+            line: Some(line),
+            column: None,
+            message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
+        });
+        return out;
+    }
+    out.lines = bytecount_lines(&bytes);
+    let key = cache::content_key(&bytes);
+    out.key = Some(key);
+    let summary = match cache.get(key) {
+        Some(summary) => summary,
+        None => {
+            let summary = PARSER.with(|p| extract::summarize(&mut p.borrow_mut(), &bytes));
+            out.fresh_blob = Some(Cache::encode(&summary));
+            summary
+        }
+    };
+    if let Some(first) = summary.syntax_errors.first() {
+        let more = summary.syntax_errors.len() - 1;
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::SyntaxError,
+            path: out.file.rel.clone(),
+            line: Some(first.line),
+            column: Some(first.column),
+            message: if more == 0 {
+                "syntax error; the rest of the file was analysed".to_string()
+            } else {
+                format!("syntax error (and {more} more); the rest of the file was analysed")
+            },
+        });
+    }
+    out.summary = Some(Arc::new(summary));
+    out
+}
+
+fn bytecount_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
+}
+
+fn closure_report(ctx: &Context<'_>) -> Vec<ClosureFunction> {
+    let graph = ctx.graph;
+    let mut out = Vec::new();
+    for (fi, f) in graph.functions.iter().enumerate() {
+        let Some(reason) = &graph.closure[fi] else { continue };
+        let module = &ctx.index.modules[f.at.module as usize];
+        out.push(ClosureFunction {
+            function: f.qualname.clone(),
+            path: module.rel.clone(),
+            line: module.summary.scopes[f.at.scope as usize].pos.line,
+            reason: match reason {
+                ClosureReason::Direct { .. } => "direct",
+                ClosureReason::Via { .. } => "propagated",
+            },
+            entry_point: f.entry_point,
+            call_path: graph.path(ctx.index, &graph.closure, fi as u32),
+        });
+    }
+    out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    out
+}

@@ -1,0 +1,76 @@
+//! RA101: a sync function calls a blocking API directly.
+
+use super::{conversion_note, fix_sentence, Context, Finding, RuleInfo};
+
+/// ## What it does
+/// Flags each call of a blocking API from the catalog (HTTP with `requests` or a
+/// sync `httpx.Client`, `time.sleep`, `subprocess`, file and socket I/O, `sqlite3`,
+/// the sync OpenAI and Anthropic clients, ...) inside a sync function. The
+/// function has to become `async def` for the call to stop blocking.
+///
+/// ## Why is this bad?
+/// While the call waits on the network, a disk or a child process, the whole
+/// thread waits with it. A batch of such calls runs strictly one after another, so
+/// ten 200 ms requests take two seconds instead of a little over 200 ms.
+///
+/// ## Example
+/// ```python
+/// import requests
+///
+/// def fetch(url: str) -> bytes:
+///     return requests.get(url, timeout=10).content
+/// ```
+///
+/// Use instead:
+/// ```python
+/// import httpx
+///
+/// async def fetch(url: str) -> bytes:
+///     async with httpx.AsyncClient(timeout=10) as client:
+///         return (await client.get(url)).content
+/// ```
+///
+/// ## Fix safety
+/// A native replacement (`httpx.AsyncClient`, `asyncio.sleep`,
+/// `asyncio.create_subprocess_exec`) changes response and exception types, which
+/// the rewrite maps too; where no faithful mapping is known the call runs in
+/// `await asyncio.to_thread(...)`, which keeps its behaviour exactly.
+pub struct BlockingCallInSyncFunction;
+
+pub const INFO: RuleInfo = RuleInfo {
+    code: "RA101",
+    name: "blocking-call-in-sync-function",
+    summary: "A sync function calls a blocking API directly",
+    source: "src/analysis/rules/blocking_call_in_sync_function.rs",
+};
+
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for (fi, f) in ctx.graph.functions.iter().enumerate() {
+        if f.is_async || !ctx.reports(fi as u32) {
+            continue;
+        }
+        let m = f.at.module;
+        for &ci in &f.calls {
+            let call = ctx.graph.call(ctx.index, m, ci);
+            if call.in_lambda {
+                continue;
+            }
+            let Some(api) = ctx.blocking_target(m, ci) else { continue };
+            let fix = ctx.replacement(api);
+            let mut message = format!(
+                "{} blocks on {}; `{}` must become async: {}",
+                ctx.call_description(m, ci, api),
+                fix.kind.blocks_on(),
+                f.qualname,
+                fix_sentence(&fix)
+            );
+            if let Some(note) = conversion_note(ctx, fi as u32) {
+                message.push_str(&format!(" ({note})"));
+            }
+            let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi as u32), message);
+            finding.api = Some(api.name.clone());
+            finding.fix = Some(fix);
+            out.push(finding);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! RA106: an external call that can wait forever.
+
+use super::{Context, Finding, RuleInfo};
+use crate::analysis::callgraph::CallTarget;
+use crate::analysis::index::ModId;
+
+/// ## What it does
+/// Flags a call of a catalog API that has no default timeout (`requests`,
+/// `urllib.request.urlopen`, `subprocess.run`, `socket.create_connection`, ...)
+/// made without its timeout argument. The catalog names, per API, the keyword (and
+/// position) that bounds the call; APIs with a default timeout (`httpx`, `openai`)
+/// are not flagged.
+///
+/// ## Why is this bad?
+/// Without a timeout a dead server or a hung child process blocks the caller
+/// forever. After an async conversion the same call holds a task, a semaphore
+/// permit or a connection from the pool forever, and `asyncio.gather` never
+/// returns.
+///
+/// ## Example
+/// ```python
+/// response = requests.get(url)
+/// ```
+///
+/// Use instead:
+/// ```python
+/// response = requests.get(url, timeout=30)
+/// ```
+pub struct BlockingCallWithoutTimeout;
+
+pub const INFO: RuleInfo = RuleInfo {
+    code: "RA106",
+    name: "blocking-call-without-timeout",
+    summary: "An external call has no timeout and can wait forever",
+    source: "src/analysis/rules/blocking_call_without_timeout.rs",
+};
+
+pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let graph = ctx.graph;
+    for (mi, module) in ctx.index.modules.iter().enumerate() {
+        if module.is_test && !ctx.config.include_tests {
+            continue;
+        }
+        for (ci, call) in module.summary.calls.iter().enumerate() {
+            let CallTarget::Blocking(api) = &graph.targets[mi][ci] else { continue };
+            let entry = ctx.index.catalog.entry(api.id);
+            let Some(keyword) = &entry.timeout else { continue };
+            let given_by_position = entry.timeout_position.is_some_and(|p| call.positional > p);
+            if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position {
+                continue;
+            }
+            let message = format!(
+                "`{}` (`{}`) has no timeout and can wait forever: pass `{keyword}=`",
+                ctx.callee_text(mi as ModId, ci as u32),
+                api.name
+            );
+            let mut finding = ctx.finding(&INFO, mi as ModId, call.pos, graph.callers[mi][ci], message);
+            finding.api = Some(api.name.clone());
+            out.push(finding);
+        }
+    }
+}

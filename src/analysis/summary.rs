@@ -1,0 +1,183 @@
+//! What one parsed Python file contributes to the analysis, as plain data.
+//!
+//! A summary depends only on the file's bytes, never on other files or on the
+//! catalog, so it can be cached by content hash and rebuilt one file at a time.
+//! Names are kept as written (`Chain`s of identifiers); resolving them to
+//! qualified names happens later, in `index`, once every module is known.
+
+use serde::{Deserialize, Serialize};
+
+/// A dotted expression as written: `self.session.get` is `["self", "session", "get"]`.
+/// A call in the middle is the segment `"()"`: `requests.Session().get` is
+/// `["requests", "Session", "()", "get"]`.
+pub type Chain = Vec<String>;
+
+/// The segment that stands for a call inside a [`Chain`].
+pub const CALL_SEGMENT: &str = "()";
+
+/// A place in a source file: 1-based line and column (column counted in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+    /// Byte offset of the position, for ordering and for edits.
+    pub byte: u32,
+}
+
+/// Module, class or function: the units names are bound in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScopeKind {
+    Module,
+    Class,
+    Function,
+}
+
+/// A module, class or function definition and what it binds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    pub name: String,
+    /// Dotted name within the module (`Client.fetch`, `outer.inner`); empty for the module.
+    pub qualname: String,
+    pub parent: Option<u32>,
+    pub pos: Position,
+    pub end_byte: u32,
+    pub is_async: bool,
+    /// The function body contains `yield`.
+    pub is_generator: bool,
+    /// Decorator expressions as chains (`functools.wraps`, `app.command`, `()` for calls).
+    pub decorators: Vec<Chain>,
+    /// Parameters in order (functions only).
+    pub params: Vec<Param>,
+    /// The return annotation's main type (functions only).
+    pub returns: Option<Chain>,
+    /// Names bound in this scope, in source order.
+    pub bindings: Vec<Binding>,
+    /// Base classes (classes only).
+    pub bases: Vec<Chain>,
+    /// Instance attributes (`self.x = ...` in any method, `x: T` in the class body).
+    pub attributes: Vec<Binding>,
+}
+
+/// A function parameter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub annotation: Option<Chain>,
+}
+
+/// One binding of a name: an assignment, import, definition, parameter or loop target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Binding {
+    pub name: String,
+    /// Where the binding takes effect (after the right-hand side of an assignment).
+    pub byte: u32,
+    /// Where its value is evaluated (the start of the statement).
+    pub at: u32,
+    /// The scope in which `value` has to be resolved.
+    pub scope: u32,
+    pub value: BindingValue,
+}
+
+/// What a binding binds, as far as a syntactic pass can tell.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum BindingValue {
+    /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
+    Module(String),
+    /// `from .mod import name`: `level` leading dots.
+    FromImport { level: u32, module: String, name: String },
+    /// `x = f(...)`: the result of calling the chain.
+    Call(Chain),
+    /// `x = a.b`: another name for the chain.
+    Alias(Chain),
+    /// `x: T`: an instance of the annotated type.
+    Annotated(Chain),
+    /// `def x` / `class x`: the scope with this index.
+    Def(u32),
+    /// A parameter: its index in the parameter list.
+    Param(u32),
+    /// Anything else; it still shadows outer bindings of the name.
+    Unknown,
+}
+
+/// A call site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallSite {
+    /// The innermost scope the call runs in.
+    pub scope: u32,
+    /// The called expression, when it is a plain dotted chain.
+    pub callee: Option<Chain>,
+    pub pos: Position,
+    pub end_byte: u32,
+    /// Names of the keyword arguments given.
+    pub keywords: Vec<String>,
+    /// Number of positional arguments given.
+    pub positional: u32,
+    /// `*args` or `**kwargs` present: any parameter may be set.
+    pub has_splat: bool,
+    /// Directly under `await`.
+    pub awaited: bool,
+    /// Inside a lambda: it runs whenever the lambda is called, not here.
+    pub in_lambda: bool,
+    /// Module-level code under `if __name__ == "__main__":`.
+    pub in_main_block: bool,
+    /// The innermost loop or comprehension around the call, within its scope.
+    pub loop_idx: Option<u32>,
+    /// Identifiers read by the arguments (recorded for calls inside loops only).
+    pub arg_names: Vec<String>,
+}
+
+/// The kind of a loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoopKind {
+    For,
+    AsyncFor,
+    While,
+    Comprehension,
+}
+
+/// A loop or comprehension, with what decides whether its iterations are independent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoopInfo {
+    pub kind: LoopKind,
+    pub scope: u32,
+    pub parent: Option<u32>,
+    pub pos: Position,
+    pub end_byte: u32,
+    /// Names bound by the loop target(s).
+    pub targets: Vec<String>,
+    /// Source text of the iterable, shortened, for messages.
+    pub iter_text: String,
+    pub has_break: bool,
+    pub has_return: bool,
+    pub has_yield: bool,
+    /// Names assigned in the body, with the byte where each assignment starts.
+    pub assigned: Vec<(String, u32)>,
+}
+
+/// An `except` clause.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Handler {
+    pub scope: u32,
+    pub pos: Position,
+    /// Caught types; empty for a bare `except:`.
+    pub catches: Vec<Chain>,
+    /// A caught expression that is not a plain name (e.g. a variable tuple).
+    pub catches_unknown: bool,
+    /// The handler re-raises (`raise`, or `raise <alias>`).
+    pub reraises: bool,
+}
+
+/// Everything the analysis needs from one file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// Index 0 is the module scope.
+    pub scopes: Vec<Scope>,
+    pub calls: Vec<CallSite>,
+    pub loops: Vec<LoopInfo>,
+    pub handlers: Vec<Handler>,
+    /// `from x import *` statements: (position, level, module).
+    pub star_imports: Vec<(Position, u32, String)>,
+    /// Where the parser found errors (the first few).
+    pub syntax_errors: Vec<Position>,
+}

@@ -1,0 +1,10 @@
+//! refactor-async: find synchronous, I/O-bound Python code and turn it into
+//! correct, faster async/await code.
+//!
+//! The modules follow the pipeline of DESIGN.md: [`analysis`] (parse, index,
+//! catalog, call graph, findings), then the edges: [`config`], [`output`], [`cli`].
+
+pub mod analysis;
+pub mod cli;
+pub mod config;
+pub mod output;

@@ -1,0 +1,30 @@
+//! The `refactor-async` binary: parse arguments, start logging, run, exit with a code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use refactor_async::cli::{self, Cli, ExitStatus};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli::run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) => {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::from(ExitStatus::Success as u8);
+            }
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(ExitStatus::Error as u8)
+        }
+    }
+}

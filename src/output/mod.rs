@@ -1,0 +1,18 @@
+//! Rendering reports: human text, the JSON contract, and SARIF 2.1.0.
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use clap::ValueEnum;
+
+/// The version of the JSON documents, bumped on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
+
+/// Output formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    Text,
+    Json,
+    Sarif,
+}
