@@ -3,6 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+
+// The analysis allocates many small strings; mimalloc handles that markedly
+// faster than the system allocator (ruff makes the same choice).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use refactor_async::cli::{self, Cli, ExitStatus};
 
 fn main() -> ExitCode {

@@ -89,7 +89,7 @@ pub enum ClosureReason {
 /// The resolved call graph.
 pub struct CallGraph {
     pub functions: Vec<Function>,
-    func_ids: std::collections::HashMap<ScopeRef, FuncId>,
+    func_ids: rustc_hash::FxHashMap<ScopeRef, FuncId>,
     /// Per module, per call site: what it calls.
     pub targets: Vec<Vec<CallTarget>>,
     /// Per module, per call site: the function it is made in (None at module or class level).
@@ -104,7 +104,7 @@ impl CallGraph {
     /// Resolve every call site and compute the closure.
     pub fn build(index: &Index<'_>, root: &Path) -> CallGraph {
         let mut functions = Vec::new();
-        let mut func_ids = std::collections::HashMap::new();
+        let mut func_ids = rustc_hash::FxHashMap::default();
         for (mi, module) in index.modules.iter().enumerate() {
             let scopes = &module.summary.scopes;
             for (si, scope) in scopes.iter().enumerate() {
@@ -335,7 +335,7 @@ fn console_scripts(root: &Path) -> Vec<String> {
     out
 }
 
-fn resolve_call(index: &Index<'_>, func_ids: &std::collections::HashMap<ScopeRef, FuncId>, m: ModId, call: &CallSite) -> CallTarget {
+fn resolve_call(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>, m: ModId, call: &CallSite) -> CallTarget {
     let Some(callee) = &call.callee else { return CallTarget::Unknown };
     match index.resolve_chain(m, call.scope, callee, call.pos.byte) {
         Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),

@@ -4,7 +4,9 @@
 //! so users add their own SDKs without recompiling. Matching is on qualified names
 //! produced by import resolution, never on source text.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -117,6 +119,8 @@ pub struct Catalog {
     by_name: HashMap<String, ApiId>,
     /// Prefix rewrites, longest first.
     aliases: Vec<(String, String)>,
+    /// First segments of the alias prefixes: most names skip the alias scan.
+    alias_heads: HashSet<String>,
     returns: HashMap<String, String>,
     bridges: Vec<String>,
 }
@@ -156,6 +160,7 @@ impl Catalog {
         }
         catalog.bridges = config.analysis.sync_bridges.clone();
         catalog.aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        catalog.alias_heads = catalog.aliases.iter().map(|(from, _)| head(from).to_string()).collect();
         Ok(catalog)
     }
 
@@ -185,6 +190,9 @@ impl Catalog {
 
     /// Rewrite a qualified name through the alias table (longest matching prefix).
     pub fn canonical(&self, name: &str) -> String {
+        if !self.alias_heads.contains(head(name)) {
+            return name.to_string();
+        }
         for (from, to) in &self.aliases {
             if name == from {
                 return to.clone();
@@ -238,6 +246,11 @@ impl Catalog {
         names.sort_unstable();
         names
     }
+}
+
+/// The first dotted segment of a name.
+fn head(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
 }
 
 /// Expand `{a,b}` groups: `requests.{get,post}` gives `requests.get`, `requests.post`.

@@ -8,8 +8,9 @@
 //! `Unknown`, never a guess, so a local `get` or a variable called `requests` is
 //! not mistaken for a blocking API.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
 use super::summary::{Binding, BindingValue, Chain, FileSummary, ScopeKind, CALL_SEGMENT};
@@ -34,14 +35,14 @@ pub struct Module {
     pub is_package: bool,
     pub is_test: bool,
     pub summary: Arc<FileSummary>,
-    /// name → (scope, binding index), for fast lookups.
+    /// name → (scope, binding index), sorted by scope, for fast lookups.
     names: HashMap<String, Vec<(u32, u32)>>,
 }
 
 impl Module {
     /// Index a summary.
     pub fn new(name: String, rel: String, is_package: bool, is_test: bool, summary: Arc<FileSummary>) -> Module {
-        let mut names: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut names: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
         for (si, scope) in summary.scopes.iter().enumerate() {
             for (bi, b) in scope.bindings.iter().enumerate() {
                 names.entry(b.name.clone()).or_default().push((si as u32, bi as u32));
@@ -55,11 +56,14 @@ impl Module {
     /// from a function defined earlier).
     fn binding(&self, scope: u32, name: &str, at: u32) -> Option<&Binding> {
         let entries = self.names.get(name)?;
+        // Entries are in scope order: find this scope's run without scanning the
+        // others (a module can bind `self` in thousands of methods).
+        let start = entries.partition_point(|&(s, _)| s < scope);
         let mut before: Option<&Binding> = None;
         let mut first: Option<&Binding> = None;
-        for &(s, b) in entries {
+        for &(s, b) in &entries[start..] {
             if s != scope {
-                continue;
+                break;
             }
             let binding = &self.summary.scopes[s as usize].bindings[b as usize];
             if first.is_none() {
@@ -121,7 +125,7 @@ pub struct Index<'c> {
 impl<'c> Index<'c> {
     /// Index modules; when two files claim one module name, the first (by path) wins.
     pub fn new(modules: Vec<Module>, catalog: &'c Catalog) -> Index<'c> {
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::default();
         for (i, m) in modules.iter().enumerate() {
             by_name.entry(m.name.clone()).or_insert(i as ModId);
         }
@@ -143,8 +147,11 @@ impl<'c> Index<'c> {
         if first == CALL_SEGMENT || depth > MAX_DEPTH {
             return Value::Unknown;
         }
-        let mut value = self.lookup_name(m, scope, first, at, depth + 1);
-        for seg in &chain[1..] {
+        let (mut value, rest) = match self.super_member(m, scope, chain, at, depth + 1) {
+            Some(value) => (value, &chain[3..]),
+            None => (self.lookup_name(m, scope, first, at, depth + 1), &chain[1..]),
+        };
+        for seg in rest {
             if value == Value::Unknown {
                 break;
             }
@@ -188,6 +195,12 @@ impl<'c> Index<'c> {
             BindingValue::FromImport { level, module: from, name } => {
                 let Some(base) = absolute_module(module, *level, from) else { return Value::Unknown };
                 match self.by_name.get(&base) {
+                    // `from . import sub` at the top of a package's `__init__.py` binds
+                    // its submodule; looking `sub` up in the package would find this
+                    // very binding again.
+                    Some(&bm) if bm == m && binding.scope == 0 && binding.name == *name => {
+                        self.by_name.get(&join(&base, name)).map_or(Value::Unknown, |&sub| Value::RepoModule(sub))
+                    }
                     Some(&bm) => self.symbol(bm, name, depth + 1),
                     None => self.module_value(&join(&base, name)),
                 }
@@ -302,8 +315,31 @@ impl<'c> Index<'c> {
     /// A member of a repository class, searched through its bases (repository
     /// classes first in declaration order, then external bases).
     pub fn member(&self, class: ScopeRef, attr: &str, depth: u32) -> Value {
+        self.member_after(class, attr, depth, 0)
+    }
+
+    /// `super().attr` written in a method: the chain starts `super`, `()`, `attr`, and
+    /// `attr` is looked up in the bases of the method's class (`None` for any other chain).
+    fn super_member(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Option<Value> {
+        if chain.len() < 3 || chain[0] != "super" || chain[1] != CALL_SEGMENT || chain[2] == CALL_SEGMENT {
+            return None;
+        }
+        if self.lookup_name(m, scope, "super", at, depth + 1) != Value::External("builtins.super".to_string()) {
+            return None;
+        }
+        let scopes = &self.modules[m as usize].summary.scopes;
+        let method = &scopes[scope as usize];
+        if method.kind != ScopeKind::Function {
+            return None;
+        }
+        let class = method.parent.filter(|&p| scopes[p as usize].kind == ScopeKind::Class)?;
+        Some(self.member_after(ScopeRef { module: m, scope: class }, &chain[2], depth + 1, 1))
+    }
+
+    /// [`Index::member`], skipping the first `skip` classes of the hierarchy.
+    fn member_after(&self, class: ScopeRef, attr: &str, depth: u32, skip: usize) -> Value {
         let mut externals = Vec::new();
-        for c in self.mro(class, depth, &mut externals) {
+        for c in self.mro(class, depth, &mut externals).into_iter().skip(skip) {
             let module = &self.modules[c.module as usize];
             let scope = &module.summary.scopes[c.scope as usize];
             if let Some(binding) = module.binding(c.scope, attr, u32::MAX) {
@@ -395,4 +431,66 @@ pub fn chain_text(chain: &Chain) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::analysis::extract::{new_parser, summarize};
+    use crate::config::Config;
+
+    /// Index `(path, source)` files as a repository would be, with module names from the paths.
+    fn with_index(files: &[(&str, &str)], check: impl FnOnce(&Index<'_>)) {
+        let catalog = Catalog::load(&Config::builtin(), Path::new(".")).unwrap();
+        let mut parser = new_parser();
+        let modules = files
+            .iter()
+            .map(|(path, src)| {
+                let is_package = path.ends_with("/__init__.py");
+                let stem = path.trim_end_matches(".py").trim_end_matches("/__init__");
+                let summary = Arc::new(summarize(&mut parser, src.as_bytes()));
+                Module::new(stem.replace('/', "."), path.to_string(), is_package, false, summary)
+            })
+            .collect();
+        check(&Index::new(modules, &catalog));
+    }
+
+    fn chain(text: &str) -> Chain {
+        text.split('.').map(str::to_string).collect()
+    }
+
+    /// The value of `chain` resolved in the function scope `qualname` of module `m`.
+    fn resolve_in(index: &Index<'_>, m: ModId, qualname: &str, text: &str) -> Value {
+        let scopes = &index.modules[m as usize].summary.scopes;
+        let scope = scopes.iter().position(|s| s.qualname == qualname).unwrap() as u32;
+        index.resolve_chain(m, scope, &chain(text), scopes[scope as usize].end_byte)
+    }
+
+    #[test]
+    fn package_init_importing_its_own_submodule() {
+        let files = [
+            ("shop/__init__.py", "from . import client\n"),
+            ("shop/client.py", "def fetch():\n    pass\n"),
+            ("app.py", "import shop\nfrom shop import client as c\n\ndef f():\n    pass\n"),
+        ];
+        with_index(&files, |index| {
+            let fetch = Value::RepoFunction(ScopeRef { module: 1, scope: 1 });
+            assert_eq!(resolve_in(index, 2, "f", "shop.client.fetch"), fetch);
+            assert_eq!(resolve_in(index, 2, "f", "c.fetch"), fetch);
+        });
+    }
+
+    #[test]
+    fn super_resolves_in_the_bases() {
+        let src = "import requests\n\nclass Base:\n    def fetch(self):\n        pass\n\nclass Child(Base):\n    def fetch(self):\n        return super().fetch()\n\nclass Http(requests.Session):\n    def get(self, url):\n        return super().get(url)\n";
+        with_index(&[("m.py", src)], |index| {
+            let base_fetch = Value::RepoFunction(ScopeRef { module: 0, scope: 2 });
+            assert_eq!(resolve_in(index, 0, "Child.fetch", "super.().fetch"), base_fetch);
+            assert_eq!(resolve_in(index, 0, "Http.get", "super.().get"), Value::External("requests.Session.get".into()));
+            // Outside a method, `super()` is not resolved.
+            assert_eq!(resolve_in(index, 0, "", "super.().get"), Value::Unknown);
+        });
+    }
 }

@@ -28,7 +28,6 @@ use catalog::Catalog;
 use index::{Index, Module};
 use rules::{Context, Finding};
 use sources::{Diagnostic, DiagnosticKind, ModuleNamer, SourceFile};
-use summary::FileSummary;
 
 /// Why an analysis could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +95,8 @@ pub struct Report {
 /// A Python file read, checked and summarised.
 struct Loaded {
     file: SourceFile,
-    summary: Option<Arc<FileSummary>>,
+    /// The indexed module, built here so indexing runs in parallel too.
+    module: Option<Module>,
     diagnostics: Vec<Diagnostic>,
     key: Option<u128>,
     fresh_blob: Option<Vec<u8>>,
@@ -142,12 +142,12 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
 
     let t = Instant::now();
     let max_size = config.analysis.max_file_size;
-    let loaded: Vec<Loaded> = files.into_par_iter().map(|file| load(file, max_size, &cache)).collect();
+    let namer = ModuleNamer::new(&files);
+    let loaded: Vec<Loaded> = files.into_par_iter().map(|file| load(file, max_size, &cache, &namer)).collect();
     timings.parse_ms = ms(t);
 
     let t = Instant::now();
     let mut stats = Stats { files: loaded.len(), ..Stats::default() };
-    let namer = ModuleNamer::new(&loaded.iter().map(|l| l.file.clone()).collect::<Vec<_>>());
     let mut modules = Vec::with_capacity(loaded.len());
     let mut keys = Vec::with_capacity(loaded.len());
     let mut fresh = Vec::new();
@@ -163,15 +163,13 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
                     fresh.push((key, blob));
                 }
             }
-            None if l.summary.is_some() => stats.cached += 1,
+            None if l.module.is_some() => stats.cached += 1,
             None => {}
         }
-        let Some(summary) = l.summary else { continue };
+        let Some(module) = l.module else { continue };
         stats.lines += l.lines;
-        stats.call_sites += summary.calls.len();
-        let (name, is_package) = namer.name(&l.file.rel);
-        let is_test = sources::is_test_file(&l.file.rel);
-        modules.push(Module::new(name, l.file.rel, is_package, is_test, summary));
+        stats.call_sites += module.summary.calls.len();
+        modules.push(module);
     }
     let index = Index::new(modules, catalog);
     for m in &index.modules {
@@ -215,8 +213,8 @@ thread_local! {
 }
 
 /// Read one file, check it is usable Python source, and summarise it (from the cache when possible).
-fn load(file: SourceFile, max_size: u64, cache: &Cache) -> Loaded {
-    let mut out = Loaded { file, summary: None, diagnostics: Vec::new(), key: None, fresh_blob: None, lines: 0 };
+fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> Loaded {
+    let mut out = Loaded { file, module: None, diagnostics: Vec::new(), key: None, fresh_blob: None, lines: 0 };
     let diag = |kind, message: String, rel: &str| Diagnostic { kind, path: rel.to_string(), line: None, column: None, message };
     let size = match std::fs::metadata(&out.file.abs) {
         Ok(meta) => meta.len(),
@@ -244,28 +242,30 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache) -> Loaded {
         out.diagnostics.push(diag(DiagnosticKind::Binary, "skipped: binary content (NUL bytes)".into(), &out.file.rel));
         return out;
     }
-    if let Err(err) = std::str::from_utf8(&bytes) {
-        let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        out.diagnostics.push(Diagnostic {
-            kind: DiagnosticKind::NotUtf8,
-            path: out.file.rel.clone(),
-            line: Some(line),
-            column: None,
-            message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
-        });
-        return out;
-    }
     out.lines = bytecount_lines(&bytes);
     let key = cache::content_key(&bytes);
-    out.key = Some(key);
+    // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
     let summary = match cache.get(key) {
         Some(summary) => summary,
         None => {
+            if let Err(err) = std::str::from_utf8(&bytes) {
+                let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+                out.diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::NotUtf8,
+                    path: out.file.rel.clone(),
+                    line: Some(line),
+                    column: None,
+                    message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
+                });
+                out.lines = 0;
+                return out;
+            }
             let summary = PARSER.with(|p| extract::summarize(&mut p.borrow_mut(), &bytes));
             out.fresh_blob = Some(Cache::encode(&summary));
             summary
         }
     };
+    out.key = Some(key);
     if let Some(first) = summary.syntax_errors.first() {
         let more = summary.syntax_errors.len() - 1;
         out.diagnostics.push(Diagnostic {
@@ -280,7 +280,9 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache) -> Loaded {
             },
         });
     }
-    out.summary = Some(Arc::new(summary));
+    let (name, is_package) = namer.name(&out.file.rel);
+    let is_test = sources::is_test_file(&out.file.rel);
+    out.module = Some(Module::new(name, out.file.rel.clone(), is_package, is_test, Arc::new(summary)));
     out
 }
 
