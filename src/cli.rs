@@ -77,7 +77,12 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     }
     let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
     tracing::debug!(names = catalog.len(), sources = ?config.sources, "configuration loaded");
-    let report = analysis::analyze(&args.path, &config, &catalog)?;
+    let progress = analysis::Progress::default();
+    // Never with machine-readable output: stdout consumers may share the terminal.
+    let show = args.format == AnalyzeFormat::Text;
+    let report = output::progress::with_progress(&progress, show, || {
+        analysis::analyze_with_progress(&args.path, &config, &catalog, &progress)
+    })?;
     tracing::info!(
         files = report.stats.files,
         parsed = report.stats.parsed,

@@ -15,6 +15,7 @@ pub mod summary;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -118,8 +119,22 @@ fn pool() -> Result<&'static rayon::ThreadPool, AnalysisError> {
     .map_err(|e| AnalysisError::Threads(e.clone()))
 }
 
+/// How far an analysis has got, readable from another thread (for progress display).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files found by the walk (0 until the walk is done).
+    pub total: AtomicUsize,
+    /// Files read and summarised so far.
+    pub done: AtomicUsize,
+}
+
 /// Analyse the repository containing `path` (only files under `path` are read).
 pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report, AnalysisError> {
+    analyze_with_progress(path, config, catalog, &Progress::default())
+}
+
+/// [`analyze`], counting files into `progress` as they are done.
+pub fn analyze_with_progress(path: &Path, config: &Config, catalog: &Catalog, progress: &Progress) -> Result<Report, AnalysisError> {
     if !path.exists() {
         return Err(AnalysisError::NotFound(path.to_path_buf()));
     }
@@ -130,10 +145,10 @@ pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report
     } else {
         Cache::disabled()
     };
-    pool()?.install(|| Ok(run(&root, &scan, config, catalog, cache)))
+    pool()?.install(|| Ok(run(&root, &scan, config, catalog, cache, progress)))
 }
 
-fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: Cache) -> Report {
+fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: Cache, progress: &Progress) -> Report {
     let started = Instant::now();
     let mut timings = Timings::default();
 
@@ -143,7 +158,15 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
     let t = Instant::now();
     let max_size = config.analysis.max_file_size;
     let namer = ModuleNamer::new(&files);
-    let loaded: Vec<Loaded> = files.into_par_iter().map(|file| load(file, max_size, &cache, &namer)).collect();
+    progress.total.store(files.len(), Ordering::Relaxed);
+    let loaded: Vec<Loaded> = files
+        .into_par_iter()
+        .map(|file| {
+            let loaded = load(file, max_size, &cache, &namer);
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            loaded
+        })
+        .collect();
     timings.parse_ms = ms(t);
 
     let t = Instant::now();

@@ -1,6 +1,7 @@
 //! Rendering reports: human text, the JSON contract, and SARIF 2.1.0.
 
 pub mod json;
+pub mod progress;
 pub mod sarif;
 pub mod text;
 

@@ -1,0 +1,52 @@
+//! A one-line progress display on standard error, only when it is a terminal.
+//!
+//! Long analyses (thousands of files) otherwise look hung. The line is redrawn
+//! a few times a second from a thread of its own and erased when work ends, so
+//! it never mixes with the report on standard output.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use crate::analysis::Progress;
+
+/// Only draw after this long: short runs stay quiet.
+const DELAY: Duration = Duration::from_millis(300);
+const TICK: Duration = Duration::from_millis(100);
+
+/// Run `work` while showing how many files of `progress` are done, if stderr is a terminal and `enabled`.
+pub fn with_progress<T>(progress: &Progress, enabled: bool, work: impl FnOnce() -> T) -> T {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let (stop, stopped) = mpsc::channel::<()>();
+    thread::scope(|scope| {
+        let drawer = scope.spawn(move || {
+            if stopped.recv_timeout(DELAY).is_ok() {
+                return;
+            }
+            loop {
+                let total = progress.total.load(Ordering::Relaxed);
+                let done = progress.done.load(Ordering::Relaxed);
+                let line = if total == 0 {
+                    "analysing: finding Python files…".to_string()
+                } else if done < total {
+                    format!("analysing: {done}/{total} files parsed")
+                } else {
+                    format!("analysing: {total} files parsed; resolving calls…")
+                };
+                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+                if stopped.recv_timeout(TICK).is_ok() {
+                    break;
+                }
+            }
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        });
+        let result = work();
+        let _ = stop.send(());
+        let _ = drawer.join();
+        result
+    })
+}
