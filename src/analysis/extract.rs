@@ -228,6 +228,20 @@ impl<'s> Walker<'s> {
         } else if kind == k.decorated_definition {
             self.visit_decorated(node, ctx);
         } else if kind == k.lambda {
+            let mut params = Vec::new();
+            if let Some(list) = node.child_by_field_name("parameters") {
+                let mut c = list.walk();
+                for p in list.named_children(&mut c) {
+                    let name = match p.kind() {
+                        "identifier" => Some(p),
+                        "default_parameter" => p.child_by_field_name("name"),
+                        "list_splat_pattern" | "dictionary_splat_pattern" => p.named_child(0),
+                        _ => None,
+                    };
+                    params.extend(name.filter(|n| n.kind_id() == k.identifier).map(|n| self.text(n).to_string()));
+                }
+            }
+            self.bind_inside(ctx.scope, &params, node);
             let inner = Ctx { in_lambda: true, ..ctx };
             self.visit_children(cursor, inner);
         } else if kind == k.import_statement {
@@ -515,12 +529,28 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Bind the variables of a comprehension or the parameters of a lambda: they
+    /// shadow outer names (an import called `r`) inside `node`, and nothing outside it.
+    fn bind_inside(&mut self, scope: u32, names: &[String], node: Node) {
+        let (start, end) = (node.start_byte() as u32, node.end_byte() as u32);
+        for name in names {
+            self.out.scopes[scope as usize].bindings.push(Binding {
+                name: name.clone(),
+                byte: start,
+                at: start,
+                scope,
+                value: BindingValue::Unknown,
+                until: Some(end),
+            });
+        }
+    }
+
     fn bind(&mut self, scope: u32, name: &str, byte: u32, value: BindingValue) {
         self.bind_at(scope, name, byte, byte, value);
     }
 
     fn bind_at(&mut self, scope: u32, name: &str, byte: u32, at: u32, value: BindingValue) {
-        self.out.scopes[scope as usize].bindings.push(Binding { name: name.to_string(), byte, at, scope, value });
+        self.out.scopes[scope as usize].bindings.push(Binding { name: name.to_string(), byte, at, scope, value, until: None });
     }
 
     fn record_assigned(&mut self, name: &str, byte: u32) {
@@ -587,6 +617,7 @@ impl<'s> Walker<'s> {
                             at,
                             scope,
                             value: value.clone(),
+                            until: None,
                         });
                     }
                     self.bind_at(scope, name, byte, at, value);
@@ -633,6 +664,7 @@ impl<'s> Walker<'s> {
             at: left.start_byte() as u32,
             scope: ctx.scope,
             value,
+            until: None,
         };
         self.out.scopes[class as usize].attributes.push(binding);
     }
@@ -898,6 +930,8 @@ impl<'s> Walker<'s> {
                 self.target_names(left, &mut targets);
             }
         }
+        // The variables live in the comprehension's own scope.
+        self.bind_inside(ctx.scope, &targets, node);
         self.out.loops[idx as usize].targets = targets;
         self.loop_stack.push(idx);
         for child in &children {

@@ -66,6 +66,12 @@ impl Module {
                 break;
             }
             let binding = &self.summary.scopes[s as usize].bindings[b as usize];
+            if let Some(until) = binding.until {
+                if binding.byte <= at && at < until {
+                    before = Some(binding);
+                }
+                continue;
+            }
             if first.is_none() {
                 first = Some(binding);
             }
@@ -491,6 +497,30 @@ mod tests {
             assert_eq!(resolve_in(index, 0, "Http.get", "super.().get"), Value::External("requests.Session.get".into()));
             // Outside a method, `super()` is not resolved.
             assert_eq!(resolve_in(index, 0, "", "super.().get"), Value::Unknown);
+        });
+    }
+
+    #[test]
+    fn lower_case_constructors_from_the_returns_table() {
+        let src = "import socket\n\ndef f(host):\n    s = socket.socket()\n    s.connect((host, 80))\n";
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(resolve_in(index, 0, "f", "s.connect"), Value::External("socket.socket.connect".into()));
+        });
+    }
+
+    #[test]
+    fn comprehension_variables_and_lambda_parameters_shadow_only_inside() {
+        let src = "import requests as r\n\ndef f(sessions, u):\n    a = [r.get(u) for r in sessions]\n    b = lambda r: r.get(u)\n    return r.get(u)\n";
+        with_index(&[("m.py", src)], |index| {
+            let summary = &index.modules[0].summary;
+            let f = summary.scopes.iter().position(|s| s.qualname == "f").unwrap() as u32;
+            let value_at = |line: u32| {
+                let call = summary.calls.iter().find(|c| c.pos.line == line).unwrap();
+                index.resolve_chain(0, f, call.callee.as_ref().unwrap(), call.pos.byte)
+            };
+            assert_eq!(value_at(4), Value::Unknown);
+            assert_eq!(value_at(5), Value::Unknown);
+            assert_eq!(value_at(6), Value::External("requests.get".into()));
         });
     }
 }

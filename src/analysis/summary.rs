@@ -77,6 +77,9 @@ pub struct Binding {
     /// The scope in which `value` has to be resolved.
     pub scope: u32,
     pub value: BindingValue,
+    /// A comprehension's variable or a lambda's parameter: seen only from `byte` up
+    /// to this byte (the comprehension's or lambda's end), never by the rest of the scope.
+    pub until: Option<u32>,
 }
 
 /// What a binding binds, as far as a syntactic pass can tell.

@@ -50,13 +50,40 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let message = format!(
-                "`{}` (`{}`) has no timeout and can wait forever: pass `{keyword}=`",
-                ctx.callee_text(mi as ModId, ci as u32),
-                api.name
+                "{} has no timeout and can wait forever: pass `{keyword}=`",
+                ctx.call_description(mi as ModId, ci as u32, api)
             );
             let mut finding = ctx.finding(&INFO, mi as ModId, call.pos, graph.callers[mi][ci], message);
             finding.api = Some(api.name.clone());
             out.push(finding);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{analyze, catalog::Catalog};
+    use crate::config::Config;
+
+    fn messages(src: &str) -> Vec<String> {
+        let dir = tempfile::Builder::new().prefix("ra106-").tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), src).unwrap();
+        let mut config = Config::builtin();
+        config.analysis.cache = false;
+        let catalog = Catalog::load(&config, dir.path()).unwrap();
+        let report = analyze(dir.path(), &config, &catalog).unwrap();
+        report.findings.into_iter().filter(|f| f.code == "RA106").map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn names_the_api_once_unless_written_differently() {
+        let got = messages("import requests\n\ndef f(u):\n    s = requests.Session()\n    requests.get(u)\n    s.get(u)\n");
+        assert_eq!(
+            got,
+            [
+                "`requests.get` has no timeout and can wait forever: pass `timeout=`",
+                "`s.get` (`requests.Session.get`) has no timeout and can wait forever: pass `timeout=`",
+            ]
+        );
     }
 }
