@@ -124,7 +124,13 @@ struct Series {
 }
 
 /// Prepare the corpus, run every series, print the table.
+// The same allocator set-up as the binary, so the bare parse is measured the way
+// the analysis parses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
+    refactor_async::alloc::use_mimalloc_for_tree_sitter();
     // `cargo bench` passes `--bench`; `cargo test --all-targets` (`make test`) runs this
     // binary without it, unoptimised: then only check that the bench works, on a few files.
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -146,9 +152,7 @@ fn main() -> anyhow::Result<()> {
             "smoke test (not `cargo bench`): {SMOKE_FILES} files, 1 run, unoptimised build; the figures mean nothing"
         );
     }
-    println!(
-        "refactor-async analyze benchmark: {runs} runs of each, {cores} cores; median and min of wall-clock time"
-    );
+    println!("refactor-async analyze benchmark: {runs} runs of each, {cores} cores; median and min of wall-clock time");
     println!("corpus: {} ({})", corpus.origin.display(), corpus.label);
     println!(
         "        {} files, {} lines; {} parsed{}",
@@ -158,10 +162,7 @@ fn main() -> anyhow::Result<()> {
         if corpus.skipped.is_empty() {
             String::new()
         } else {
-            format!(
-                " (skipped like the analysis does: {})",
-                corpus.skipped.join(", ")
-            )
+            format!(" (skipped like the analysis does: {})", corpus.skipped.join(", "))
         },
     );
     println!("        copied to {}", corpus.dir.display());
@@ -173,39 +174,18 @@ fn main() -> anyhow::Result<()> {
     println!();
 
     let mut interference = Vec::new();
-    let parse_1 = watched("bare parse 1 core", &mut interference, || {
-        bare_parse(&corpus.sources, 1, runs, false)
+    let parse_1 = watched("bare parse 1 core", &mut interference, || bare_parse(&corpus.sources, 1, runs, false))?;
+    let parse_n = watched(&format!("bare parse {cores} cores"), &mut interference, || {
+        bare_parse(&corpus.sources, cores, runs, false)
     })?;
-    let parse_n = watched(
-        &format!("bare parse {cores} cores"),
-        &mut interference,
-        || bare_parse(&corpus.sources, cores, runs, false),
-    )?;
-    let extract_n = watched("parse + extract", &mut interference, || {
-        bare_parse(&corpus.sources, cores, runs, true)
-    })?;
-    let cold = watched("cold", &mut interference, || {
-        analyze_series(&corpus, runs, false)
-    })?;
-    let warm = watched("warm", &mut interference, || {
-        analyze_series(&corpus, runs, true)
-    })?;
+    let extract_n = watched("parse + extract", &mut interference, || bare_parse(&corpus.sources, cores, runs, true))?;
+    let cold = watched("cold", &mut interference, || analyze_series(&corpus, runs, false))?;
+    let warm = watched("warm", &mut interference, || analyze_series(&corpus, runs, true))?;
     let ruff = match &ruff {
-        Some((path, _)) => Some(watched("ruff", &mut interference, || {
-            ruff_series(path, &corpus, runs)
-        })?),
+        Some((path, _)) => Some(watched("ruff", &mut interference, || ruff_series(path, &corpus, runs))?),
         None => None,
     };
-    let results = Results {
-        cores,
-        parse_1,
-        parse_n,
-        extract_n,
-        cold,
-        warm,
-        ruff,
-        interference,
-    };
+    let results = Results { cores, parse_1, parse_n, extract_n, cold, warm, ruff, interference };
     print!("{}", table(&corpus, &results));
     Ok(())
 }
@@ -251,21 +231,9 @@ impl Load {
     /// The current snapshot; `None` where `/proc/stat` is not available.
     fn now() -> Option<Load> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let ticks: Vec<f64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|t| t.parse().ok())
-            .collect();
+        let ticks: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
         // user nice system idle iowait irq softirq steal (guest time is already in user).
-        let busy: f64 = ticks
-            .iter()
-            .take(8)
-            .enumerate()
-            .filter(|(i, _)| *i != 3 && *i != 4)
-            .map(|(_, t)| t)
-            .sum();
+        let busy: f64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
         // SAFETY: sysconf and getrusage only write the plain-data result.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         let cpu = |who| {
@@ -274,11 +242,7 @@ impl Load {
             let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
             t(usage.ru_utime) + t(usage.ru_stime)
         };
-        Some(Load {
-            at: Instant::now(),
-            machine: busy / hz,
-            own: cpu(libc::RUSAGE_SELF) + cpu(libc::RUSAGE_CHILDREN),
-        })
+        Some(Load { at: Instant::now(), machine: busy / hz, own: cpu(libc::RUSAGE_SELF) + cpu(libc::RUSAGE_CHILDREN) })
     }
 
     /// Cores busy with other work since `earlier`, on average.
@@ -296,31 +260,26 @@ fn prepare_corpus(limit: Option<usize>) -> anyhow::Result<Corpus> {
         None => {
             let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
             let out = Command::new(&python)
-                .args(["-c", "import sys, sysconfig; print(sysconfig.get_paths()['stdlib']); print(sys.version.split()[0])"])
+                .args([
+                    "-c",
+                    "import sys, sysconfig; print(sysconfig.get_paths()['stdlib']); print(sys.version.split()[0])",
+                ])
                 .output()
-                .with_context(|| format!("cannot run `{python}` to find the standard library (set BENCH_PYTHON or BENCH_CORPUS)"))?;
+                .with_context(|| {
+                    format!("cannot run `{python}` to find the standard library (set BENCH_PYTHON or BENCH_CORPUS)")
+                })?;
             if !out.status.success() {
-                bail!(
-                    "`{python}` failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
+                bail!("`{python}` failed: {}", String::from_utf8_lossy(&out.stderr).trim());
             }
             let text = String::from_utf8(out.stdout).context("the stdlib path is not UTF-8")?;
             let mut lines = text.lines();
-            let dir = lines
-                .next()
-                .context("no stdlib path printed")?
-                .trim()
-                .to_string();
+            let dir = lines.next().context("no stdlib path printed")?.trim().to_string();
             let version = lines.next().unwrap_or("?").trim().to_string();
-            (
-                PathBuf::from(dir),
-                format!("standard library of {python} {version}, site-packages excluded"),
-            )
+            (PathBuf::from(dir), format!("standard library of {python} {version}, site-packages excluded"))
         }
     };
-    let origin = std::fs::canonicalize(&origin)
-        .with_context(|| format!("corpus {} does not exist", origin.display()))?;
+    let origin =
+        std::fs::canonicalize(&origin).with_context(|| format!("corpus {} does not exist", origin.display()))?;
     let config = Config::builtin();
     // The analysis's own walk, so both sides see the same files; paths relative to the corpus.
     let (mut files, _) = sources::discover(&origin, &origin, &config.analysis);
@@ -329,9 +288,7 @@ fn prepare_corpus(limit: Option<usize>) -> anyhow::Result<Corpus> {
         bail!("no .py files under {}", origin.display());
     }
 
-    let temp = tempfile::Builder::new()
-        .prefix("refactor-async-bench-")
-        .tempdir()?;
+    let temp = tempfile::Builder::new().prefix("refactor-async-bench-").tempdir()?;
     let dir = temp.path().join("corpus");
     let work = temp.path().join("work");
     std::fs::create_dir_all(&work)?;
@@ -342,8 +299,7 @@ fn prepare_corpus(limit: Option<usize>) -> anyhow::Result<Corpus> {
     for file in &files {
         let target = dir.join(&file.rel);
         std::fs::create_dir_all(target.parent().expect("a file has a parent folder"))?;
-        std::fs::copy(&file.abs, &target)
-            .with_context(|| format!("cannot copy {}", file.abs.display()))?;
+        std::fs::copy(&file.abs, &target).with_context(|| format!("cannot copy {}", file.abs.display()))?;
         // The same checks, in the same order, as the analysis's `load`.
         if std::fs::metadata(&target)?.len() > max_size {
             too_large += 1;
@@ -359,42 +315,22 @@ fn prepare_corpus(limit: Option<usize>) -> anyhow::Result<Corpus> {
             parsed.push(bytes);
         }
     }
-    let skipped = [
-        (too_large, "over max_file_size"),
-        (binary, "binary"),
-        (not_utf8, "not UTF-8"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, why)| format!("{n} {why}"))
-    .collect();
-    Ok(Corpus {
-        origin,
-        label,
-        _temp: temp,
-        dir,
-        work,
-        found: files.len(),
-        sources: parsed,
-        lines,
-        skipped,
-    })
+    let skipped = [(too_large, "over max_file_size"), (binary, "binary"), (not_utf8, "not UTF-8")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+    Ok(Corpus { origin, label, _temp: temp, dir, work, found: files.len(), sources: parsed, lines, skipped })
 }
 
 /// Lines as the analysis counts them: newlines, plus an unterminated last line.
 fn count_lines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
-        + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
+    bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
 }
 
 /// Time parsing every source on `threads` threads, `runs` times after one warm-up;
 /// with `extract`, also build each file's summary as the analysis does.
-fn bare_parse(
-    sources: &[Vec<u8>],
-    threads: usize,
-    runs: usize,
-    extract: bool,
-) -> anyhow::Result<Vec<Duration>> {
+fn bare_parse(sources: &[Vec<u8>], threads: usize, runs: usize, extract: bool) -> anyhow::Result<Vec<Duration>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         // The summary walk recurses deeply on nested expressions; the analysis uses the same.
@@ -406,11 +342,7 @@ fn bare_parse(
             if extract {
                 black_box(extract::summarize(&mut parser, source));
             } else {
-                black_box(
-                    parser
-                        .parse(source, None)
-                        .expect("no timeout or cancellation is set"),
-                );
+                black_box(parser.parse(source, None).expect("no timeout or cancellation is set"));
             }
         })
     };
@@ -428,40 +360,25 @@ fn bare_parse(
 
 /// Run `analyze` on the corpus: cold (`--no-cache`) or warm (after one untimed run filling the cache).
 fn analyze_series(corpus: &Corpus, runs: usize, warm: bool) -> anyhow::Result<Series> {
-    let cache = corpus
-        .work
-        .join(if warm { "cache-warm" } else { "cache-cold" });
+    let cache = corpus.work.join(if warm { "cache-warm" } else { "cache-cold" });
     std::fs::create_dir_all(&cache)?;
-    let report = corpus
-        .work
-        .join(if warm { "warm.json" } else { "cold.json" });
+    let report = corpus.work.join(if warm { "warm.json" } else { "cold.json" });
     let command = || {
         let mut cmd = Command::new(BINARY);
-        cmd.arg("analyze")
-            .arg(&corpus.dir)
-            .args(["--format", "json", "--output"])
-            .arg(&report);
+        cmd.arg("analyze").arg(&corpus.dir).args(["--format", "json", "--output"]).arg(&report);
         if !warm {
             cmd.arg("--no-cache");
         }
-        cmd.env("XDG_CACHE_HOME", &cache)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
+        cmd.env("XDG_CACHE_HOME", &cache).stdin(Stdio::null()).stdout(Stdio::null());
         cmd
     };
     // Untimed: loads the binary and the files into the page cache, and fills the analysis cache.
     measure(&mut command())?;
     let first = read_report(&report)?;
     if first.files != corpus.found as u64 {
-        eprintln!(
-            "warning: the analysis found {} files, the bench {}",
-            first.files, corpus.found
-        );
+        eprintln!("warning: the analysis found {} files, the bench {}", first.files, corpus.found);
     }
-    let mut series = Series {
-        runs: Vec::new(),
-        reports: Vec::new(),
-    };
+    let mut series = Series { runs: Vec::new(), reports: Vec::new() };
     for _ in 0..runs {
         series.runs.push(measure(&mut command())?);
         series.reports.push(read_report(&report)?);
@@ -473,36 +390,21 @@ fn analyze_series(corpus: &Corpus, runs: usize, warm: bool) -> anyhow::Result<Se
 fn ruff_series(ruff: &Path, corpus: &Corpus, runs: usize) -> anyhow::Result<Series> {
     let command = || {
         let mut cmd = Command::new(ruff);
-        cmd.args([
-            "check",
-            "--select",
-            "ASYNC",
-            "--no-cache",
-            "--exit-zero",
-            "--quiet",
-            "--isolated",
-        ])
-        .arg(&corpus.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
+        cmd.args(["check", "--select", "ASYNC", "--no-cache", "--exit-zero", "--quiet", "--isolated"])
+            .arg(&corpus.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
         cmd
     };
     measure(&mut command())?;
-    let runs = (0..runs)
-        .map(|_| measure(&mut command()))
-        .collect::<anyhow::Result<_>>()?;
-    Ok(Series {
-        runs,
-        reports: Vec::new(),
-    })
+    let runs = (0..runs).map(|_| measure(&mut command())).collect::<anyhow::Result<_>>()?;
+    Ok(Series { runs, reports: Vec::new() })
 }
 
 /// Spawn `cmd` and reap it with `wait4`, which reports the child's own CPU time and max RSS.
 fn measure(cmd: &mut Command) -> anyhow::Result<Run> {
     let started = Instant::now();
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+    let child = cmd.spawn().with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child, which nothing else reaps
@@ -534,8 +436,7 @@ fn measure(cmd: &mut Command) -> anyhow::Result<Run> {
 
 /// The `stats` of a JSON report.
 fn read_report(path: &Path) -> anyhow::Result<ReportStats> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let doc: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let stats = &doc["stats"];
@@ -557,26 +458,13 @@ fn read_report(path: &Path) -> anyhow::Result<ReportStats> {
 /// `ruff` on `PATH`, else in the project's `.venv`, with its version.
 fn find_ruff() -> Option<(PathBuf, String)> {
     let on_path = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("ruff"))
-                .collect::<Vec<_>>()
-        })
+        .map(|paths| std::env::split_paths(&paths).map(|d| d.join("ruff")).collect::<Vec<_>>())
         .unwrap_or_default();
     let venv = Path::new(MANIFEST_DIR).join(".venv/bin/ruff");
-    on_path
-        .into_iter()
-        .chain([venv])
-        .filter(|p| p.is_file())
-        .find_map(|path| {
-            let out = Command::new(&path).arg("--version").output().ok()?;
-            out.status.success().then(|| {
-                (
-                    path,
-                    String::from_utf8_lossy(&out.stdout).trim().to_string(),
-                )
-            })
-        })
+    on_path.into_iter().chain([venv]).filter(|p| p.is_file()).find_map(|path| {
+        let out = Command::new(&path).arg("--version").output().ok()?;
+        out.status.success().then(|| (path, String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    })
 }
 
 /// The median of some values (mean of the middle two for an even count).
@@ -606,12 +494,8 @@ fn secs(times: &[Duration]) -> Vec<f64> {
 /// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let groups: Vec<&str> = digits
-        .as_bytes()
-        .rchunks(3)
-        .rev()
-        .map(|g| std::str::from_utf8(g).expect("ASCII digits"))
-        .collect();
+    let groups: Vec<&str> =
+        digits.as_bytes().rchunks(3).rev().map(|g| std::str::from_utf8(g).expect("ASCII digits")).collect();
     groups.join(",")
 }
 
@@ -627,24 +511,10 @@ fn verdict(pass: bool) -> &'static str {
 
 /// The result table, with the goals and how the analysis's own phases split its time.
 fn table(corpus: &Corpus, results: &Results) -> String {
-    let Results {
-        cores,
-        parse_1,
-        parse_n,
-        extract_n,
-        cold,
-        warm,
-        ruff,
-        interference,
-    } = results;
+    let Results { cores, parse_1, parse_n, extract_n, cold, warm, ruff, interference } = results;
     let (cores, ruff) = (*cores, ruff.as_ref());
     let mut out = String::new();
-    let wall = |s: &Series| {
-        s.runs
-            .iter()
-            .map(|r| r.wall.as_secs_f64())
-            .collect::<Vec<_>>()
-    };
+    let wall = |s: &Series| s.runs.iter().map(|r| r.wall.as_secs_f64()).collect::<Vec<_>>();
     let row = |out: &mut String, label: &str, values: &[f64], note: &str| {
         let _ = writeln!(
             out,
@@ -659,28 +529,16 @@ fn table(corpus: &Corpus, results: &Results) -> String {
 
     let _ = writeln!(out, "{:<38}{:>9}{:>10}", "", "median", "min");
     row(&mut out, "bare parse, 1 core", &secs(parse_1), "");
-    row(
-        &mut out,
-        &format!("bare parse, {cores} cores"),
-        &secs(parse_n),
-        &format!("= {:.2}x speed-up", p1 / pn),
-    );
+    row(&mut out, &format!("bare parse, {cores} cores"), &secs(parse_n), &format!("= {:.2}x speed-up", p1 / pn));
     row(
         &mut out,
         &format!("parse + extract summaries, {cores} cores"),
         &secs(extract_n),
-        &format!(
-            "= {:.2}x bare parse ({cores} cores); for reference",
-            median(secs(extract_n)) / pn
-        ),
+        &format!("= {:.2}x bare parse ({cores} cores); for reference", median(secs(extract_n)) / pn),
     );
 
     let cold_ratio = cold_wall / pn;
-    let cold_cores = median(
-        cold.runs
-            .iter()
-            .map(|r| r.cpu.as_secs_f64() / r.wall.as_secs_f64()),
-    );
+    let cold_cores = median(cold.runs.iter().map(|r| r.cpu.as_secs_f64() / r.wall.as_secs_f64()));
     row(
         &mut out,
         &format!("analyze cold (--no-cache), {cores} cores"),
@@ -702,21 +560,12 @@ fn table(corpus: &Corpus, results: &Results) -> String {
 
     let ruff_wall = ruff.map(|r| median(wall(r)));
     let warm_note = match ruff_wall {
-        Some(rw) => format!(
-            "= {:.2}x ruff   goal < 1.0x   {}",
-            warm_wall / rw,
-            verdict(warm_wall < rw)
-        ),
+        Some(rw) => format!("= {:.2}x ruff   goal < 1.0x   {}", warm_wall / rw, verdict(warm_wall < rw)),
         None => "ruff not found: goal not checked".to_string(),
     };
     row(&mut out, "analyze warm (cache)", &wall(warm), &warm_note);
     match ruff {
-        Some(r) => row(
-            &mut out,
-            "ruff check --select ASYNC --no-cache",
-            &wall(r),
-            "",
-        ),
+        Some(r) => row(&mut out, "ruff check --select ASYNC --no-cache", &wall(r), ""),
         None => {
             let _ = writeln!(out, "ruff: not found (run make venv)");
         }
@@ -730,8 +579,7 @@ fn table(corpus: &Corpus, results: &Results) -> String {
         "peak RSS cold / warm",
         mib(cold_rss as f64),
         mib(warm_rss as f64),
-        ruff.map(|r| format!(" (ruff {})", mib(rss(r) as f64)))
-            .unwrap_or_default(),
+        ruff.map(|r| format!(" (ruff {})", mib(rss(r) as f64))).unwrap_or_default(),
         verdict(cold_rss.max(warm_rss) < RSS_GOAL),
     );
 
@@ -760,10 +608,7 @@ fn table(corpus: &Corpus, results: &Results) -> String {
         corpus.sources.len(),
         corpus.lines,
     );
-    let hits_ok = warm
-        .reports
-        .iter()
-        .all(|r| r.parsed == 0 && r.cached == last_cold.parsed);
+    let hits_ok = warm.reports.iter().all(|r| r.parsed == 0 && r.cached == last_cold.parsed);
     let warm_last = warm.reports.last().copied().unwrap_or_default();
     let _ = writeln!(
         out,
@@ -771,21 +616,12 @@ fn table(corpus: &Corpus, results: &Results) -> String {
         warm_last.cached,
         warm_last.files,
         warm_last.parsed,
-        warm_last
-            .files
-            .saturating_sub(warm_last.cached + warm_last.parsed),
+        warm_last.files.saturating_sub(warm_last.cached + warm_last.parsed),
         if hits_ok { "OK" } else { "NOT ALL FROM CACHE" },
     );
     if !interference.is_empty() {
-        let parts: Vec<String> = interference
-            .iter()
-            .map(|(name, busy)| format!("{name} {busy:.2}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "other processes' CPU (cores busy on average): {}",
-            parts.join(", ")
-        );
+        let parts: Vec<String> = interference.iter().map(|(name, busy)| format!("{name} {busy:.2}")).collect();
+        let _ = writeln!(out, "other processes' CPU (cores busy on average): {}", parts.join(", "));
         if interference.iter().any(|(_, busy)| *busy > 0.1) {
             let _ = writeln!(
                 out,

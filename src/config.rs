@@ -62,7 +62,8 @@ pub struct CatalogConfig {
 }
 
 /// Sections a repository may set besides `analysis` and `catalog`; anything else is a typo.
-const KNOWN_SECTIONS: &[&str] = &["analysis", "catalog", "llm", "naming", "rewrite", "propose", "validate", "daemon", "git"];
+const KNOWN_SECTIONS: &[&str] =
+    &["analysis", "catalog", "llm", "naming", "rewrite", "propose", "validate", "daemon", "git"];
 
 impl Config {
     /// Built-in defaults, then `[tool.refactor-async]` in `root/pyproject.toml` or
@@ -79,11 +80,7 @@ impl Config {
             sources.push(own.display().to_string());
         } else if pyproject.is_file() {
             let table = read_toml(&pyproject)?;
-            let tool = table
-                .get("tool")
-                .and_then(|t| t.get("refactor-async"))
-                .and_then(|t| t.as_table())
-                .cloned();
+            let tool = table.get("tool").and_then(|t| t.get("refactor-async")).and_then(|t| t.as_table()).cloned();
             if let Some(tool) = tool {
                 let origin = format!("{} [tool.refactor-async]", pyproject.display());
                 check_sections(&tool, &origin)?;
@@ -91,9 +88,9 @@ impl Config {
                 sources.push(origin);
             }
         }
-        let mut config: Config = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid { origin: sources.join(" + "), message: e.message().to_string() })?;
+        let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Invalid { origin: sources.join(" + "), message: e.message().to_string() }
+        })?;
         config.sources = sources;
         Ok(config)
     }
@@ -118,7 +115,8 @@ fn check_sections(table: &toml::Table, origin: &str) -> Result<(), ConfigError> 
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
     parse_toml(&text, path)
 }
 

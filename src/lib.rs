@@ -4,6 +4,7 @@
 //! The modules follow the pipeline of DESIGN.md: [`analysis`] (parse, index,
 //! catalog, call graph, findings), then the edges: [`config`], [`output`], [`cli`].
 
+pub mod alloc;
 pub mod analysis;
 pub mod cli;
 pub mod config;

@@ -11,10 +11,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use refactor_async::cli::{self, Cli, ExitStatus};
 
 fn main() -> ExitCode {
+    refactor_async::alloc::use_mimalloc_for_tree_sitter();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -22,7 +24,10 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status as u8),
         Err(err) => {
             // A closed pipe (`| head`) is not an error worth reporting.
-            if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if err
+                .chain()
+                .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+            {
                 return ExitCode::from(ExitStatus::Success as u8);
             }
             eprintln!("error: {err}");

@@ -123,7 +123,9 @@ fn hubmirror_finds_the_session_calls_and_the_loop() {
     let repo = example_repo("hubmirror");
     let doc = analyze_json(repo.path(), &["--no-cache"]);
     let f = findings(&doc);
-    assert!(f.iter().any(|(c, p, _, func)| c == "RA101" && p == "hubmirror/client.py" && func == "hubmirror.client.ForgeClient.request"));
+    assert!(f.iter().any(|(c, p, _, func)| c == "RA101"
+        && p == "hubmirror/client.py"
+        && func == "hubmirror.client.ForgeClient.request"));
     assert!(f.iter().any(|(c, _, _, func)| c == "RA105" && func == "hubmirror.sync.sync_all_repos"));
     assert!(f.iter().any(|(c, _, _, func)| c == "RA102" && func == "hubmirror.sync.sync_repo"));
     let api_of = doc["findings"]
@@ -167,7 +169,8 @@ fn sarif_output_is_sarif_2_1_0() {
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().all(|r| r["id"].as_str().unwrap().starts_with("RA") && r["help"]["markdown"].as_str().unwrap().contains("## What it does")));
+    assert!(rules.iter().all(|r| r["id"].as_str().unwrap().starts_with("RA")
+        && r["help"]["markdown"].as_str().unwrap().contains("## What it does")));
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for r in results {
@@ -204,7 +207,14 @@ fn text_output_groups_by_file_and_shows_call_paths() {
 fn output_file_receives_the_report() {
     let repo = example_repo("ragjudge");
     let out_file = repo.path().join("report.json");
-    bin().arg("analyze").arg(repo.path()).args(["--format", "json", "--output"]).arg(&out_file).assert().success().stdout("");
+    bin()
+        .arg("analyze")
+        .arg(repo.path())
+        .args(["--format", "json", "--output"])
+        .arg(&out_file)
+        .assert()
+        .success()
+        .stdout("");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(out_file).unwrap()).unwrap();
     assert_eq!(doc["version"], 1);
 }
@@ -229,7 +239,13 @@ fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
         .iter()
         .map(|d| (d["kind"].as_str().unwrap().to_string(), d["path"].as_str().unwrap().to_string()))
         .collect();
-    for expected in [("syntax-error", "broken.py"), ("not-utf8", "latin1.py"), ("binary", "blob.py"), ("too-large", "big.py"), ("walk", "loop")] {
+    for expected in [
+        ("syntax-error", "broken.py"),
+        ("not-utf8", "latin1.py"),
+        ("binary", "blob.py"),
+        ("too-large", "big.py"),
+        ("walk", "loop"),
+    ] {
         assert!(kinds.iter().any(|(k, p)| k == expected.0 && p == expected.1), "missing {expected:?} in {kinds:?}");
     }
     let f = findings(&doc);
@@ -240,7 +256,11 @@ fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
 
 #[test]
 fn usage_and_configuration_errors_exit_2() {
-    bin().args(["analyze", "/definitely/not/here"]).assert().code(2).stderr(predicates::str::contains("does not exist"));
+    bin()
+        .args(["analyze", "/definitely/not/here"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("does not exist"));
     bin().args(["analyze", "--format", "xml"]).assert().code(2);
     bin().arg("frobnicate").assert().code(2);
     let repo = repo_with(&[("a.py", b"x = 1\n"), ("refactor-async.toml", b"[analysis]\ncache = \"yes\"\n")]);

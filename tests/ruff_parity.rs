@@ -86,8 +86,7 @@ fn every_catalog_api_is_found_and_ruff_finds_nothing_we_miss() {
     let mut config = config;
     config.analysis.cache = false;
     let report = analysis::analyze(dir.path(), &config, &catalog).unwrap();
-    let ours: BTreeSet<usize> =
-        report.findings.iter().filter(|f| f.code == "RA103").map(|f| f.line as usize).collect();
+    let ours: BTreeSet<usize> = report.findings.iter().filter(|f| f.code == "RA103").map(|f| f.line as usize).collect();
     let missed: Vec<&(usize, String)> = calls.iter().filter(|(line, _)| !ours.contains(line)).collect();
     assert!(missed.is_empty(), "catalog APIs not resolved when called: {missed:?}\n{source}");
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
@@ -100,7 +99,17 @@ fn every_catalog_api_is_found_and_ruff_finds_nothing_we_miss() {
         return;
     };
     let out = Command::new(&ruff)
-        .args(["check", "--isolated", "--no-cache", "--select", "ASYNC", "--preview", "--exit-zero", "--output-format", "json"])
+        .args([
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "ASYNC",
+            "--preview",
+            "--exit-zero",
+            "--output-format",
+            "json",
+        ])
         .arg(&file)
         .output()
         .expect("ruff runs");

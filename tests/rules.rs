@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use refactor_async::analysis::catalog::Catalog;
-use refactor_async::analysis::rules::{all_rules, Finding};
-use refactor_async::analysis::{analyze, Report};
+use refactor_async::analysis::rules::{Finding, all_rules};
+use refactor_async::analysis::{Report, analyze};
 use refactor_async::config::Config;
 
 /// The codes that have a fixture test below; must match `all_rules()`.
@@ -181,7 +181,8 @@ fn check(code: &str) {
         let lines: Vec<&str> = file.text.lines().collect();
         let source = |n: u32| lines.get(n as usize - 1).map(|l| l.trim()).unwrap_or("");
         for (n, c) in expected.difference(&actual) {
-            writeln!(problems, "  missing    {}:{n} {c}  (marked, not reported)\n      | {}", file.rel, source(*n)).unwrap();
+            writeln!(problems, "  missing    {}:{n} {c}  (marked, not reported)\n      | {}", file.rel, source(*n))
+                .unwrap();
         }
         for (n, c) in actual.difference(&expected) {
             let messages: Vec<&str> =

@@ -5,7 +5,7 @@
 //! cache that cannot be read (missing, truncated, from another version) is simply
 //! empty: the cache may only ever save time, never change a result.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,10 @@ struct Header {
 #[derive(Default)]
 pub struct Cache {
     path: Option<PathBuf>,
-    entries: HashMap<u128, Vec<u8>>,
+    /// The cache file as read; blobs are decoded in place, never copied out.
+    data: Vec<u8>,
+    /// Content key → the blob's byte range in `data`.
+    entries: HashMap<u128, std::ops::Range<usize>>,
 }
 
 /// Hash of a file's content, the cache key.
@@ -59,13 +62,19 @@ impl Cache {
 
     /// Load the cache at `path`; anything unreadable gives an empty cache.
     pub fn load(path: PathBuf) -> Cache {
-        let entries = std::fs::read(&path).ok().and_then(|bytes| decode(&bytes)).unwrap_or_default();
-        Cache { path: Some(path), entries }
+        let data = std::fs::read(&path).unwrap_or_default();
+        let entries = decode(&data).unwrap_or_default();
+        Cache { path: Some(path), data, entries }
+    }
+
+    /// Whether results are read and written at all.
+    pub fn is_enabled(&self) -> bool {
+        self.path.is_some()
     }
 
     /// The summary stored for this content, if any.
     pub fn get(&self, key: u128) -> Option<FileSummary> {
-        self.entries.get(&key).and_then(|blob| postcard::from_bytes(blob).ok())
+        self.entries.get(&key).and_then(|range| postcard::from_bytes(&self.data[range.clone()]).ok())
     }
 
     /// Encode a summary for storing.
@@ -80,11 +89,12 @@ impl Cache {
         if fresh.is_empty() && keys.len() == self.entries.len() && keys.iter().all(|k| self.entries.contains_key(k)) {
             return Ok(());
         }
-        let mut old = std::mem::take(&mut self.entries);
-        let mut entries: Vec<(u128, Vec<u8>)> = Vec::with_capacity(keys.len());
         let fresh: HashMap<u128, Vec<u8>> = fresh.into_iter().collect();
+        let mut entries: Vec<(u128, &[u8])> = Vec::with_capacity(keys.len());
         for key in keys {
-            if let Some(blob) = fresh.get(key).cloned().or_else(|| old.remove(key)) {
+            let blob =
+                fresh.get(key).map(Vec::as_slice).or_else(|| self.entries.get(key).map(|r| &self.data[r.clone()]));
+            if let Some(blob) = blob {
                 entries.push((*key, blob));
             }
         }
@@ -108,25 +118,27 @@ impl Cache {
         }
         // Write then rename, so a crash never leaves a torn cache behind.
         let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-        std::fs::write(&tmp, bytes)?;
+        std::fs::write(&tmp, &bytes)?;
         std::fs::rename(&tmp, &path)?;
-        self.entries = entries.into_iter().collect();
+        self.entries = decode(&bytes).unwrap_or_default();
+        self.data = bytes;
         Ok(())
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<HashMap<u128, Vec<u8>>> {
+fn decode(bytes: &[u8]) -> Option<HashMap<u128, std::ops::Range<usize>>> {
     let len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
     let header: Header = postcard::from_bytes(bytes.get(8..8usize.checked_add(len)?)?).ok()?;
     if header.schema != SCHEMA || header.tool != env!("CARGO_PKG_VERSION") {
         return None;
     }
-    let blobs = &bytes[8 + len..];
-    let mut out = HashMap::with_capacity(header.entries.len());
+    let base = 8 + len;
+    let mut out = HashMap::with_capacity_and_hasher(header.entries.len(), Default::default());
     for (key, offset, length) in header.entries {
-        let start = usize::try_from(offset).ok()?;
+        let start = base.checked_add(usize::try_from(offset).ok()?)?;
         let end = start.checked_add(usize::try_from(length).ok()?)?;
-        out.insert(key, blobs.get(start..end)?.to_vec());
+        bytes.get(start..end)?;
+        out.insert(key, start..end);
     }
     Some(out)
 }

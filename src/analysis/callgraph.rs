@@ -335,7 +335,12 @@ fn console_scripts(root: &Path) -> Vec<String> {
     out
 }
 
-fn resolve_call(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>, m: ModId, call: &CallSite) -> CallTarget {
+fn resolve_call(
+    index: &Index<'_>,
+    func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>,
+    m: ModId,
+    call: &CallSite,
+) -> CallTarget {
     let Some(callee) = &call.callee else { return CallTarget::Unknown };
     match index.resolve_chain(m, call.scope, callee, call.pos.byte) {
         Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),

@@ -142,7 +142,8 @@ impl Catalog {
         }
         for file in &config.catalog.files {
             let path: PathBuf = root.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
             catalog.add_text(&text, &path.display().to_string())?;
         }
         for (i, value) in config.catalog.api.iter().enumerate() {
@@ -285,7 +286,21 @@ mod tests {
     #[test]
     fn builtin_catalog_loads_and_covers_the_basics() {
         let c = Catalog::load(&Config::builtin(), Path::new(".")).unwrap();
-        for name in ["requests.get", "requests.Session.get", "time.sleep", "builtins.open", "subprocess.run", "sqlite3.connect", "urllib.request.urlopen", "openai.OpenAI.chat.completions.create", "anthropic.Anthropic.messages.create", "socket.socket.recv", "builtins.input", "os.system", "httpx.Client.get"] {
+        for name in [
+            "requests.get",
+            "requests.Session.get",
+            "time.sleep",
+            "builtins.open",
+            "subprocess.run",
+            "sqlite3.connect",
+            "urllib.request.urlopen",
+            "openai.OpenAI.chat.completions.create",
+            "anthropic.Anthropic.messages.create",
+            "socket.socket.recv",
+            "builtins.input",
+            "os.system",
+            "httpx.Client.get",
+        ] {
             assert!(c.lookup(&c.canonical(name)).is_some(), "{name} missing from the catalog");
         }
         for name in ["asyncio.sleep", "httpx.AsyncClient.get", "openai.AsyncOpenAI.chat.completions.create"] {

@@ -6,7 +6,11 @@
 
 use std::sync::OnceLock;
 
+use std::num::NonZeroU16;
+
 use tree_sitter::{Language, Node, Parser, Tree, TreeCursor};
+
+type FieldId = NonZeroU16;
 
 use super::summary::*;
 
@@ -42,6 +46,8 @@ struct Kinds {
     if_statement: u16,
     error: u16,
     identifier: u16,
+    string: u16,
+    comment: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -77,6 +83,61 @@ fn kinds() -> &'static Kinds {
             if_statement: id("if_statement"),
             error: lang.id_for_node_kind("ERROR", true),
             identifier: id("identifier"),
+            string: id("string"),
+            comment: id("comment"),
+        }
+    })
+}
+
+/// Field ids of the Python grammar, looked up once: `child_by_field_name` would
+/// compare the name against every field name of the grammar on each call.
+struct Fields {
+    alias: FieldId,
+    alternative: FieldId,
+    arguments: FieldId,
+    attribute: FieldId,
+    body: FieldId,
+    condition: FieldId,
+    consequence: FieldId,
+    definition: FieldId,
+    function: FieldId,
+    left: FieldId,
+    module_name: FieldId,
+    name: FieldId,
+    object: FieldId,
+    parameters: FieldId,
+    return_type: FieldId,
+    right: FieldId,
+    superclasses: FieldId,
+    type_: FieldId,
+    value: FieldId,
+}
+
+fn fields() -> &'static Fields {
+    static FIELDS: OnceLock<Fields> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let lang: Language = tree_sitter_python::LANGUAGE.into();
+        let id = |name: &str| lang.field_id_for_name(name).expect("the Python grammar has this field");
+        Fields {
+            alias: id("alias"),
+            alternative: id("alternative"),
+            arguments: id("arguments"),
+            attribute: id("attribute"),
+            body: id("body"),
+            condition: id("condition"),
+            consequence: id("consequence"),
+            definition: id("definition"),
+            function: id("function"),
+            left: id("left"),
+            module_name: id("module_name"),
+            name: id("name"),
+            object: id("object"),
+            parameters: id("parameters"),
+            return_type: id("return_type"),
+            right: id("right"),
+            superclasses: id("superclasses"),
+            type_: id("type"),
+            value: id("value"),
         }
     })
 }
@@ -102,12 +163,7 @@ pub fn summarize(parser: &mut Parser, source: &[u8]) -> FileSummary {
 /// Summarise an already parsed tree.
 pub fn summarize_tree(tree: &Tree, source: &[u8]) -> FileSummary {
     let root = tree.root_node();
-    let mut walker = Walker {
-        src: source,
-        k: kinds(),
-        out: FileSummary::default(),
-        loop_stack: Vec::new(),
-    };
+    let mut walker = Walker { src: source, k: kinds(), out: FileSummary::default(), loop_stack: Vec::new() };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
         name: String::new(),
@@ -158,11 +214,7 @@ impl<'s> Walker<'s> {
         let byte = node.start_byte();
         let line_start = byte - point.column;
         let prefix = &self.src[line_start..byte];
-        let column = if prefix.is_ascii() {
-            point.column
-        } else {
-            String::from_utf8_lossy(prefix).chars().count()
-        };
+        let column = if prefix.is_ascii() { point.column } else { String::from_utf8_lossy(prefix).chars().count() };
         Position { line: point.row as u32 + 1, column: column as u32 + 1, byte: byte as u32 }
     }
 
@@ -214,7 +266,13 @@ impl<'s> Walker<'s> {
     fn visit(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         let kind = node.kind_id();
         let k = self.k;
-        if kind == k.call {
+        if kind == k.string || kind == k.comment {
+            // Only f-strings can hold calls; plain strings (docstrings above all)
+            // are many nodes that cannot matter, so they are not walked.
+            if kind == k.string && self.is_f_string(node) {
+                self.visit_children(cursor, ctx);
+            }
+        } else if kind == k.call {
             self.visit_call(node, ctx, false);
         } else if kind == k.await_ {
             match node.named_child(0) {
@@ -229,12 +287,12 @@ impl<'s> Walker<'s> {
             self.visit_decorated(node, ctx);
         } else if kind == k.lambda {
             let mut params = Vec::new();
-            if let Some(list) = node.child_by_field_name("parameters") {
+            if let Some(list) = node.child_by_field_id(fields().parameters.get()) {
                 let mut c = list.walk();
                 for p in list.named_children(&mut c) {
                     let name = match p.kind() {
                         "identifier" => Some(p),
-                        "default_parameter" => p.child_by_field_name("name"),
+                        "default_parameter" => p.child_by_field_id(fields().name.get()),
                         "list_splat_pattern" | "dictionary_splat_pattern" => p.named_child(0),
                         _ => None,
                     };
@@ -253,7 +311,7 @@ impl<'s> Walker<'s> {
         } else if kind == k.assignment {
             self.visit_assignment(node, ctx);
         } else if kind == k.augmented_assignment {
-            if let Some(left) = node.child_by_field_name("left") {
+            if let Some(left) = node.child_by_field_id(fields().left.get()) {
                 // The name holds its new value only once the statement has run.
                 self.record_assigned_targets(left, node.end_byte() as u32);
             }
@@ -293,9 +351,9 @@ impl<'s> Walker<'s> {
             self.visit_children(cursor, ctx);
         } else if kind == k.if_statement && ctx.scope == 0 && is_main_guard(self, node) {
             let inner = Ctx { in_main_block: true, ..ctx };
-            self.visit_opt(node.child_by_field_name("consequence"), inner);
+            self.visit_opt(node.child_by_field_id(fields().consequence.get()), inner);
             let mut c = node.walk();
-            for alt in node.children_by_field_name("alternative", &mut c) {
+            for alt in node.children_by_field_id(fields().alternative, &mut c) {
                 self.visit_opt(Some(alt), ctx);
             }
         } else if node.child_count() > 0 {
@@ -303,21 +361,30 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Whether a string literal has an `f` prefix (`f"..."`, `rf'...'`).
+    fn is_f_string(&self, node: Node) -> bool {
+        let start = node.start_byte();
+        self.src[start..node.end_byte()]
+            .iter()
+            .take_while(|&&b| b != b'"' && b != b'\'')
+            .any(|&b| b == b'f' || b == b'F')
+    }
+
     fn visit_call(&mut self, node: Node, ctx: Ctx, awaited: bool) {
-        let function = node.child_by_field_name("function");
+        let function = node.child_by_field_id(fields().function.get());
         let callee = function.and_then(|f| self.chain(f));
         let mut keywords = Vec::new();
         let mut positional = 0;
         let mut has_splat = false;
         let mut arg_names = Vec::new();
-        let arguments = node.child_by_field_name("arguments");
+        let arguments = node.child_by_field_id(fields().arguments.get());
         let in_loop = !self.loop_stack.is_empty();
         if let Some(args) = arguments {
             let mut c = args.walk();
             for arg in args.named_children(&mut c) {
                 match arg.kind() {
                     "keyword_argument" => {
-                        if let Some(name) = arg.child_by_field_name("name") {
+                        if let Some(name) = arg.child_by_field_id(fields().name.get()) {
                             keywords.push(self.text(name).to_string());
                         }
                     }
@@ -333,7 +400,7 @@ impl<'s> Walker<'s> {
         if in_loop {
             // A method call on a loop variable (`item.fetch()`) depends on it too.
             if let Some(f) = function {
-                if let Some(obj) = f.child_by_field_name("object") {
+                if let Some(obj) = f.child_by_field_id(fields().object.get()) {
                     self.collect_identifiers(obj, &mut arg_names);
                 }
             }
@@ -368,13 +435,13 @@ impl<'s> Walker<'s> {
         }
         if node.kind() == "attribute" {
             // Only the object of `a.b` is a name that is read.
-            if let Some(obj) = node.child_by_field_name("object") {
+            if let Some(obj) = node.child_by_field_id(fields().object.get()) {
                 self.collect_identifiers(obj, out);
             }
             return;
         }
         if node.kind() == "keyword_argument" {
-            if let Some(value) = node.child_by_field_name("value") {
+            if let Some(value) = node.child_by_field_id(fields().value.get()) {
                 self.collect_identifiers(value, out);
             }
             return;
@@ -402,7 +469,7 @@ impl<'s> Walker<'s> {
             }
             "attribute" => {
                 let (Some(obj), Some(attr)) =
-                    (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+                    (node.child_by_field_id(fields().object.get()), node.child_by_field_id(fields().attribute.get()))
                 else {
                     return false;
                 };
@@ -413,7 +480,7 @@ impl<'s> Walker<'s> {
                 true
             }
             "call" => {
-                let Some(function) = node.child_by_field_name("function") else {
+                let Some(function) = node.child_by_field_id(fields().function.get()) else {
                     return false;
                 };
                 if !self.chain_into(function, out, depth + 1) {
@@ -455,8 +522,8 @@ impl<'s> Walker<'s> {
             }
             "binary_operator" => {
                 // `A | None`: the first side that is not None.
-                let left = node.child_by_field_name("left");
-                let right = node.child_by_field_name("right");
+                let left = node.child_by_field_id(fields().left.get());
+                let right = node.child_by_field_id(fields().right.get());
                 left.and_then(|l| self.type_chain(l, depth + 1))
                     .or_else(|| right.and_then(|r| self.type_chain(r, depth + 1)))
             }
@@ -466,9 +533,7 @@ impl<'s> Walker<'s> {
                 children.into_iter().find_map(|n| self.type_chain(n, depth + 1))
             }
             "generic_type" | "subscript" => {
-                let base = node
-                    .child_by_field_name("value")
-                    .or_else(|| node.named_child(0))?;
+                let base = node.child_by_field_id(fields().value.get()).or_else(|| node.named_child(0))?;
                 let base_chain = self.chain(base)?;
                 let last = base_chain.last().map(String::as_str).unwrap_or("");
                 if last == "Optional" || last == "Union" || last == "Annotated" {
@@ -501,7 +566,7 @@ impl<'s> Walker<'s> {
             return BindingValue::Unknown;
         }
         match node.kind() {
-            "call" => match node.child_by_field_name("function").and_then(|f| self.chain(f)) {
+            "call" => match node.child_by_field_id(fields().function.get()).and_then(|f| self.chain(f)) {
                 Some(chain) => BindingValue::Call(chain),
                 None => BindingValue::Unknown,
             },
@@ -550,7 +615,14 @@ impl<'s> Walker<'s> {
     }
 
     fn bind_at(&mut self, scope: u32, name: &str, byte: u32, at: u32, value: BindingValue) {
-        self.out.scopes[scope as usize].bindings.push(Binding { name: name.to_string(), byte, at, scope, value, until: None });
+        self.out.scopes[scope as usize].bindings.push(Binding {
+            name: name.to_string(),
+            byte,
+            at,
+            scope,
+            value,
+            until: None,
+        });
     }
 
     fn record_assigned(&mut self, name: &str, byte: u32) {
@@ -575,7 +647,9 @@ impl<'s> Walker<'s> {
             "identifier" => out.push(self.text(node).to_string()),
             "attribute" | "subscript" => {
                 let mut n = node;
-                while let Some(obj) = n.child_by_field_name("object").or_else(|| n.child_by_field_name("value")) {
+                while let Some(obj) =
+                    n.child_by_field_id(fields().object.get()).or_else(|| n.child_by_field_id(fields().value.get()))
+                {
                     n = obj;
                 }
                 if n.kind() == "identifier" {
@@ -592,9 +666,9 @@ impl<'s> Walker<'s> {
     }
 
     fn visit_assignment(&mut self, node: Node, ctx: Ctx) {
-        let left = node.child_by_field_name("left");
-        let right = node.child_by_field_name("right");
-        let annotation = node.child_by_field_name("type");
+        let left = node.child_by_field_id(fields().left.get());
+        let right = node.child_by_field_id(fields().right.get());
+        let annotation = node.child_by_field_id(fields().type_.get());
         if let Some(left) = left {
             // The name holds its new value only once the right-hand side has run.
             self.record_assigned_targets(left, node.end_byte() as u32);
@@ -639,7 +713,9 @@ impl<'s> Walker<'s> {
 
     /// `self.x = value` in a method records an attribute of the enclosing class.
     fn bind_self_attribute(&mut self, left: Node, annotation: Option<Node>, right: Option<Node>, ctx: Ctx) {
-        let (Some(obj), Some(attr)) = (left.child_by_field_name("object"), left.child_by_field_name("attribute")) else {
+        let (Some(obj), Some(attr)) =
+            (left.child_by_field_id(fields().object.get()), left.child_by_field_id(fields().attribute.get()))
+        else {
             return;
         };
         let scope = &self.out.scopes[ctx.scope as usize];
@@ -672,7 +748,7 @@ impl<'s> Walker<'s> {
     fn visit_import(&mut self, node: Node, ctx: Ctx) {
         let mut c = node.walk();
         let byte = node.start_byte() as u32;
-        for name in node.children_by_field_name("name", &mut c) {
+        for name in node.children_by_field_id(fields().name, &mut c) {
             match name.kind() {
                 "dotted_name" => {
                     let module = self.text(name);
@@ -680,7 +756,9 @@ impl<'s> Walker<'s> {
                     self.bind(ctx.scope, top, byte, BindingValue::Module(top.to_string()));
                 }
                 "aliased_import" => {
-                    let (Some(n), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) else {
+                    let (Some(n), Some(alias)) =
+                        (name.child_by_field_id(fields().name.get()), name.child_by_field_id(fields().alias.get()))
+                    else {
                         continue;
                     };
                     let module = self.text(n).to_string();
@@ -693,7 +771,7 @@ impl<'s> Walker<'s> {
 
     fn visit_import_from(&mut self, node: Node, ctx: Ctx) {
         let byte = node.start_byte() as u32;
-        let Some(module_node) = node.child_by_field_name("module_name") else { return };
+        let Some(module_node) = node.child_by_field_id(fields().module_name.get()) else { return };
         let (level, module) = if module_node.kind() == "relative_import" {
             let mut level = 0;
             let mut module = String::new();
@@ -711,14 +789,16 @@ impl<'s> Walker<'s> {
         };
         let mut c = node.walk();
         let mut any_name = false;
-        for name in node.children_by_field_name("name", &mut c) {
+        for name in node.children_by_field_id(fields().name, &mut c) {
             any_name = true;
             let (imported, bound) = match name.kind() {
                 "dotted_name" => (self.text(name), self.text(name)),
-                "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
-                    (Some(n), Some(a)) => (self.text(n), self.text(a)),
-                    _ => continue,
-                },
+                "aliased_import" => {
+                    match (name.child_by_field_id(fields().name.get()), name.child_by_field_id(fields().alias.get())) {
+                        (Some(n), Some(a)) => (self.text(n), self.text(a)),
+                        _ => continue,
+                    }
+                }
                 _ => continue,
             };
             let value = BindingValue::FromImport { level, module: module.clone(), name: imported.to_string() };
@@ -748,7 +828,7 @@ impl<'s> Walker<'s> {
                 self.visit_node_children(*child, ctx);
             }
         }
-        if let Some(def) = node.child_by_field_name("definition") {
+        if let Some(def) = node.child_by_field_id(fields().definition.get()) {
             if def.kind_id() == self.k.function_definition {
                 self.visit_function(def, decorators, ctx);
             } else if def.kind_id() == self.k.class_definition {
@@ -759,7 +839,8 @@ impl<'s> Walker<'s> {
 
     fn new_scope(&mut self, kind: ScopeKind, node: Node, name: &str, decorators: Vec<Chain>, ctx: Ctx) -> u32 {
         let parent = &self.out.scopes[ctx.scope as usize];
-        let qualname = if parent.qualname.is_empty() { name.to_string() } else { format!("{}.{}", parent.qualname, name) };
+        let qualname =
+            if parent.qualname.is_empty() { name.to_string() } else { format!("{}.{}", parent.qualname, name) };
         let idx = self.out.scopes.len() as u32;
         let pos = self.position(node);
         self.out.scopes.push(Scope {
@@ -783,12 +864,12 @@ impl<'s> Walker<'s> {
     }
 
     fn visit_function(&mut self, node: Node, decorators: Vec<Chain>, ctx: Ctx) {
-        let Some(name_node) = node.child_by_field_name("name") else { return };
+        let Some(name_node) = node.child_by_field_id(fields().name.get()) else { return };
         let name = self.text(name_node).to_string();
         let idx = self.new_scope(ScopeKind::Function, node, &name, decorators, ctx);
         let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
-        let returns = node.child_by_field_name("return_type").and_then(|t| self.type_chain(t, 0));
-        let params = node.child_by_field_name("parameters");
+        let returns = node.child_by_field_id(fields().return_type.get()).and_then(|t| self.type_chain(t, 0));
+        let params = node.child_by_field_id(fields().parameters.get());
         let mut param_list = Vec::new();
         if let Some(params) = params {
             let mut c = params.walk();
@@ -796,18 +877,21 @@ impl<'s> Walker<'s> {
                 let (name, annotation, default) = match p.kind() {
                     "identifier" => (Some(self.text(p).to_string()), None, None),
                     "typed_parameter" => {
-                        let name = p.named_child(0).filter(|n| n.kind() == "identifier").map(|n| self.text(n).to_string());
-                        (name, p.child_by_field_name("type"), None)
+                        let name =
+                            p.named_child(0).filter(|n| n.kind() == "identifier").map(|n| self.text(n).to_string());
+                        (name, p.child_by_field_id(fields().type_.get()), None)
                     }
                     "default_parameter" => (
-                        p.child_by_field_name("name").filter(|n| n.kind() == "identifier").map(|n| self.text(n).to_string()),
+                        p.child_by_field_id(fields().name.get())
+                            .filter(|n| n.kind() == "identifier")
+                            .map(|n| self.text(n).to_string()),
                         None,
-                        p.child_by_field_name("value"),
+                        p.child_by_field_id(fields().value.get()),
                     ),
                     "typed_default_parameter" => (
-                        p.child_by_field_name("name").map(|n| self.text(n).to_string()),
-                        p.child_by_field_name("type"),
-                        p.child_by_field_name("value"),
+                        p.child_by_field_id(fields().name.get()).map(|n| self.text(n).to_string()),
+                        p.child_by_field_id(fields().type_.get()),
+                        p.child_by_field_id(fields().value.get()),
                     ),
                     "list_splat_pattern" | "dictionary_splat_pattern" => {
                         (p.named_child(0).map(|n| self.text(n).to_string()), None, None)
@@ -836,14 +920,14 @@ impl<'s> Walker<'s> {
         // A function body has its own loops; the enclosing ones do not see into it.
         let saved = std::mem::take(&mut self.loop_stack);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
-        self.visit_opt(node.child_by_field_name("body"), inner);
+        self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
         self.loop_stack = saved;
     }
 
     fn visit_class(&mut self, node: Node, decorators: Vec<Chain>, ctx: Ctx) {
-        let Some(name_node) = node.child_by_field_name("name") else { return };
+        let Some(name_node) = node.child_by_field_id(fields().name.get()) else { return };
         let name = self.text(name_node).to_string();
-        let superclasses = node.child_by_field_name("superclasses");
+        let superclasses = node.child_by_field_id(fields().superclasses.get());
         let mut bases = Vec::new();
         if let Some(sc) = superclasses {
             let mut c = sc.walk();
@@ -860,7 +944,7 @@ impl<'s> Walker<'s> {
         self.out.scopes[idx as usize].bases = bases;
         let saved = std::mem::take(&mut self.loop_stack);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
-        self.visit_opt(node.child_by_field_name("body"), inner);
+        self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
         self.loop_stack = saved;
     }
 
@@ -885,13 +969,13 @@ impl<'s> Walker<'s> {
     }
 
     fn visit_for(&mut self, node: Node, ctx: Ctx) {
-        let right = node.child_by_field_name("right");
+        let right = node.child_by_field_id(fields().right.get());
         // The iterable is evaluated once, outside the loop.
         self.visit_opt(right, ctx);
         let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
         let kind = if is_async { LoopKind::AsyncFor } else { LoopKind::For };
         let idx = self.open_loop(kind, node, right, ctx);
-        if let Some(left) = node.child_by_field_name("left") {
+        if let Some(left) = node.child_by_field_id(fields().left.get()) {
             let mut names = Vec::new();
             self.target_names(left, &mut names);
             let byte = left.start_byte() as u32;
@@ -901,32 +985,32 @@ impl<'s> Walker<'s> {
             self.out.loops[idx as usize].targets = names;
         }
         self.loop_stack.push(idx);
-        self.visit_opt(node.child_by_field_name("body"), ctx);
+        self.visit_opt(node.child_by_field_id(fields().body.get()), ctx);
         self.loop_stack.pop();
-        self.visit_opt(node.child_by_field_name("alternative"), ctx);
+        self.visit_opt(node.child_by_field_id(fields().alternative.get()), ctx);
     }
 
     fn visit_while(&mut self, node: Node, ctx: Ctx) {
-        let condition = node.child_by_field_name("condition");
+        let condition = node.child_by_field_id(fields().condition.get());
         let idx = self.open_loop(LoopKind::While, node, condition, ctx);
         self.loop_stack.push(idx);
         self.visit_opt(condition, ctx);
-        self.visit_opt(node.child_by_field_name("body"), ctx);
+        self.visit_opt(node.child_by_field_id(fields().body.get()), ctx);
         self.loop_stack.pop();
-        self.visit_opt(node.child_by_field_name("alternative"), ctx);
+        self.visit_opt(node.child_by_field_id(fields().alternative.get()), ctx);
     }
 
     fn visit_comprehension(&mut self, node: Node, ctx: Ctx) {
         let mut c = node.walk();
         let children: Vec<Node> = node.named_children(&mut c).collect();
         let first_clause = children.iter().find(|n| n.kind_id() == self.k.for_in_clause).copied();
-        let first_iter = first_clause.and_then(|f| f.child_by_field_name("right"));
+        let first_iter = first_clause.and_then(|f| f.child_by_field_id(fields().right.get()));
         // The first iterable is evaluated in the enclosing scope, once.
         self.visit_opt(first_iter, ctx);
         let idx = self.open_loop(LoopKind::Comprehension, node, first_iter, ctx);
         let mut targets = Vec::new();
         for clause in children.iter().filter(|n| n.kind_id() == self.k.for_in_clause) {
-            if let Some(left) = clause.child_by_field_name("left") {
+            if let Some(left) = clause.child_by_field_id(fields().left.get()) {
                 self.target_names(left, &mut targets);
             }
         }
@@ -937,7 +1021,7 @@ impl<'s> Walker<'s> {
         for child in &children {
             if child.kind_id() == self.k.for_in_clause {
                 if Some(*child) != first_clause {
-                    self.visit_opt(child.child_by_field_name("right"), ctx);
+                    self.visit_opt(child.child_by_field_id(fields().right.get()), ctx);
                 }
             } else {
                 self.visit_opt(Some(*child), ctx);
@@ -951,12 +1035,12 @@ impl<'s> Walker<'s> {
         let Some(clause) = node.named_children(&mut c).find(|n| n.kind() == "with_clause") else { return };
         let mut c2 = clause.walk();
         for item in clause.named_children(&mut c2) {
-            let Some(value) = item.child_by_field_name("value") else { continue };
+            let Some(value) = item.child_by_field_id(fields().value.get()) else { continue };
             if value.kind() != "as_pattern" {
                 continue;
             }
             let Some(expr) = value.named_child(0) else { continue };
-            let Some(alias) = value.child_by_field_name("alias") else { continue };
+            let Some(alias) = value.child_by_field_id(fields().alias.get()) else { continue };
             let mut names = Vec::new();
             self.target_names(alias, &mut names);
             let byte = alias.start_byte() as u32;
@@ -982,12 +1066,12 @@ impl<'s> Walker<'s> {
                     if let Some(expr) = child.named_child(0) {
                         self.caught_types(expr, &mut catches, &mut catches_unknown);
                     }
-                    if let Some(alias) = child.child_by_field_name("alias") {
+                    if let Some(alias) = child.child_by_field_id(fields().alias.get()) {
                         alias_name = Some(self.text(alias).trim().to_string());
                     }
                 }
                 _ => {
-                    if node.child_by_field_name("alias") == Some(child) {
+                    if node.child_by_field_id(fields().alias.get()) == Some(child) {
                         alias_name = Some(self.text(child).to_string());
                     } else {
                         self.caught_types(child, &mut catches, &mut catches_unknown);
@@ -1025,7 +1109,10 @@ impl<'s> Walker<'s> {
                 Some(e) => alias.is_some_and(|a| self.text(*e) == a),
             };
         }
-        if node.kind_id() == self.k.function_definition || node.kind_id() == self.k.class_definition || node.kind_id() == self.k.lambda {
+        if node.kind_id() == self.k.function_definition
+            || node.kind_id() == self.k.class_definition
+            || node.kind_id() == self.k.lambda
+        {
             return false;
         }
         let mut c = node.walk();
@@ -1036,7 +1123,7 @@ impl<'s> Walker<'s> {
 
 /// `if __name__ == "__main__":` (either operand order, either quote).
 fn is_main_guard(w: &Walker<'_>, node: Node) -> bool {
-    let Some(cond) = node.child_by_field_name("condition") else { return false };
+    let Some(cond) = node.child_by_field_id(fields().condition.get()) else { return false };
     if cond.kind() != "comparison_operator" {
         return false;
     }
@@ -1079,12 +1166,16 @@ mod tests {
         assert!(get.awaited);
         assert_eq!(get.keywords, ["timeout"]);
         assert_eq!((get.pos.line, get.pos.column), (9, 15));
-        assert!(matches!(&s.scopes[0].bindings[1].value, BindingValue::FromImport { level: 1, module, name } if module == "x" && name == "y"));
+        assert!(
+            matches!(&s.scopes[0].bindings[1].value, BindingValue::FromImport { level: 1, module, name } if module == "x" && name == "y")
+        );
     }
 
     #[test]
     fn loops_record_dependencies() {
-        let s = summary("def f(xs):\n    out = []\n    for x in xs:\n        if x: break\n        out.append(g(x))\n    return [h(y) for y in xs]\n");
+        let s = summary(
+            "def f(xs):\n    out = []\n    for x in xs:\n        if x: break\n        out.append(g(x))\n    return [h(y) for y in xs]\n",
+        );
         assert_eq!(s.loops.len(), 2);
         assert!(s.loops[0].has_break);
         assert_eq!(s.loops[0].targets, ["x"]);
@@ -1095,8 +1186,17 @@ mod tests {
     }
 
     #[test]
+    fn calls_inside_f_strings_are_found_and_plain_strings_skipped() {
+        let s = summary("def f(x):\n    \"\"\"docs mention g(x)\"\"\"\n    return f\"{g(x)}\" + 'h(x)' + rf'{k(x)}'\n");
+        let names: Vec<String> = s.calls.iter().filter_map(|c| c.callee.as_ref().map(|c| c.join("."))).collect();
+        assert_eq!(names, ["g", "k"]);
+    }
+
+    #[test]
     fn handlers_and_syntax_errors() {
-        let s = summary("async def f():\n    try:\n        pass\n    except BaseException as e:\n        log(e)\n    except:\n        raise\n");
+        let s = summary(
+            "async def f():\n    try:\n        pass\n    except BaseException as e:\n        log(e)\n    except:\n        raise\n",
+        );
         assert_eq!(s.handlers.len(), 2);
         assert!(!s.handlers[0].reraises);
         assert!(s.handlers[1].reraises && s.handlers[1].catches.is_empty());

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
-use super::summary::{Binding, BindingValue, Chain, FileSummary, ScopeKind, CALL_SEGMENT};
+use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ScopeKind};
 
 /// Index of a module in the [`Index`].
 pub type ModId = u32;
@@ -35,17 +35,18 @@ pub struct Module {
     pub is_package: bool,
     pub is_test: bool,
     pub summary: Arc<FileSummary>,
-    /// name → (scope, binding index), sorted by scope, for fast lookups.
-    names: HashMap<String, Vec<(u32, u32)>>,
+    /// hash of a name → (scope, binding index), sorted by scope, for fast lookups.
+    /// Keyed by hash so indexing copies no strings; lookups compare the name.
+    names: HashMap<u64, Vec<(u32, u32)>>,
 }
 
 impl Module {
     /// Index a summary.
     pub fn new(name: String, rel: String, is_package: bool, is_test: bool, summary: Arc<FileSummary>) -> Module {
-        let mut names: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+        let mut names: HashMap<u64, Vec<(u32, u32)>> = HashMap::default();
         for (si, scope) in summary.scopes.iter().enumerate() {
             for (bi, b) in scope.bindings.iter().enumerate() {
-                names.entry(b.name.clone()).or_default().push((si as u32, bi as u32));
+                names.entry(name_hash(&b.name)).or_default().push((si as u32, bi as u32));
             }
         }
         Module { name, rel, is_package, is_test, summary, names }
@@ -55,7 +56,7 @@ impl Module {
     /// it, or else the first one (a use before any assignment, or a global read
     /// from a function defined earlier).
     fn binding(&self, scope: u32, name: &str, at: u32) -> Option<&Binding> {
-        let entries = self.names.get(name)?;
+        let entries = self.names.get(&name_hash(name))?;
         // Entries are in scope order: find this scope's run without scanning the
         // others (a module can bind `self` in thousands of methods).
         let start = entries.partition_point(|&(s, _)| s < scope);
@@ -66,6 +67,9 @@ impl Module {
                 break;
             }
             let binding = &self.summary.scopes[s as usize].bindings[b as usize];
+            if binding.name != name {
+                continue; // a hash collision
+            }
             if let Some(until) = binding.until {
                 if binding.byte <= at && at < until {
                     before = Some(binding);
@@ -93,6 +97,11 @@ impl Module {
     }
 }
 
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
 /// What an expression denotes, as far as resolution can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -112,13 +121,84 @@ const MAX_DEPTH: u32 = 24;
 
 /// Python's builtins that a name can fall back to.
 const BUILTINS: &[&str] = &[
-    "open", "input", "print", "len", "range", "list", "dict", "set", "tuple", "str", "int", "float", "bool", "bytes",
-    "sorted", "map", "filter", "zip", "enumerate", "isinstance", "getattr", "setattr", "hasattr", "super", "type",
-    "object", "iter", "next", "min", "max", "sum", "any", "all", "repr", "hash", "id", "vars", "dir", "abs", "round",
-    "divmod", "pow", "format", "exec", "eval", "compile", "globals", "locals", "callable", "issubclass", "frozenset",
-    "bytearray", "memoryview", "property", "staticmethod", "classmethod", "reversed", "slice", "chr", "ord", "hex",
-    "oct", "bin", "ascii", "breakpoint", "help", "delattr", "__import__", "exit", "quit", "BaseException",
-    "Exception", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "RuntimeError", "ValueError", "OSError",
+    "open",
+    "input",
+    "print",
+    "len",
+    "range",
+    "list",
+    "dict",
+    "set",
+    "tuple",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "bytes",
+    "sorted",
+    "map",
+    "filter",
+    "zip",
+    "enumerate",
+    "isinstance",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "super",
+    "type",
+    "object",
+    "iter",
+    "next",
+    "min",
+    "max",
+    "sum",
+    "any",
+    "all",
+    "repr",
+    "hash",
+    "id",
+    "vars",
+    "dir",
+    "abs",
+    "round",
+    "divmod",
+    "pow",
+    "format",
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "locals",
+    "callable",
+    "issubclass",
+    "frozenset",
+    "bytearray",
+    "memoryview",
+    "property",
+    "staticmethod",
+    "classmethod",
+    "reversed",
+    "slice",
+    "chr",
+    "ord",
+    "hex",
+    "oct",
+    "bin",
+    "ascii",
+    "breakpoint",
+    "help",
+    "delattr",
+    "__import__",
+    "exit",
+    "quit",
+    "BaseException",
+    "Exception",
+    "KeyboardInterrupt",
+    "SystemExit",
+    "GeneratorExit",
+    "RuntimeError",
+    "ValueError",
+    "OSError",
 ];
 
 /// Every module of the repository, with name resolution over them.
@@ -161,7 +241,11 @@ impl<'c> Index<'c> {
             if value == Value::Unknown {
                 break;
             }
-            value = if seg == CALL_SEGMENT { self.call_result(value, depth + 1) } else { self.attribute(value, seg, depth + 1) };
+            value = if seg == CALL_SEGMENT {
+                self.call_result(value, depth + 1)
+            } else {
+                self.attribute(value, seg, depth + 1)
+            };
         }
         value
     }
@@ -183,11 +267,7 @@ impl<'c> Index<'c> {
             innermost = false;
             current = sc.parent;
         }
-        if BUILTINS.contains(&name) {
-            Value::External(format!("builtins.{name}"))
-        } else {
-            Value::Unknown
-        }
+        if BUILTINS.contains(&name) { Value::External(format!("builtins.{name}")) } else { Value::Unknown }
     }
 
     fn binding_value(&self, m: ModId, binding: &Binding, depth: u32) -> Value {
@@ -400,11 +480,7 @@ fn instance_of(ty: Value, catalog: &Catalog) -> Value {
 }
 
 fn join(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_string()
-    } else {
-        format!("{a}.{b}")
-    }
+    if a.is_empty() { b.to_string() } else { format!("{a}.{b}") }
 }
 
 /// The absolute module a `from` import names (`level` leading dots, relative to `module`).
@@ -494,7 +570,10 @@ mod tests {
         with_index(&[("m.py", src)], |index| {
             let base_fetch = Value::RepoFunction(ScopeRef { module: 0, scope: 2 });
             assert_eq!(resolve_in(index, 0, "Child.fetch", "super.().fetch"), base_fetch);
-            assert_eq!(resolve_in(index, 0, "Http.get", "super.().get"), Value::External("requests.Session.get".into()));
+            assert_eq!(
+                resolve_in(index, 0, "Http.get", "super.().get"),
+                Value::External("requests.Session.get".into())
+            );
             // Outside a method, `super()` is not resolved.
             assert_eq!(resolve_in(index, 0, "", "super.().get"), Value::Unknown);
         });

@@ -101,6 +101,8 @@ struct Loaded {
     diagnostics: Vec<Diagnostic>,
     key: Option<u128>,
     fresh_blob: Option<Vec<u8>>,
+    /// Parsed in this run (not taken from the cache).
+    parsed: bool,
     lines: usize,
 }
 
@@ -134,7 +136,12 @@ pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report
 }
 
 /// [`analyze`], counting files into `progress` as they are done.
-pub fn analyze_with_progress(path: &Path, config: &Config, catalog: &Catalog, progress: &Progress) -> Result<Report, AnalysisError> {
+pub fn analyze_with_progress(
+    path: &Path,
+    config: &Config,
+    catalog: &Catalog,
+    progress: &Progress,
+) -> Result<Report, AnalysisError> {
     if !path.exists() {
         return Err(AnalysisError::NotFound(path.to_path_buf()));
     }
@@ -179,15 +186,13 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
         if let Some(key) = l.key {
             keys.push(key);
         }
-        match l.fresh_blob {
-            Some(blob) => {
-                stats.parsed += 1;
-                if let Some(key) = l.key {
-                    fresh.push((key, blob));
-                }
-            }
-            None if l.module.is_some() => stats.cached += 1,
-            None => {}
+        if l.parsed {
+            stats.parsed += 1;
+        } else if l.module.is_some() {
+            stats.cached += 1;
+        }
+        if let (Some(blob), Some(key)) = (l.fresh_blob, l.key) {
+            fresh.push((key, blob));
         }
         let Some(module) = l.module else { continue };
         stats.lines += l.lines;
@@ -202,7 +207,11 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
                 path: m.rel.clone(),
                 line: Some(pos.line),
                 column: Some(pos.column),
-                message: format!("`from {}{} import *`: the names it brings in are not resolved", ".".repeat(*level as usize), module),
+                message: format!(
+                    "`from {}{} import *`: the names it brings in are not resolved",
+                    ".".repeat(*level as usize),
+                    module
+                ),
             });
         }
     }
@@ -237,8 +246,15 @@ thread_local! {
 
 /// Read one file, check it is usable Python source, and summarise it (from the cache when possible).
 fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> Loaded {
-    let mut out = Loaded { file, module: None, diagnostics: Vec::new(), key: None, fresh_blob: None, lines: 0 };
-    let diag = |kind, message: String, rel: &str| Diagnostic { kind, path: rel.to_string(), line: None, column: None, message };
+    let mut out =
+        Loaded { file, module: None, diagnostics: Vec::new(), key: None, fresh_blob: None, parsed: false, lines: 0 };
+    let diag = |kind, message: String, rel: &str| Diagnostic {
+        kind,
+        path: rel.to_string(),
+        line: None,
+        column: None,
+        message,
+    };
     let size = match std::fs::metadata(&out.file.abs) {
         Ok(meta) => meta.len(),
         Err(err) => {
@@ -284,7 +300,11 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
                 return out;
             }
             let summary = PARSER.with(|p| extract::summarize(&mut p.borrow_mut(), &bytes));
-            out.fresh_blob = Some(Cache::encode(&summary));
+            out.parsed = true;
+            // Encoding only pays off when the cache will be written.
+            if cache.is_enabled() {
+                out.fresh_blob = Some(Cache::encode(&summary));
+            }
             summary
         }
     };

@@ -137,10 +137,8 @@ pub struct ModuleNamer {
 impl ModuleNamer {
     /// Learn the package folders from the discovered files.
     pub fn new(files: &[SourceFile]) -> ModuleNamer {
-        let package_dirs = files
-            .iter()
-            .filter_map(|f| f.rel.strip_suffix("/__init__.py").map(str::to_string))
-            .collect();
+        let package_dirs =
+            files.iter().filter_map(|f| f.rel.strip_suffix("/__init__.py").map(str::to_string)).collect();
         ModuleNamer { package_dirs }
     }
 

@@ -1,9 +1,9 @@
 //! SARIF 2.1.0, as GitHub code scanning accepts it.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::analysis::rules::{all_rules, docs::rule_doc};
 use crate::analysis::Report;
+use crate::analysis::rules::{all_rules, docs::rule_doc};
 
 /// One SARIF log with a single run.
 pub fn render(report: &Report) -> String {

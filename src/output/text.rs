@@ -29,7 +29,12 @@ pub fn render(report: &Report) -> String {
             }
             if let Some(entry) = f.entry_point {
                 if matches!(f.code, "RA101" | "RA102") {
-                    let _ = writeln!(out, "  {:>7}         {DIM}entry point ({}): keeps a sync wrapper{DIM:#}", "", entry.describe());
+                    let _ = writeln!(
+                        out,
+                        "  {:>7}         {DIM}entry point ({}): keeps a sync wrapper{DIM:#}",
+                        "",
+                        entry.describe()
+                    );
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! RA103: an `async def` calls a blocking API.
 
-use super::{fix_sentence, Context, Finding, RuleInfo};
+use super::{Context, Finding, RuleInfo, fix_sentence};
 
 /// ## What it does
 /// Flags each call of a blocking API from the catalog made directly inside an

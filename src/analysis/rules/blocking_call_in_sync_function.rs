@@ -1,6 +1,6 @@
 //! RA101: a sync function calls a blocking API directly.
 
-use super::{conversion_note, fix_sentence, Context, Finding, RuleInfo};
+use super::{Context, Finding, RuleInfo, conversion_note, fix_sentence};
 
 /// ## What it does
 /// Flags each call of a blocking API from the catalog (HTTP with `requests` or a

@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn names_the_api_once_unless_written_differently() {
-        let got = messages("import requests\n\ndef f(u):\n    s = requests.Session()\n    requests.get(u)\n    s.get(u)\n");
+        let got =
+            messages("import requests\n\ndef f(u):\n    s = requests.Session()\n    requests.get(u)\n    s.get(u)\n");
         assert_eq!(
             got,
             [

@@ -11,12 +11,12 @@ use super::index::{Index, ModId};
 use super::summary::Position;
 use crate::config::AnalysisConfig;
 
-pub mod docs;
 pub mod blocking_call_in_async_function;
 pub mod blocking_call_in_sync_function;
-pub mod blocking_function_called_from_async;
 pub mod blocking_call_without_timeout;
+pub mod blocking_function_called_from_async;
 pub mod cancelled_error_swallowed;
+pub mod docs;
 pub mod sequential_calls_in_loop;
 pub mod sync_bridge_in_async_function;
 pub mod transitively_blocking_function;
@@ -105,7 +105,14 @@ impl Context<'_> {
     }
 
     /// A finding at `pos` in module `m`.
-    pub fn finding(&self, rule: &RuleInfo, m: ModId, pos: Position, function: Option<FuncId>, message: String) -> Finding {
+    pub fn finding(
+        &self,
+        rule: &RuleInfo,
+        m: ModId,
+        pos: Position,
+        function: Option<FuncId>,
+        message: String,
+    ) -> Finding {
         let f = function.map(|f| &self.graph.functions[f as usize]);
         Finding {
             code: rule.code,
@@ -139,11 +146,7 @@ impl Context<'_> {
     /// "`self.session.get` (`requests.Session.get`)", or just "`requests.get`" when the two agree.
     pub fn call_description(&self, m: ModId, call: u32, api: &ApiMatch) -> String {
         let written = self.callee_text(m, call);
-        if written == api.name {
-            format!("`{written}`")
-        } else {
-            format!("`{written}` (`{}`)", api.name)
-        }
+        if written == api.name { format!("`{written}`") } else { format!("`{written}` (`{}`)", api.name) }
     }
 
     /// The call's callee as written (`self.session.get`).
@@ -158,16 +161,19 @@ pub fn conversion_note(ctx: &Context<'_>, f: FuncId) -> Option<String> {
     let func = &ctx.graph.functions[f as usize];
     let scope = &ctx.index.modules[func.at.module as usize].summary.scopes[func.at.scope as usize];
     let name = func.name.as_str();
-    let is_property = scope.decorators.iter().any(|d| {
-        d.last().is_some_and(|l| l == "property" || l == "cached_property" || l == "setter")
-    });
+    let is_property = scope
+        .decorators
+        .iter()
+        .any(|d| d.last().is_some_and(|l| l == "property" || l == "cached_property" || l == "setter"));
     let note = match name {
         "__enter__" => "`__enter__` cannot be async: add `__aenter__` for `async with`".to_string(),
         "__exit__" => "`__exit__` cannot be async: add `__aexit__` for `async with`".to_string(),
         "__iter__" => "`__iter__` cannot be async: add `__aiter__` for `async for`".to_string(),
         "__next__" => "`__next__` cannot be async: add `__anext__` for `async for`".to_string(),
         "__init__" | "__new__" => format!("`{name}` cannot be async: move the I/O to an async factory or `__aenter__`"),
-        _ if name.starts_with("__") && name.ends_with("__") => format!("`{name}` cannot be async: Python calls it synchronously"),
+        _ if name.starts_with("__") && name.ends_with("__") => {
+            format!("`{name}` cannot be async: Python calls it synchronously")
+        }
         _ if is_property => "a property cannot be awaited: turn it into an async method".to_string(),
         _ if func.is_generator => "a generator becomes an async generator: callers switch to `async for`".to_string(),
         _ => return None,
@@ -202,9 +208,18 @@ mod tests {
     fn codes_are_unique_and_well_formed() {
         let rules = all_rules();
         for (i, r) in rules.iter().enumerate() {
-            assert!(r.code.len() == 5 && r.code.starts_with("RA") && r.code[2..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
+            assert!(
+                r.code.len() == 5 && r.code.starts_with("RA") && r.code[2..].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                r.code
+            );
             assert!(rules[..i].iter().all(|o| o.code != r.code && o.name != r.name), "duplicate {}", r.code);
-            assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(r.source).is_file(), "{} has no source file {}", r.code, r.source);
+            assert!(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(r.source).is_file(),
+                "{} has no source file {}",
+                r.code,
+                r.source
+            );
         }
     }
 }

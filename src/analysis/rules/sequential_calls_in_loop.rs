@@ -138,7 +138,11 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, f: FuncId, calls: &[u32])
         _ => (ctx.callee_text(m, first), None, Vec::new()),
     };
     let what = if lp.kind == LoopKind::Comprehension { "comprehension" } else { "loop" };
-    let more = if calls.len() > 1 { format!(" (and {} more call{})", calls.len() - 1, if calls.len() > 2 { "s" } else { "" }) } else { String::new() };
+    let more = if calls.len() > 1 {
+        format!(" (and {} more call{})", calls.len() - 1, if calls.len() > 2 { "s" } else { "" })
+    } else {
+        String::new()
+    };
     let message = format!(
         "{what} over `{}` calls `{callee}`{more} once per item, one after another; the iterations are independent: run them concurrently with a bounded `asyncio.gather` (results keep their order)",
         lp.iter_text

@@ -52,7 +52,10 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let (message, path) = match &graph.targets[m as usize][ci as usize] {
                 CallTarget::SyncBridge(name) => (
-                    format!("async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead", f.qualname),
+                    format!(
+                        "async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead",
+                        f.qualname
+                    ),
                     vec![f.qualname.clone(), name.clone()],
                 ),
                 CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
