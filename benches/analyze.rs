@@ -173,6 +173,18 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
 
+    // For work on the summary walk: parse alone vs parse + extract, one core, nothing else.
+    if std::env::var_os("BENCH_PARSE_ONLY").is_some() {
+        let parse = bare_parse(&corpus.sources, 1, runs, false)?;
+        let extract = bare_parse(&corpus.sources, 1, runs, true)?;
+        let (p, e) =
+            (median(parse.iter().map(Duration::as_secs_f64)), median(extract.iter().map(Duration::as_secs_f64)));
+        println!(
+            "bare parse, 1 core {p:.2} s; parse + extract, 1 core {e:.2} s; extraction adds {:.0}%",
+            (e / p - 1.0) * 100.0
+        );
+        return Ok(());
+    }
     let mut interference = Vec::new();
     let parse_1 = watched("bare parse 1 core", &mut interference, || bare_parse(&corpus.sources, 1, runs, false))?;
     let parse_n = watched(&format!("bare parse {cores} cores"), &mut interference, || {

@@ -152,16 +152,20 @@ pub fn new_parser() -> Parser {
 }
 
 /// Parse `source` and summarise it.
+///
+/// Invalid UTF-8 is replaced (U+FFFD) before parsing, so every node's text is a
+/// `str` slice without further checks; the analysis only passes valid UTF-8.
 pub fn summarize(parser: &mut Parser, source: &[u8]) -> FileSummary {
-    match parser.parse(source, None) {
-        Some(tree) => summarize_tree(&tree, source),
+    let text = String::from_utf8_lossy(source);
+    match parser.parse(text.as_bytes(), None) {
+        Some(tree) => summarize_tree(&tree, &text),
         // Only happens on cancellation or timeout, neither of which is set.
         None => FileSummary::default(),
     }
 }
 
 /// Summarise an already parsed tree.
-pub fn summarize_tree(tree: &Tree, source: &[u8]) -> FileSummary {
+pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
     let root = tree.root_node();
     let mut walker = Walker { src: source, k: kinds(), out: FileSummary::default(), loop_stack: Vec::new() };
     walker.out.scopes.push(Scope {
@@ -197,7 +201,7 @@ struct Ctx {
 }
 
 struct Walker<'s> {
-    src: &'s [u8],
+    src: &'s str,
     k: &'static Kinds,
     out: FileSummary,
     /// Loops open around the current node, innermost last; reset at each function.
@@ -206,15 +210,15 @@ struct Walker<'s> {
 
 impl<'s> Walker<'s> {
     fn text(&self, node: Node) -> &'s str {
-        std::str::from_utf8(&self.src[node.byte_range()]).unwrap_or("")
+        self.src.get(node.byte_range()).unwrap_or("")
     }
 
     fn position(&self, node: Node) -> Position {
         let point = node.start_position();
         let byte = node.start_byte();
         let line_start = byte - point.column;
-        let prefix = &self.src[line_start..byte];
-        let column = if prefix.is_ascii() { point.column } else { String::from_utf8_lossy(prefix).chars().count() };
+        let prefix = self.src.get(line_start..byte).unwrap_or("");
+        let column = if prefix.is_ascii() { point.column } else { prefix.chars().count() };
         Position { line: point.row as u32 + 1, column: column as u32 + 1, byte: byte as u32 }
     }
 
@@ -364,7 +368,7 @@ impl<'s> Walker<'s> {
     /// Whether a string literal has an `f` prefix (`f"..."`, `rf'...'`).
     fn is_f_string(&self, node: Node) -> bool {
         let start = node.start_byte();
-        self.src[start..node.end_byte()]
+        self.src.as_bytes()[start..node.end_byte()]
             .iter()
             .take_while(|&&b| b != b'"' && b != b'\'')
             .any(|&b| b == b'f' || b == b'F')
