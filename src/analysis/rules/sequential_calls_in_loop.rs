@@ -72,7 +72,8 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let func = &graph.functions[f as usize];
             let into_closure = match &graph.targets[mi][ci] {
-                CallTarget::Blocking(_) => !func.is_async,
+                // In async code too: once the call is awaited (RA103), the loop still runs one at a time.
+                CallTarget::Blocking(_) => true,
                 CallTarget::Repo(g) => {
                     let callee = &graph.functions[*g as usize];
                     graph.closure[*g as usize].is_some() || (callee.is_async && call.awaited)
