@@ -282,9 +282,11 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
         return out;
     }
     out.lines = bytecount_lines(&bytes);
-    let key = cache::content_key(&bytes);
+    // No cache, no key: hashing is then wasted work.
+    let key = if cache.is_enabled() { cache::content_key(&bytes) } else { 0 };
     // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
-    let summary = match cache.get(key) {
+    let cached = if cache.is_enabled() { cache.get(key) } else { None };
+    let summary = match cached {
         Some(summary) => summary,
         None => {
             if let Err(err) = std::str::from_utf8(&bytes) {
@@ -308,7 +310,7 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
             summary
         }
     };
-    out.key = Some(key);
+    out.key = cache.is_enabled().then_some(key);
     if let Some(first) = summary.syntax_errors.first() {
         let more = summary.syntax_errors.len() - 1;
         out.diagnostics.push(Diagnostic {
