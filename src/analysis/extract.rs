@@ -48,6 +48,7 @@ struct Kinds {
     identifier: u16,
     string: u16,
     comment: u16,
+    expression_statement: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -85,6 +86,7 @@ fn kinds() -> &'static Kinds {
             identifier: id("identifier"),
             string: id("string"),
             comment: id("comment"),
+            expression_statement: id("expression_statement"),
         }
     })
 }
@@ -167,7 +169,13 @@ pub fn summarize(parser: &mut Parser, source: &[u8]) -> FileSummary {
 /// Summarise an already parsed tree.
 pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
     let root = tree.root_node();
-    let mut walker = Walker { src: source, k: kinds(), out: FileSummary::default(), loop_stack: Vec::new() };
+    let mut walker = Walker {
+        src: source,
+        k: kinds(),
+        out: FileSummary::default(),
+        loop_stack: Vec::new(),
+        statement_call_at: None,
+    };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
         name: String::new(),
@@ -206,6 +214,8 @@ struct Walker<'s> {
     out: FileSummary,
     /// Loops open around the current node, innermost last; reset at each function.
     loop_stack: Vec<u32>,
+    /// Start byte of a call that is a whole expression statement (its value unused).
+    statement_call_at: Option<(usize, usize)>,
 }
 
 impl<'s> Walker<'s> {
@@ -270,7 +280,15 @@ impl<'s> Walker<'s> {
     fn visit(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         let kind = node.kind_id();
         let k = self.k;
-        if kind == k.string || kind == k.comment {
+        if kind == k.expression_statement {
+            if let Some(first) = node.named_child(0) {
+                let call = if first.kind_id() == k.await_ { first.named_child(0) } else { Some(first) };
+                if let Some(call) = call.filter(|c| c.kind_id() == k.call) {
+                    self.statement_call_at = Some((call.start_byte(), call.end_byte()));
+                }
+            }
+            self.visit_children(cursor, ctx);
+        } else if kind == k.string || kind == k.comment {
             // Only f-strings can hold calls; plain strings (docstrings above all)
             // are many nodes that cannot matter, so they are not walked.
             if kind == k.string && self.is_f_string(node) {
@@ -422,6 +440,7 @@ impl<'s> Walker<'s> {
             in_main_block: ctx.in_main_block,
             loop_idx: self.loop_stack.last().copied(),
             arg_names,
+            result_used: self.statement_call_at != Some((node.start_byte(), node.end_byte())),
         };
         self.out.calls.push(site);
         // Calls nested in the callee or the arguments are call sites too.
@@ -1194,6 +1213,17 @@ mod tests {
         let s = summary("def f(x):\n    \"\"\"docs mention g(x)\"\"\"\n    return f\"{g(x)}\" + 'h(x)' + rf'{k(x)}'\n");
         let names: Vec<String> = s.calls.iter().filter_map(|c| c.callee.as_ref().map(|c| c.join("."))).collect();
         assert_eq!(names, ["g", "k"]);
+    }
+
+    #[test]
+    fn bare_call_statements_do_not_use_their_result() {
+        let s = summary("def f(x):\n    g(x).h()\n    y = k(x)\n    await m(x)\n");
+        let used: Vec<(String, bool)> =
+            s.calls.iter().map(|c| (c.callee.as_ref().unwrap().join("."), c.result_used)).collect();
+        assert_eq!(
+            used,
+            [("g.().h".to_string(), false), ("g".to_string(), true), ("k".to_string(), true), ("m".to_string(), false)]
+        );
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub struct CallSite {
     pub loop_idx: Option<u32>,
     /// Identifiers read by the arguments (recorded for calls inside loops only).
     pub arg_names: Vec<String>,
+    /// The call's value is used (assigned, passed on, tested, returned), not a bare statement.
+    pub result_used: bool,
 }
 
 /// The kind of a loop.

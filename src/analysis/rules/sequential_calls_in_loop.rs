@@ -11,8 +11,9 @@ use crate::analysis::summary::{LoopInfo, LoopKind};
 /// Flags a `for` loop or a comprehension, in a function that is or must become
 /// async, whose body calls into the async closure once per item, where the
 /// iterations do not depend on each other: each call's arguments come from the
-/// item, nothing computed by one iteration feeds the next, and the loop has no
-/// `break`, `return` or `yield`. `while` loops (retries, pagination) and loops whose
+/// item, nothing computed by one iteration feeds the next, at least one call's
+/// result is used (a loop of bare statements such as `f.write(line)` works by
+/// ordered side effects), and the loop has no `break`, `return` or `yield`. `while` loops (retries, pagination) and loops whose
 /// calls do not use the item are never flagged.
 ///
 /// ## Why is this bad?
@@ -95,6 +96,12 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             if !independent(lp, calls.iter().map(|&ci| &summary.calls[ci as usize])) {
+                continue;
+            }
+            // Gathering is about results: a loop whose calls are all bare statements
+            // (`f.write(line)`, `register(name)`) works by side effects, and those
+            // usually depend on running in order.
+            if !calls.iter().any(|&ci| summary.calls[ci as usize].result_used) {
                 continue;
             }
             out.push(finding(ctx, m, lp, f, calls));
