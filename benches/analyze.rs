@@ -176,11 +176,14 @@ fn main() -> anyhow::Result<()> {
     // For work on the summary walk: parse alone vs parse + extract, one core, nothing else.
     if std::env::var_os("BENCH_PARSE_ONLY").is_some() {
         let parse = bare_parse(&corpus.sources, 1, runs, false)?;
+        let walk = parse_series(&corpus.sources, 1, runs, Work::Walk)?;
         let extract = bare_parse(&corpus.sources, 1, runs, true)?;
+        let w = median(walk.iter().map(Duration::as_secs_f64));
         let (p, e) =
             (median(parse.iter().map(Duration::as_secs_f64)), median(extract.iter().map(Duration::as_secs_f64)));
         println!(
-            "bare parse, 1 core {p:.2} s; parse + extract, 1 core {e:.2} s; extraction adds {:.0}%",
+            "1 core: bare parse {p:.2} s; parse + walk every node {w:.2} s (+{:.0}%); parse + extract {e:.2} s (+{:.0}%)",
+            (w / p - 1.0) * 100.0,
             (e / p - 1.0) * 100.0
         );
         return Ok(());
@@ -343,6 +346,42 @@ fn count_lines(bytes: &[u8]) -> usize {
 /// Time parsing every source on `threads` threads, `runs` times after one warm-up;
 /// with `extract`, also build each file's summary as the analysis does.
 fn bare_parse(sources: &[Vec<u8>], threads: usize, runs: usize, extract: bool) -> anyhow::Result<Vec<Duration>> {
+    parse_series(sources, threads, runs, if extract { Work::Extract } else { Work::Parse })
+}
+
+/// What is done with each file in a parse series.
+#[derive(Clone, Copy)]
+enum Work {
+    /// Parse only.
+    Parse,
+    /// Parse, then visit every node with one cursor and do nothing: the floor of any full walk.
+    Walk,
+    /// Parse and build the summary, as the analysis does.
+    Extract,
+}
+
+/// Visit every node of `tree` with a single cursor; returns the node count.
+fn walk_all(tree: &tree_sitter::Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut count = 1;
+    loop {
+        if cursor.goto_first_child() || cursor.goto_next_sibling() {
+            count += 1;
+            continue;
+        }
+        loop {
+            if !cursor.goto_parent() {
+                return count;
+            }
+            if cursor.goto_next_sibling() {
+                count += 1;
+                break;
+            }
+        }
+    }
+}
+
+fn parse_series(sources: &[Vec<u8>], threads: usize, runs: usize, work: Work) -> anyhow::Result<Vec<Duration>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         // The summary walk recurses deeply on nested expressions; the analysis uses the same.
@@ -351,10 +390,17 @@ fn bare_parse(sources: &[Vec<u8>], threads: usize, runs: usize, extract: bool) -
     let one = |source: &Vec<u8>| {
         PARSER.with(|p| {
             let mut parser = p.borrow_mut();
-            if extract {
-                black_box(extract::summarize(&mut parser, source));
-            } else {
-                black_box(parser.parse(source, None).expect("no timeout or cancellation is set"));
+            match work {
+                Work::Extract => {
+                    black_box(extract::summarize(&mut parser, source));
+                }
+                Work::Parse => {
+                    black_box(parser.parse(source, None).expect("no timeout or cancellation is set"));
+                }
+                Work::Walk => {
+                    let tree = parser.parse(source, None).expect("no timeout or cancellation is set");
+                    black_box(walk_all(&tree));
+                }
             }
         })
     };
