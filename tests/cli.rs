@@ -317,3 +317,19 @@ fn gitignored_and_excluded_folders_are_not_walked() {
     let paths: Vec<String> = findings(&doc).into_iter().map(|f| f.1).collect();
     assert_eq!(paths, ["app.py"]);
 }
+
+#[test]
+fn a_single_file_or_subfolder_keeps_package_names_and_repository_paths() {
+    let repo = example_repo("hubmirror");
+    let doc = analyze_json(&repo.path().join("hubmirror/client.py"), &["--no-cache"]);
+    let f = findings(&doc);
+    assert!(!f.is_empty());
+    assert!(f.iter().all(|(_, p, _, _)| p == "hubmirror/client.py"), "{f:?}");
+    assert!(f.iter().any(|(c, _, _, func)| c == "RA101" && func == "hubmirror.client.ForgeClient.request"), "{f:?}");
+    let sub = analyze_json(&repo.path().join("hubmirror"), &["--no-cache"]);
+    assert!(
+        findings(&sub)
+            .iter()
+            .any(|(c, p, _, func)| c == "RA105" && p == "hubmirror/sync.py" && func == "hubmirror.sync.sync_all_repos")
+    );
+}

@@ -164,7 +164,8 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
 
     let t = Instant::now();
     let max_size = config.analysis.max_file_size;
-    let namer = ModuleNamer::new(&files);
+    // Only a partial scan needs the disk to find packages above what was walked.
+    let namer = ModuleNamer::with_root(&files, (scan != root).then_some(root));
     progress.total.store(files.len(), Ordering::Relaxed);
     let loaded: Vec<Loaded> = files
         .into_par_iter()

@@ -132,14 +132,22 @@ pub fn relative(root: &Path, path: &Path) -> String {
 /// Module names for files, from packages (`__init__.py`) and the src layout.
 pub struct ModuleNamer {
     package_dirs: HashSet<String>,
+    /// The repository root, to look for `__init__.py` above a partial scan.
+    root: Option<PathBuf>,
 }
 
 impl ModuleNamer {
     /// Learn the package folders from the discovered files.
     pub fn new(files: &[SourceFile]) -> ModuleNamer {
+        Self::with_root(files, None)
+    }
+
+    /// Like [`ModuleNamer::new`], also checking the disk below `root` for packages the
+    /// scan did not cover (when only a file or a subfolder is analysed).
+    pub fn with_root(files: &[SourceFile], root: Option<&Path>) -> ModuleNamer {
         let package_dirs =
             files.iter().filter_map(|f| f.rel.strip_suffix("/__init__.py").map(str::to_string)).collect();
-        ModuleNamer { package_dirs }
+        ModuleNamer { package_dirs, root: root.map(Path::to_path_buf) }
     }
 
     /// The dotted module name of a file and whether it is a package (`__init__.py`).
@@ -153,7 +161,11 @@ impl ModuleNamer {
         let stem = file[0].strip_suffix(".py").unwrap_or(file[0]);
         let is_package = stem == "__init__";
         let mut start = dirs.len();
-        while start > 0 && self.package_dirs.contains(&dirs[..start].join("/")) {
+        let is_package_dir = |dir: &str| {
+            self.package_dirs.contains(dir)
+                || self.root.as_ref().is_some_and(|r| r.join(dir).join("__init__.py").is_file())
+        };
+        while start > 0 && is_package_dir(&dirs[..start].join("/")) {
             start -= 1;
         }
         if let Some(src) = dirs.iter().position(|d| *d == "src") {

@@ -90,7 +90,6 @@ pub fn render(report: &Report) -> String {
                     "name": env!("CARGO_PKG_NAME"),
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/refactor-async/refactor-async",
                     "rules": rule_objects
                 }
             },
