@@ -393,9 +393,20 @@ impl<'c> Index<'c> {
         match value {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
             Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(&join(&q, attr))),
-            Value::RepoClass(c) | Value::RepoInstance(c) => self.member(c, attr, depth + 1),
+            Value::RepoClass(c) => self.member(c, attr, depth + 1),
+            Value::RepoInstance(c) => match self.member(c, attr, depth + 1) {
+                // Reading a property calls it: `self.client.get()` with `@property def client(self) -> Session`.
+                Value::RepoFunction(f) if self.is_property(f) => self.call_result(Value::RepoFunction(f), depth + 1),
+                other => other,
+            },
             _ => Value::Unknown,
         }
+    }
+
+    /// Whether a function is decorated as a property.
+    fn is_property(&self, f: ScopeRef) -> bool {
+        let scope = &self.modules[f.module as usize].summary.scopes[f.scope as usize];
+        scope.decorators.iter().any(|d| d.last().is_some_and(|l| l == "property" || l == "cached_property"))
     }
 
     /// A member of a repository class, searched through its bases (repository
