@@ -49,6 +49,7 @@ struct Kinds {
     string: u16,
     comment: u16,
     expression_statement: u16,
+    global_statement: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -87,6 +88,7 @@ fn kinds() -> &'static Kinds {
             string: id("string"),
             comment: id("comment"),
             expression_statement: id("expression_statement"),
+            global_statement: id("global_statement"),
         }
     })
 }
@@ -175,6 +177,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         out: FileSummary::default(),
         loop_stack: Vec::new(),
         statement_call_at: None,
+        globals: Vec::new(),
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -216,6 +219,8 @@ struct Walker<'s> {
     loop_stack: Vec<u32>,
     /// Start byte of a call that is a whole expression statement (its value unused).
     statement_call_at: Option<(usize, usize)>,
+    /// Names declared `global` in a function scope.
+    globals: Vec<(u32, String)>,
 }
 
 impl<'s> Walker<'s> {
@@ -280,7 +285,14 @@ impl<'s> Walker<'s> {
     fn visit(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         let kind = node.kind_id();
         let k = self.k;
-        if kind == k.expression_statement {
+        if kind == k.global_statement {
+            let mut c = node.walk();
+            for name in node.named_children(&mut c) {
+                if name.kind_id() == k.identifier {
+                    self.globals.push((ctx.scope, self.text(name).to_string()));
+                }
+            }
+        } else if kind == k.expression_statement {
             if let Some(first) = node.named_child(0) {
                 let call = if first.kind_id() == k.await_ { first.named_child(0) } else { Some(first) };
                 if let Some(call) = call.filter(|c| c.kind_id() == k.call) {
@@ -597,6 +609,7 @@ impl<'s> Walker<'s> {
                 Some(chain) => BindingValue::Alias(chain),
                 None => BindingValue::Unknown,
             },
+            "none" => BindingValue::NoneValue,
             "parenthesized_expression" | "await" => match node.named_child(0) {
                 Some(inner) => self.value_of(inner, depth + 1),
                 None => BindingValue::Unknown,
@@ -717,7 +730,19 @@ impl<'s> Walker<'s> {
                             until: None,
                         });
                     }
-                    self.bind_at(scope, name, byte, at, value);
+                    if self.globals.iter().any(|(s, n)| *s == scope && n == name) {
+                        // `global x` then `x = ...`: the module's `x`, its value read in this function.
+                        self.out.scopes[0].bindings.push(Binding {
+                            name: name.to_string(),
+                            byte,
+                            at,
+                            scope,
+                            value,
+                            until: None,
+                        });
+                    } else {
+                        self.bind_at(scope, name, byte, at, value);
+                    }
                 }
                 "attribute" => self.bind_self_attribute(left, annotation, right, ctx),
                 _ => {

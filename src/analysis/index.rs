@@ -86,6 +86,17 @@ impl Module {
         before.or(first)
     }
 
+    /// Every binding of `name` in `scope`, latest first.
+    fn bindings_named<'a>(&'a self, scope: u32, name: &'a str) -> impl Iterator<Item = &'a Binding> + 'a {
+        let entries = self.names.get(&name_hash(name)).map(Vec::as_slice).unwrap_or(&[]);
+        entries
+            .iter()
+            .rev()
+            .filter(move |&&(s, _)| s == scope)
+            .map(move |&(s, b)| &self.summary.scopes[s as usize].bindings[b as usize])
+            .filter(move |b| b.name == name && b.until.is_none())
+    }
+
     /// The dotted name of a scope (`pkg.mod.Class.method`).
     pub fn qualname(&self, scope: u32) -> String {
         let q = &self.summary.scopes[scope as usize].qualname;
@@ -260,14 +271,54 @@ impl<'c> Index<'c> {
             let sc = &scopes[s as usize];
             // A class body's names are not visible inside its methods.
             if innermost || sc.kind != ScopeKind::Class {
-                if let Some(binding) = module.binding(s, name, at) {
-                    return self.binding_value(m, binding, depth + 1);
+                if innermost {
+                    if let Some(binding) = module.binding(s, name, at) {
+                        return self.binding_value(m, binding, depth + 1);
+                    }
+                } else if let Some(value) = self.enclosing_value(m, s, name, depth + 1) {
+                    return value;
                 }
             }
             innermost = false;
             current = sc.parent;
         }
         if BUILTINS.contains(&name) { Value::External(format!("builtins.{name}")) } else { Value::Unknown }
+    }
+
+    /// What `name` means when read from an inner function: the code runs after the
+    /// enclosing scope (usually the module) has finished binding, so the latest
+    /// binding counts, wherever the reader stands. `None` placeholders are passed
+    /// over, and when the latest binding is unknown, one made by a function through
+    /// `global` (`_client = None` at the top, set in `init()`) is taken if known.
+    /// `None` when the scope does not bind the name.
+    fn enclosing_value(&self, m: ModId, scope: u32, name: &str, depth: u32) -> Option<Value> {
+        let module = &self.modules[m as usize];
+        let mut bindings = module.bindings_named(scope, name).peekable();
+        bindings.peek()?;
+        let mut latest: Option<&Binding> = None;
+        let mut from_functions = Vec::new();
+        for b in bindings {
+            if matches!(b.value, BindingValue::NoneValue) {
+                continue;
+            }
+            if b.scope != scope {
+                from_functions.push(b);
+            } else if latest.is_none() {
+                latest = Some(b);
+            }
+        }
+        let value = latest.map_or(Value::Unknown, |b| self.binding_value(m, b, depth + 1));
+        if value != Value::Unknown {
+            return Some(value);
+        }
+        Some(
+            from_functions
+                .into_iter()
+                .take(8)
+                .map(|b| self.binding_value(m, b, depth + 1))
+                .find(|v| *v != Value::Unknown)
+                .unwrap_or(Value::Unknown),
+        )
     }
 
     fn binding_value(&self, m: ModId, binding: &Binding, depth: u32) -> Value {
@@ -308,7 +359,7 @@ impl<'c> Index<'c> {
                 }
             }
             BindingValue::Param(i) => self.param_value(m, binding.scope, *i, depth + 1),
-            BindingValue::Unknown => Value::Unknown,
+            BindingValue::Unknown | BindingValue::NoneValue => Value::Unknown,
         }
     }
 
@@ -349,8 +400,8 @@ impl<'c> Index<'c> {
             return Value::Unknown;
         }
         let module = &self.modules[m as usize];
-        if let Some(binding) = module.binding(0, name, u32::MAX) {
-            return self.binding_value(m, binding, depth + 1);
+        if let Some(value) = self.enclosing_value(m, 0, name, depth + 1) {
+            return value;
         }
         match self.by_name.get(&join(&module.name, name)) {
             Some(&sub) => Value::RepoModule(sub),

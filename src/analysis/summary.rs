@@ -101,6 +101,8 @@ pub enum BindingValue {
     Param(u32),
     /// Anything else; it still shadows outer bindings of the name.
     Unknown,
+    /// `x = None`: a placeholder, never what code reading `x` later expects.
+    NoneValue,
 }
 
 /// A call site.
