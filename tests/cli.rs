@@ -222,16 +222,19 @@ fn output_file_receives_the_report() {
 #[test]
 fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
     let mut big = b"import time\n".to_vec();
-    big.extend(std::iter::repeat_n(b'#', 5000));
+    big.extend(std::iter::repeat_n(b'#', 700_000));
     let repo = repo_with(&[
         ("good.py", b"import time\n\ndef nap():\n    time.sleep(1)\n"),
         ("broken.py", b"import time\n\ndef f(:\n    pass\n\ndef g():\n    time.sleep(2)\n"),
         ("latin1.py", b"# caf\xe9\nimport time\n"),
         ("blob.py", b"\x00\x01\x02binary"),
         ("big.py", &big),
-        ("refactor-async.toml", b"[analysis]\nmax_file_size = 4000\n"),
+        ("refactor-async.toml", b"[analysis]\nmax_file_size = 600000\n"),
     ]);
     std::os::unix::fs::symlink(repo.path(), repo.path().join("loop")).unwrap();
+    // A generated expression with 100,000 terms: deeper than the walk follows.
+    let deep = format!("y = {}\n\nimport time\n\ndef later():\n    time.sleep(3)\n", vec!["a"; 100_000].join(" + "));
+    std::fs::write(repo.path().join("generated.py"), deep).unwrap();
     let doc = analyze_json(repo.path(), &["--no-cache"]);
     let kinds: Vec<(String, String)> = doc["diagnostics"]
         .as_array()
@@ -240,6 +243,7 @@ fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
         .map(|d| (d["kind"].as_str().unwrap().to_string(), d["path"].as_str().unwrap().to_string()))
         .collect();
     for expected in [
+        ("too-deep", "generated.py"),
         ("syntax-error", "broken.py"),
         ("not-utf8", "latin1.py"),
         ("binary", "blob.py"),
@@ -252,6 +256,7 @@ fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
     assert!(f.iter().any(|(c, p, l, _)| c == "RA101" && p == "good.py" && *l == 4), "{f:?}");
     // What parsed in the broken file is still analysed.
     assert!(f.iter().any(|(c, p, l, _)| c == "RA101" && p == "broken.py" && *l == 7), "{f:?}");
+    assert!(f.iter().any(|(c, p, l, _)| c == "RA101" && p == "generated.py" && *l == 6), "{f:?}");
 }
 
 #[test]

@@ -14,6 +14,10 @@ type FieldId = NonZeroU16;
 
 use super::summary::*;
 
+/// How deep the walk follows nesting before it skips a subtree; each level costs
+/// well under 1 KiB of the analysis threads' 64 MiB stacks.
+const MAX_NESTING: u32 = 4000;
+
 /// How many syntax-error positions a summary keeps.
 const MAX_SYNTAX_ERRORS: usize = 20;
 
@@ -178,6 +182,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         loop_stack: Vec::new(),
         statement_call_at: None,
         globals: Vec::new(),
+        depth: 0,
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -221,6 +226,8 @@ struct Walker<'s> {
     statement_call_at: Option<(usize, usize)>,
     /// Names declared `global` in a function scope.
     globals: Vec<(u32, String)>,
+    /// How many `visit`s are open: the recursion depth of the walk.
+    depth: u32,
 }
 
 impl<'s> Walker<'s> {
@@ -237,21 +244,24 @@ impl<'s> Walker<'s> {
         Position { line: point.row as u32 + 1, column: column as u32 + 1, byte: byte as u32 }
     }
 
-    fn collect_errors(&mut self, node: Node) {
-        if self.out.syntax_errors.len() >= MAX_SYNTAX_ERRORS {
-            return;
-        }
-        if node.kind_id() == self.k.error || node.is_missing() {
-            let pos = self.position(node);
-            self.out.syntax_errors.push(pos);
-            return;
-        }
-        if !node.has_error() {
-            return;
-        }
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            self.collect_errors(child);
+    /// The first few error and missing nodes, in source order. Iterative, like every
+    /// helper that follows subtrees here: nesting depth is the input's to choose.
+    fn collect_errors(&mut self, root: Node) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if self.out.syntax_errors.len() >= MAX_SYNTAX_ERRORS {
+                return;
+            }
+            if node.kind_id() == self.k.error || node.is_missing() {
+                let pos = self.position(node);
+                self.out.syntax_errors.push(pos);
+                continue;
+            }
+            if node.has_error() {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
         }
     }
 
@@ -283,6 +293,20 @@ impl<'s> Walker<'s> {
 
     /// Visit `node`; `cursor` points at it.
     fn visit(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
+        if self.depth >= MAX_NESTING {
+            // Deeper than any hand-written code (generated expressions with
+            // thousands of terms): skip the rest of this subtree, keep the file.
+            if self.out.too_deep.is_none() {
+                self.out.too_deep = Some(self.position(node));
+            }
+            return;
+        }
+        self.depth += 1;
+        self.visit_node(node, cursor, ctx);
+        self.depth -= 1;
+    }
+
+    fn visit_node(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         let kind = node.kind_id();
         let k = self.k;
         if kind == k.global_statement {
@@ -460,30 +484,24 @@ impl<'s> Walker<'s> {
         self.visit_opt(arguments, ctx);
     }
 
-    fn collect_identifiers(&self, node: Node, out: &mut Vec<String>) {
-        if node.kind_id() == self.k.identifier {
-            let name = self.text(node);
-            if !out.iter().any(|n| n == name) {
-                out.push(name.to_string());
+    fn collect_identifiers(&self, root: Node, out: &mut Vec<String>) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if node.kind_id() == self.k.identifier {
+                let name = self.text(node);
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
+                }
+            } else if node.kind() == "attribute" {
+                // Only the object of `a.b` is a name that is read.
+                stack.extend(node.child_by_field_id(fields().object.get()));
+            } else if node.kind() == "keyword_argument" {
+                stack.extend(node.child_by_field_id(fields().value.get()));
+            } else {
+                let mut c = node.walk();
+                let children: Vec<Node> = node.named_children(&mut c).collect();
+                stack.extend(children.into_iter().rev());
             }
-            return;
-        }
-        if node.kind() == "attribute" {
-            // Only the object of `a.b` is a name that is read.
-            if let Some(obj) = node.child_by_field_id(fields().object.get()) {
-                self.collect_identifiers(obj, out);
-            }
-            return;
-        }
-        if node.kind() == "keyword_argument" {
-            if let Some(value) = node.child_by_field_id(fields().value.get()) {
-                self.collect_identifiers(value, out);
-            }
-            return;
-        }
-        let mut c = node.walk();
-        for child in node.named_children(&mut c) {
-            self.collect_identifiers(child, out);
         }
     }
 
@@ -678,24 +696,26 @@ impl<'s> Walker<'s> {
 
     /// Identifiers bound by a target pattern (`a`, `a, b`, `(a, [b, *c])`); `x.y` and `x[i]`
     /// bind nothing new but count as assigning `x`.
-    fn target_names(&self, node: Node, out: &mut Vec<String>) {
-        match node.kind() {
-            "identifier" => out.push(self.text(node).to_string()),
-            "attribute" | "subscript" => {
-                let mut n = node;
-                while let Some(obj) =
-                    n.child_by_field_id(fields().object.get()).or_else(|| n.child_by_field_id(fields().value.get()))
-                {
-                    n = obj;
+    fn target_names(&self, root: Node, out: &mut Vec<String>) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => out.push(self.text(node).to_string()),
+                "attribute" | "subscript" => {
+                    let mut n = node;
+                    while let Some(obj) =
+                        n.child_by_field_id(fields().object.get()).or_else(|| n.child_by_field_id(fields().value.get()))
+                    {
+                        n = obj;
+                    }
+                    if n.kind() == "identifier" {
+                        out.push(self.text(n).to_string());
+                    }
                 }
-                if n.kind() == "identifier" {
-                    out.push(self.text(n).to_string());
-                }
-            }
-            _ => {
-                let mut c = node.walk();
-                for child in node.named_children(&mut c) {
-                    self.target_names(child, out);
+                _ => {
+                    let mut c = node.walk();
+                    let children: Vec<Node> = node.named_children(&mut c).collect();
+                    stack.extend(children.into_iter().rev());
                 }
             }
         }
@@ -1132,40 +1152,46 @@ impl<'s> Walker<'s> {
         self.out.handlers.push(Handler { scope: ctx.scope, pos, catches, catches_unknown, reraises });
     }
 
-    fn caught_types(&self, node: Node, out: &mut Vec<Chain>, unknown: &mut bool) {
-        match node.kind() {
-            "tuple" | "parenthesized_expression" | "expression_list" => {
-                let mut c = node.walk();
-                for child in node.named_children(&mut c) {
-                    self.caught_types(child, out, unknown);
+    fn caught_types(&self, root: Node, out: &mut Vec<Chain>, unknown: &mut bool) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "tuple" | "parenthesized_expression" | "expression_list" => {
+                    let mut c = node.walk();
+                    let children: Vec<Node> = node.named_children(&mut c).collect();
+                    stack.extend(children.into_iter().rev());
                 }
+                _ => match self.chain(node) {
+                    Some(chain) => out.push(chain),
+                    None => *unknown = true,
+                },
             }
-            _ => match self.chain(node) {
-                Some(chain) => out.push(chain),
-                None => *unknown = true,
-            },
         }
     }
 
     /// Whether a handler body contains `raise` (bare or of the caught name), outside nested defs.
-    fn reraises(&self, node: Node, alias: Option<&str>) -> bool {
-        if node.kind() == "raise_statement" {
+    fn reraises(&self, root: Node, alias: Option<&str>) -> bool {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "raise_statement" {
+                let mut c = node.walk();
+                let first = node.named_children(&mut c).next();
+                match first {
+                    None => return true,
+                    Some(e) if alias.is_some_and(|a| self.text(e) == a) => return true,
+                    Some(_) => continue,
+                }
+            }
+            if node.kind_id() == self.k.function_definition
+                || node.kind_id() == self.k.class_definition
+                || node.kind_id() == self.k.lambda
+            {
+                continue;
+            }
             let mut c = node.walk();
-            let exprs: Vec<Node> = node.named_children(&mut c).collect();
-            return match exprs.first() {
-                None => true,
-                Some(e) => alias.is_some_and(|a| self.text(*e) == a),
-            };
+            stack.extend(node.named_children(&mut c));
         }
-        if node.kind_id() == self.k.function_definition
-            || node.kind_id() == self.k.class_definition
-            || node.kind_id() == self.k.lambda
-        {
-            return false;
-        }
-        let mut c = node.walk();
-        let children: Vec<Node> = node.named_children(&mut c).collect();
-        children.into_iter().any(|child| self.reraises(child, alias))
+        false
     }
 }
 

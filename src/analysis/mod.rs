@@ -312,6 +312,15 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
         }
     };
     out.key = cache.is_enabled().then_some(key);
+    if let Some(pos) = summary.too_deep {
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::TooDeep,
+            path: out.file.rel.clone(),
+            line: Some(pos.line),
+            column: Some(pos.column),
+            message: "nesting too deep to follow (generated code?); the expression here was skipped, the rest of the file analysed".to_string(),
+        });
+    }
     if let Some(first) = summary.syntax_errors.first() {
         let more = summary.syntax_errors.len() - 1;
         out.diagnostics.push(Diagnostic {

@@ -16,6 +16,7 @@ use crate::config::AnalysisConfig;
 #[serde(rename_all = "kebab-case")]
 pub enum DiagnosticKind {
     SyntaxError,
+    TooDeep,
     NotUtf8,
     Binary,
     TooLarge,

@@ -187,4 +187,6 @@ pub struct FileSummary {
     pub star_imports: Vec<(Position, u32, String)>,
     /// Where the parser found errors (the first few).
     pub syntax_errors: Vec<Position>,
+    /// Where nesting got too deep to follow; the subtree there was skipped.
+    pub too_deep: Option<Position>,
 }
