@@ -200,7 +200,7 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
         stats.call_sites += module.summary.calls.len();
         modules.push(module);
     }
-    let index = Index::new(modules, catalog);
+    let mut index = Index::new(modules, catalog);
     for m in &index.modules {
         for (pos, level, module) in &m.summary.star_imports {
             diagnostics.push(Diagnostic {
@@ -229,6 +229,10 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
         tracing::warn!("could not write the analysis cache: {err}");
     }
     stats.functions = graph.functions.len();
+    // Freeing hundreds of thousands of small allocations takes a while; the report
+    // does not need them, so let another thread do it (a CLI exits before it matters).
+    let modules = std::mem::take(&mut index.modules);
+    std::thread::spawn(move || drop((modules, graph)));
     stats.closure_tests = closure.iter().filter(|c| c.entry_point == Some(EntryPoint::Test)).count();
     stats.closure = closure.len() - stats.closure_tests;
     diagnostics.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
