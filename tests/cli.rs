@@ -338,3 +338,41 @@ fn a_single_file_or_subfolder_keeps_package_names_and_repository_paths() {
             .any(|(c, p, _, func)| c == "RA105" && p == "hubmirror/sync.py" && func == "hubmirror.sync.sync_all_repos")
     );
 }
+
+/// The bundled examples are copies of the shared ones (kept in the repository so a
+/// clean clone has them); when the shared folder is at hand, they must not drift.
+#[test]
+fn bundled_examples_match_the_shared_ones() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples");
+    if !shared.is_dir() {
+        eprintln!("../shared/examples is not here; nothing to compare");
+        return;
+    }
+    fn files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "__pycache__" || name.starts_with('.') && name != ".gitignore" {
+                continue;
+            }
+            if path.is_dir() {
+                files(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    for example in ["ragjudge", "hubmirror", "ragjudge-async-reference", "bench"] {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        files(&examples().join(example), &examples().join(example), &mut ours);
+        files(&shared.join(example), &shared.join(example), &mut theirs);
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{example}: file lists differ");
+        for rel in ours {
+            let a = std::fs::read(examples().join(example).join(&rel)).unwrap();
+            let b = std::fs::read(shared.join(example).join(&rel)).unwrap();
+            assert!(a == b, "examples/{example}/{} differs from ../shared/examples", rel.display());
+        }
+    }
+}
