@@ -342,6 +342,14 @@ fn resolve_call(
     call: &CallSite,
 ) -> CallTarget {
     let Some(callee) = &call.callee else { return CallTarget::Unknown };
+    if let Some(via) = &call.via {
+        let builtin = index.resolve_chain(m, call.scope, via, call.pos.byte);
+        let calls_argument = matches!(&builtin, Value::External(q)
+            if ["builtins.map", "builtins.filter", "builtins.sorted", "builtins.min", "builtins.max"].contains(&q.as_str()));
+        if !calls_argument {
+            return CallTarget::Unknown;
+        }
+    }
     match index.resolve_chain(m, call.scope, callee, call.pos.byte) {
         Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
         Value::RepoClass(c) => match index.member(c, "__init__", 0) {

@@ -18,6 +18,25 @@ use super::summary::*;
 /// well under 1 KiB of the analysis threads' 64 MiB stacks.
 const MAX_NESTING: u32 = 4000;
 
+/// Where a builtin takes a function it calls before returning.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PassedAs {
+    /// The first positional argument: `map(f, xs)`.
+    First,
+    /// The `key=` argument: `sorted(xs, key=f)`.
+    Key,
+}
+
+/// Builtins that call a function argument on the spot (`map` and `filter` lazily,
+/// but their result is almost always consumed right away).
+const CALLS_ARGUMENT: &[(&str, PassedAs)] = &[
+    ("map", PassedAs::First),
+    ("filter", PassedAs::First),
+    ("sorted", PassedAs::Key),
+    ("min", PassedAs::Key),
+    ("max", PassedAs::Key),
+];
+
 /// How many syntax-error positions a summary keeps.
 const MAX_SYNTAX_ERRORS: usize = 20;
 
@@ -437,18 +456,33 @@ impl<'s> Walker<'s> {
         let mut arg_names = Vec::new();
         let arguments = node.child_by_field_id(fields().arguments.get());
         let in_loop = !self.loop_stack.is_empty();
+        // `map(fetch, ids)` and `sorted(xs, key=fetch)` call `fetch` right here.
+        let calls_its_argument = match callee.as_deref() {
+            Some([name]) => CALLS_ARGUMENT.iter().find(|(n, _)| n == name).map(|(_, how)| *how),
+            _ => None,
+        };
+        let mut passed_functions: Vec<Node> = Vec::new();
         if let Some(args) = arguments {
             let mut c = args.walk();
             for arg in args.named_children(&mut c) {
                 match arg.kind() {
                     "keyword_argument" => {
                         if let Some(name) = arg.child_by_field_id(fields().name.get()) {
-                            keywords.push(self.text(name).to_string());
+                            let name = self.text(name);
+                            if name == "key" && calls_its_argument == Some(PassedAs::Key) {
+                                passed_functions.extend(arg.child_by_field_id(fields().value.get()));
+                            }
+                            keywords.push(name.to_string());
                         }
                     }
                     "list_splat" | "dictionary_splat" => has_splat = true,
                     "comment" => {}
-                    _ => positional += 1,
+                    _ => {
+                        if positional == 0 && calls_its_argument == Some(PassedAs::First) {
+                            passed_functions.push(arg);
+                        }
+                        positional += 1
+                    }
                 }
             }
             if in_loop {
@@ -477,8 +511,30 @@ impl<'s> Walker<'s> {
             loop_idx: self.loop_stack.last().copied(),
             arg_names,
             result_used: self.statement_call_at != Some((node.start_byte(), node.end_byte())),
+            via: None,
         };
+        let via = site.callee.clone();
         self.out.calls.push(site);
+        for f in passed_functions {
+            if let Some(chain) = self.chain(f).filter(|c| c.last().is_some_and(|l| l != CALL_SEGMENT)) {
+                self.out.calls.push(CallSite {
+                    scope: ctx.scope,
+                    callee: Some(chain),
+                    pos: self.position(f),
+                    end_byte: f.end_byte() as u32,
+                    keywords: Vec::new(),
+                    positional: 1,
+                    has_splat: false,
+                    awaited: false,
+                    in_lambda: ctx.in_lambda,
+                    in_main_block: ctx.in_main_block,
+                    loop_idx: self.loop_stack.last().copied(),
+                    arg_names: Vec::new(),
+                    result_used: true,
+                    via: via.clone(),
+                });
+            }
+        }
         // Calls nested in the callee or the arguments are call sites too.
         self.visit_opt(function, ctx);
         self.visit_opt(arguments, ctx);

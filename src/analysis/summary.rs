@@ -132,6 +132,9 @@ pub struct CallSite {
     pub arg_names: Vec<String>,
     /// The call's value is used (assigned, passed on, tested, returned), not a bare statement.
     pub result_used: bool,
+    /// A function passed to a builtin that calls it (`map(fetch, ids)`): the call is
+    /// made by `via` (as written), and only counts when `via` really is that builtin.
+    pub via: Option<Chain>,
 }
 
 /// The kind of a loop.
