@@ -103,6 +103,7 @@ pub struct CallGraph {
 impl CallGraph {
     /// Resolve every call site and compute the closure.
     pub fn build(index: &Index<'_>, root: &Path) -> CallGraph {
+        let started = std::time::Instant::now();
         let mut functions = Vec::new();
         let mut func_ids = rustc_hash::FxHashMap::default();
         for (mi, module) in index.modules.iter().enumerate() {
@@ -128,6 +129,7 @@ impl CallGraph {
             }
         }
 
+        let listed = started.elapsed();
         let targets: Vec<Vec<CallTarget>> = (0..index.modules.len())
             .into_par_iter()
             .map(|mi| {
@@ -135,6 +137,7 @@ impl CallGraph {
                 module.summary.calls.iter().map(|call| resolve_call(index, &func_ids, mi as ModId, call)).collect()
             })
             .collect();
+        let resolved = started.elapsed();
 
         let mut callers = Vec::with_capacity(index.modules.len());
         for (mi, module) in index.modules.iter().enumerate() {
@@ -158,6 +161,12 @@ impl CallGraph {
         graph.closure = graph.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
         graph.bridges = graph.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
         graph.mark_entry_points(index, root);
+        tracing::debug!(
+            list_ms = listed.as_secs_f64() * 1e3,
+            resolve_calls_ms = (resolved - listed).as_secs_f64() * 1e3,
+            closure_ms = (started.elapsed() - resolved).as_secs_f64() * 1e3,
+            "call graph built"
+        );
         graph
     }
 
