@@ -39,29 +39,19 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (fi, f) in ctx.graph.functions.iter().enumerate() {
-        if !f.is_async {
-            continue;
-        }
-        let m = f.at.module;
-        for &ci in &f.calls {
-            let call = ctx.graph.call(ctx.index, m, ci);
-            if call.in_lambda {
-                continue;
-            }
-            let Some(api) = ctx.blocking_target(m, ci) else { continue };
-            let fix = ctx.replacement(api);
-            let message = format!(
-                "{} blocks the event loop on {} inside async `{}`: {}",
-                ctx.call_description(m, ci, api),
-                fix.kind.blocks_on(),
-                f.qualname,
-                fix_sentence(&fix)
-            );
-            let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi as u32), message);
-            finding.api = Some(api.name.clone());
-            finding.fix = Some(fix);
-            out.push(finding);
-        }
+    for (fi, f, m, ci, call) in ctx.calls_in_functions(true) {
+        let Some(api) = ctx.blocking_target(m, ci) else { continue };
+        let fix = ctx.replacement(api);
+        let message = format!(
+            "{} blocks the event loop on {} inside async `{}`: {}",
+            ctx.call_description(m, ci, api),
+            fix.kind.blocks_on(),
+            f.qualname,
+            fix_sentence(&fix)
+        );
+        let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi), message);
+        finding.api = Some(api.name.clone());
+        finding.fix = Some(fix);
+        out.push(finding);
     }
 }

@@ -45,32 +45,25 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (fi, f) in ctx.graph.functions.iter().enumerate() {
-        if f.is_async || !ctx.reports(fi as u32) {
+    for (fi, f, m, ci, call) in ctx.calls_in_functions(false) {
+        if !ctx.reports(fi) {
             continue;
         }
-        let m = f.at.module;
-        for &ci in &f.calls {
-            let call = ctx.graph.call(ctx.index, m, ci);
-            if call.in_lambda {
-                continue;
-            }
-            let Some(api) = ctx.blocking_target(m, ci) else { continue };
-            let fix = ctx.replacement(api);
-            let mut message = format!(
-                "{} blocks on {}; `{}` must become async: {}",
-                ctx.call_description(m, ci, api),
-                fix.kind.blocks_on(),
-                f.qualname,
-                fix_sentence(&fix)
-            );
-            if let Some(note) = conversion_note(ctx, fi as u32) {
-                message.push_str(&format!(" ({note})"));
-            }
-            let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi as u32), message);
-            finding.api = Some(api.name.clone());
-            finding.fix = Some(fix);
-            out.push(finding);
+        let Some(api) = ctx.blocking_target(m, ci) else { continue };
+        let fix = ctx.replacement(api);
+        let mut message = format!(
+            "{} blocks on {}; `{}` must become async: {}",
+            ctx.call_description(m, ci, api),
+            fix.kind.blocks_on(),
+            f.qualname,
+            fix_sentence(&fix)
+        );
+        if let Some(note) = conversion_note(ctx, fi) {
+            message.push_str(&format!(" ({note})"));
         }
+        let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi), message);
+        finding.api = Some(api.name.clone());
+        finding.fix = Some(fix);
+        out.push(finding);
     }
 }

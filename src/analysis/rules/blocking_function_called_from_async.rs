@@ -39,34 +39,24 @@ pub const INFO: RuleInfo = RuleInfo {
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph;
-    for (fi, f) in graph.functions.iter().enumerate() {
-        if !f.is_async {
+    for (fi, f, m, ci, call) in ctx.calls_in_functions(true) {
+        let CallTarget::Repo(g) = graph.targets[m as usize][ci as usize] else { continue };
+        if graph.closure[g as usize].is_none() {
             continue;
         }
-        let m = f.at.module;
-        for &ci in &f.calls {
-            let call = graph.call(ctx.index, m, ci);
-            if call.in_lambda {
-                continue;
-            }
-            let CallTarget::Repo(g) = graph.targets[m as usize][ci as usize] else { continue };
-            if graph.closure[g as usize].is_none() {
-                continue;
-            }
-            let api = graph.terminal_api(&graph.closure, g);
-            let mut path = vec![f.qualname.clone()];
-            path.extend(graph.path(ctx.index, &graph.closure, g));
-            let callee = &graph.functions[g as usize].qualname;
-            let message = format!(
-                "async `{}` calls `{}`, which blocks{}: make it async and await it, or run it with `await asyncio.to_thread(...)`",
-                f.qualname,
-                callee,
-                api.map(|a| format!(" on `{}`", a.name)).unwrap_or_default()
-            );
-            let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi as u32), message);
-            finding.api = api.map(|a| a.name.clone());
-            finding.call_path = path;
-            out.push(finding);
-        }
+        let api = graph.terminal_api(&graph.closure, g);
+        let mut path = vec![f.qualname.clone()];
+        path.extend(graph.path(ctx.index, &graph.closure, g));
+        let callee = &graph.functions[g as usize].qualname;
+        let message = format!(
+            "async `{}` calls `{}`, which blocks{}: make it async and await it, or run it with `await asyncio.to_thread(...)`",
+            f.qualname,
+            callee,
+            api.map(|a| format!(" on `{}`", a.name)).unwrap_or_default()
+        );
+        let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi), message);
+        finding.api = api.map(|a| a.name.clone());
+        finding.call_path = path;
+        out.push(finding);
     }
 }

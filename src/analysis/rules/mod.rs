@@ -99,6 +99,22 @@ pub struct Finding {
 }
 
 impl Context<'_> {
+    /// Every call made directly in a sync (`is_async == false`) or async function,
+    /// outside lambdas, as (function id, function, its module, call index, call site).
+    pub fn calls_in_functions(
+        &self,
+        is_async: bool,
+    ) -> impl Iterator<Item = (FuncId, &super::callgraph::Function, ModId, u32, &super::summary::CallSite)> {
+        self.graph.functions.iter().enumerate().filter(move |(_, f)| f.is_async == is_async).flat_map(move |(fi, f)| {
+            let m = f.at.module;
+            f.calls.iter().filter_map(move |&ci| {
+                let call = self.graph.call(self.index, m, ci);
+                // A lambda's body runs when the lambda is called, not here.
+                (!call.in_lambda).then_some((fi as FuncId, f, m, ci, call))
+            })
+        })
+    }
+
     /// Whether findings in this function are reported (test code is opt-in).
     pub fn reports(&self, f: FuncId) -> bool {
         self.config.include_tests || !self.graph.functions[f as usize].in_test

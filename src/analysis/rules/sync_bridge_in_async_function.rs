@@ -40,41 +40,31 @@ pub const INFO: RuleInfo = RuleInfo {
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let graph = ctx.graph;
-    for (fi, f) in graph.functions.iter().enumerate() {
-        if !f.is_async {
-            continue;
-        }
-        let m = f.at.module;
-        for &ci in &f.calls {
-            let call = graph.call(ctx.index, m, ci);
-            if call.in_lambda {
-                continue;
-            }
-            let (message, path) = match &graph.targets[m as usize][ci as usize] {
-                CallTarget::SyncBridge(name) => (
-                    format!(
-                        "async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead",
-                        f.qualname
-                    ),
-                    vec![f.qualname.clone(), name.clone()],
+    for (fi, f, m, ci, call) in ctx.calls_in_functions(true) {
+        let (message, path) = match &graph.targets[m as usize][ci as usize] {
+            CallTarget::SyncBridge(name) => (
+                format!(
+                    "async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead",
+                    f.qualname
                 ),
-                CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
-                    let mut path = vec![f.qualname.clone()];
-                    path.extend(graph.path(ctx.index, &graph.bridges, *g));
-                    let bridge = path.last().cloned().unwrap_or_default();
-                    (
-                        format!(
-                            "async `{}` calls `{}`, a sync wrapper that reaches `{bridge}`: await the async version instead",
-                            f.qualname, graph.functions[*g as usize].qualname
-                        ),
-                        path,
-                    )
-                }
-                _ => continue,
-            };
-            let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi as u32), message);
-            finding.call_path = path;
-            out.push(finding);
-        }
+                vec![f.qualname.clone(), name.clone()],
+            ),
+            CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
+                let mut path = vec![f.qualname.clone()];
+                path.extend(graph.path(ctx.index, &graph.bridges, *g));
+                let bridge = path.last().cloned().unwrap_or_default();
+                (
+                    format!(
+                        "async `{}` calls `{}`, a sync wrapper that reaches `{bridge}`: await the async version instead",
+                        f.qualname, graph.functions[*g as usize].qualname
+                    ),
+                    path,
+                )
+            }
+            _ => continue,
+        };
+        let mut finding = ctx.finding(&INFO, m, call.pos, Some(fi), message);
+        finding.call_path = path;
+        out.push(finding);
     }
 }
