@@ -267,10 +267,10 @@ impl CallGraph {
         // Calls from `__main__` blocks.
         for (mi, module) in index.modules.iter().enumerate() {
             for (ci, call) in module.summary.calls.iter().enumerate() {
-                if call.in_main_block {
-                    if let CallTarget::Repo(f) = self.targets[mi][ci] {
-                        marks.entry(f).or_insert(EntryPoint::MainBlock);
-                    }
+                if call.in_main_block
+                    && let CallTarget::Repo(f) = self.targets[mi][ci]
+                {
+                    marks.entry(f).or_insert(EntryPoint::MainBlock);
                 }
             }
         }

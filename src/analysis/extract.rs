@@ -491,10 +491,10 @@ impl<'s> Walker<'s> {
         }
         if in_loop {
             // A method call on a loop variable (`item.fetch()`) depends on it too.
-            if let Some(f) = function {
-                if let Some(obj) = f.child_by_field_id(fields().object.get()) {
-                    self.collect_identifiers(obj, &mut arg_names);
-                }
+            if let Some(f) = function
+                && let Some(obj) = f.child_by_field_id(fields().object.get())
+            {
+                self.collect_identifiers(obj, &mut arg_names);
             }
         }
         let site = CallSite {
@@ -943,10 +943,10 @@ impl<'s> Walker<'s> {
         let children: Vec<Node> = node.named_children(&mut c).collect();
         for child in &children {
             if child.kind_id() == self.k.decorator {
-                if let Some(expr) = child.named_child(0) {
-                    if let Some(chain) = self.chain(expr) {
-                        decorators.push(chain);
-                    }
+                if let Some(expr) = child.named_child(0)
+                    && let Some(chain) = self.chain(expr)
+                {
+                    decorators.push(chain);
                 }
                 // Decorator expressions run in the enclosing scope.
                 self.visit_node_children(*child, ctx);
@@ -1056,10 +1056,10 @@ impl<'s> Walker<'s> {
         if let Some(sc) = superclasses {
             let mut c = sc.walk();
             for arg in sc.named_children(&mut c) {
-                if arg.kind() != "keyword_argument" {
-                    if let Some(chain) = self.chain(arg) {
-                        bases.push(chain);
-                    }
+                if arg.kind() != "keyword_argument"
+                    && let Some(chain) = self.chain(arg)
+                {
+                    bases.push(chain);
                 }
             }
             self.visit_node_children(sc, ctx);

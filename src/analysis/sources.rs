@@ -169,10 +169,10 @@ impl ModuleNamer {
         while start > 0 && is_package_dir(&dirs[..start].join("/")) {
             start -= 1;
         }
-        if let Some(src) = dirs.iter().position(|d| *d == "src") {
-            if src < start {
-                start = src + 1;
-            }
+        if let Some(src) = dirs.iter().position(|d| *d == "src")
+            && src < start
+        {
+            start = src + 1;
         }
         let mut name: Vec<&str> = dirs[start..].to_vec();
         if !is_package {
@@ -217,7 +217,8 @@ mod tests {
         assert!(is_test_file("tests/helpers.py"));
         assert!(is_test_file("pkg/test_api.py"));
         assert!(is_test_file("conftest.py"));
-        assert!(!is_test_file("pkg/testing_tools_x/../api.py") || true);
+        assert!(!is_test_file("pkg/testing_tools.py"));
+        assert!(is_test_file("pkg/tests/fixtures/data.py"));
         assert!(!is_test_file("pkg/api.py"));
     }
 }

@@ -27,15 +27,15 @@ pub fn render(report: &Report) -> String {
             if f.call_path.len() > 1 {
                 let _ = writeln!(out, "  {:>7}         {DIM}call path: {}{DIM:#}", "", f.call_path.join(" → "));
             }
-            if let Some(entry) = f.entry_point {
-                if matches!(f.code, "RA101" | "RA102") {
-                    let _ = writeln!(
-                        out,
-                        "  {:>7}         {DIM}entry point ({}): keeps a sync wrapper{DIM:#}",
-                        "",
-                        entry.describe()
-                    );
-                }
+            if let Some(entry) = f.entry_point
+                && matches!(f.code, "RA101" | "RA102")
+            {
+                let _ = writeln!(
+                    out,
+                    "  {:>7}         {DIM}entry point ({}): keeps a sync wrapper{DIM:#}",
+                    "",
+                    entry.describe()
+                );
             }
         }
         out.push('\n');
