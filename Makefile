@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(abspath $(VENV))/bin/python
 
-.PHONY: build release test demo bench venv clean
+.PHONY: build release test lint demo bench venv clean
 
 build:
 	$(CARGO) build
@@ -22,8 +22,13 @@ $(VENV)/.installed: tests/requirements.txt
 
 venv: $(VENV)/.installed
 
-test: venv
+test: venv lint
 	PATH="$(abspath $(VENV))/bin:$$PATH" REFACTOR_ASYNC_PYTHON="$(PY)" $(CARGO) test --all-targets
+
+# Formatting and clippy, warnings as errors: part of `make test`.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
 demo: release
 	examples/demo.sh target/release/refactor-async
