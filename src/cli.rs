@@ -28,7 +28,7 @@ pub enum Command {
 /// `refactor-async analyze`.
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// Folder (or file's folder) to analyse; defaults to the current directory.
+    /// Folder or single file to analyse.
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Output format.
