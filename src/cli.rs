@@ -64,10 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 }
 
 fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
-    if !args.path.exists() {
-        anyhow::bail!("{} does not exist", args.path.display());
-    }
-    let root = analysis::sources::repository_root(&std::fs::canonicalize(&args.path)?);
+    let (_, root) = analysis::locate(&args.path)?;
     let mut config = Config::load(&root).context("cannot load the configuration")?;
     if args.no_cache {
         config.analysis.cache = false;

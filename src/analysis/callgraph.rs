@@ -218,47 +218,43 @@ impl CallGraph {
         reason
     }
 
-    /// The chain of qualified names from `f` to the blocking API (or bridge) that puts it in `set`.
-    pub fn path(&self, index: &Index<'_>, set: &[Option<ClosureReason>], f: FuncId) -> Vec<String> {
-        let mut out = Vec::new();
+    /// The functions from `f` down the shortest path of `set`, and the call target
+    /// (blocking API or bridge) that puts the last of them in it.
+    fn follow(&self, set: &[Option<ClosureReason>], f: FuncId) -> (Vec<FuncId>, Option<&CallTarget>) {
+        let mut steps = Vec::new();
         let mut current = f;
         for _ in 0..64 {
-            out.push(self.functions[current as usize].qualname.clone());
+            steps.push(current);
             match &set[current as usize] {
                 Some(ClosureReason::Via { callee, .. }) => current = *callee,
                 Some(ClosureReason::Direct { call }) => {
                     let m = self.functions[current as usize].at.module;
-                    match &self.targets[m as usize][*call as usize] {
-                        CallTarget::Blocking(api) => out.push(api.name.clone()),
-                        CallTarget::SyncBridge(name) => out.push(name.clone()),
-                        _ => {}
-                    }
-                    let _ = index;
-                    break;
+                    return (steps, Some(&self.targets[m as usize][*call as usize]));
                 }
                 None => break,
             }
+        }
+        (steps, None)
+    }
+
+    /// The chain of qualified names from `f` to the blocking API (or bridge) that puts it in `set`.
+    pub fn path(&self, set: &[Option<ClosureReason>], f: FuncId) -> Vec<String> {
+        let (steps, end) = self.follow(set, f);
+        let mut out: Vec<String> = steps.iter().map(|&s| self.functions[s as usize].qualname.clone()).collect();
+        match end {
+            Some(CallTarget::Blocking(api)) => out.push(api.name.clone()),
+            Some(CallTarget::SyncBridge(name)) => out.push(name.clone()),
+            _ => {}
         }
         out
     }
 
     /// The blocking API at the end of `f`'s path in `set`.
     pub fn terminal_api(&self, set: &[Option<ClosureReason>], f: FuncId) -> Option<&ApiMatch> {
-        let mut current = f;
-        for _ in 0..64 {
-            match &set[current as usize] {
-                Some(ClosureReason::Via { callee, .. }) => current = *callee,
-                Some(ClosureReason::Direct { call }) => {
-                    let m = self.functions[current as usize].at.module;
-                    return match &self.targets[m as usize][*call as usize] {
-                        CallTarget::Blocking(api) => Some(api),
-                        _ => None,
-                    };
-                }
-                None => return None,
-            }
+        match self.follow(set, f).1 {
+            Some(CallTarget::Blocking(api)) => Some(api),
+            _ => None,
         }
-        None
     }
 
     fn mark_entry_points(&mut self, index: &Index<'_>, root: &Path) {

@@ -190,19 +190,21 @@ impl Catalog {
     }
 
     /// Rewrite a qualified name through the alias table (longest matching prefix).
-    pub fn canonical(&self, name: &str) -> String {
-        if !self.alias_heads.contains(head(name)) {
-            return name.to_string();
-        }
-        for (from, to) in &self.aliases {
-            if name == from {
-                return to.clone();
+    /// An owned name that needs no rewrite is returned as it is, without a copy:
+    /// resolution calls this for every attribute of an external name.
+    pub fn canonical(&self, name: impl AsRef<str> + Into<String>) -> String {
+        let text = name.as_ref();
+        if self.alias_heads.contains(head(text)) {
+            for (from, to) in &self.aliases {
+                if text == from {
+                    return to.clone();
+                }
+                if text.len() > from.len() && text.starts_with(from.as_str()) && text.as_bytes()[from.len()] == b'.' {
+                    return format!("{to}{}", &text[from.len()..]);
+                }
             }
-            if name.len() > from.len() && name.starts_with(from.as_str()) && name.as_bytes()[from.len()] == b'.' {
-                return format!("{to}{}", &name[from.len()..]);
-            }
         }
-        name.to_string()
+        name.into()
     }
 
     /// The catalog entry for a canonical qualified name.

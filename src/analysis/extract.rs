@@ -183,9 +183,13 @@ pub fn new_parser() -> Parser {
 /// Invalid UTF-8 is replaced (U+FFFD) before parsing, so every node's text is a
 /// `str` slice without further checks; the analysis only passes valid UTF-8.
 pub fn summarize(parser: &mut Parser, source: &[u8]) -> FileSummary {
-    let text = String::from_utf8_lossy(source);
+    summarize_str(parser, &String::from_utf8_lossy(source))
+}
+
+/// Parse source already known to be text and summarise it.
+pub fn summarize_str(parser: &mut Parser, text: &str) -> FileSummary {
     match parser.parse(text.as_bytes(), None) {
-        Some(tree) => summarize_tree(&tree, &text),
+        Some(tree) => summarize_tree(&tree, text),
         // Only happens on cancellation or timeout, neither of which is set.
         None => FileSummary::default(),
     }

@@ -52,24 +52,26 @@ impl Module {
         Module { name, rel, is_package, is_test, summary, names }
     }
 
-    /// The binding of `name` in `scope` in effect at byte `at`: the last one before
-    /// it, or else the first one (a use before any assignment, or a global read
-    /// from a function defined earlier).
-    fn binding(&self, scope: u32, name: &str, at: u32) -> Option<&Binding> {
-        let entries = self.names.get(&name_hash(name))?;
+    /// Every binding of `name` in `scope`, in source order.
+    fn bindings_in<'a>(&'a self, scope: u32, name: &'a str) -> impl DoubleEndedIterator<Item = &'a Binding> + 'a {
+        let entries = self.names.get(&name_hash(name)).map(Vec::as_slice).unwrap_or(&[]);
         // Entries are in scope order: find this scope's run without scanning the
         // others (a module can bind `self` in thousands of methods).
         let start = entries.partition_point(|&(s, _)| s < scope);
+        let len = entries[start..].partition_point(|&(s, _)| s == scope);
+        entries[start..start + len]
+            .iter()
+            .map(move |&(s, b)| &self.summary.scopes[s as usize].bindings[b as usize])
+            .filter(move |b| b.name == name) // the hash may collide
+    }
+
+    /// The binding of `name` in `scope` in effect at byte `at`: the last one before
+    /// it, or else the first one (a use before any assignment, or a global read
+    /// from a function defined earlier).
+    fn binding<'a>(&'a self, scope: u32, name: &'a str, at: u32) -> Option<&'a Binding> {
         let mut before: Option<&Binding> = None;
         let mut first: Option<&Binding> = None;
-        for &(s, b) in &entries[start..] {
-            if s != scope {
-                break;
-            }
-            let binding = &self.summary.scopes[s as usize].bindings[b as usize];
-            if binding.name != name {
-                continue; // a hash collision
-            }
+        for binding in self.bindings_in(scope, name) {
             if let Some(until) = binding.until {
                 if binding.byte <= at && at < until {
                     before = Some(binding);
@@ -86,15 +88,9 @@ impl Module {
         before.or(first)
     }
 
-    /// Every binding of `name` in `scope`, latest first.
+    /// Every binding of `name` in `scope` that holds for the whole scope, latest first.
     fn bindings_named<'a>(&'a self, scope: u32, name: &'a str) -> impl Iterator<Item = &'a Binding> + 'a {
-        let entries = self.names.get(&name_hash(name)).map(Vec::as_slice).unwrap_or(&[]);
-        entries
-            .iter()
-            .rev()
-            .filter(move |&&(s, _)| s == scope)
-            .map(move |&(s, b)| &self.summary.scopes[s as usize].bindings[b as usize])
-            .filter(move |b| b.name == name && b.until.is_none())
+        self.bindings_in(scope, name).rev().filter(|b| b.until.is_none())
     }
 
     /// The dotted name of a scope (`pkg.mod.Class.method`).
@@ -443,7 +439,7 @@ impl<'c> Index<'c> {
     fn attribute(&self, value: Value, attr: &str, depth: u32) -> Value {
         match value {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
-            Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(&join(&q, attr))),
+            Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(join(&q, attr))),
             Value::RepoClass(c) => self.member(c, attr, depth + 1),
             Value::RepoInstance(c) => match self.member(c, attr, depth + 1) {
                 // Reading a property calls it: `self.client.get()` with `@property def client(self) -> Session`.
@@ -505,7 +501,7 @@ impl<'c> Index<'c> {
             }
         }
         match externals.first() {
-            Some(base) => Value::External(self.catalog.canonical(&join(base, attr))),
+            Some(base) => Value::External(self.catalog.canonical(join(base, attr))),
             None => Value::Unknown,
         }
     }
@@ -536,7 +532,7 @@ impl<'c> Index<'c> {
 fn instance_of(ty: Value, catalog: &Catalog) -> Value {
     match ty {
         Value::RepoClass(c) => Value::RepoInstance(c),
-        Value::External(q) => Value::ExternalInstance(catalog.canonical(&q)),
+        Value::External(q) => Value::ExternalInstance(catalog.canonical(q)),
         _ => Value::Unknown,
     }
 }

@@ -130,6 +130,17 @@ pub struct Progress {
     pub done: AtomicUsize,
 }
 
+/// The absolute path to scan and the repository root it belongs to (where
+/// configuration is read and paths are made relative).
+pub fn locate(path: &Path) -> Result<(PathBuf, PathBuf), AnalysisError> {
+    if !path.exists() {
+        return Err(AnalysisError::NotFound(path.to_path_buf()));
+    }
+    let scan = std::fs::canonicalize(path).map_err(|source| AnalysisError::Io { path: path.to_path_buf(), source })?;
+    let root = sources::repository_root(&scan);
+    Ok((scan, root))
+}
+
 /// Analyse the repository containing `path` (only files under `path` are read).
 pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report, AnalysisError> {
     analyze_with_progress(path, config, catalog, &Progress::default())
@@ -142,11 +153,7 @@ pub fn analyze_with_progress(
     catalog: &Catalog,
     progress: &Progress,
 ) -> Result<Report, AnalysisError> {
-    if !path.exists() {
-        return Err(AnalysisError::NotFound(path.to_path_buf()));
-    }
-    let scan = std::fs::canonicalize(path).map_err(|source| AnalysisError::Io { path: path.to_path_buf(), source })?;
-    let root = sources::repository_root(&scan);
+    let (scan, root) = locate(path)?;
     let cache = if config.analysis.cache {
         cache::default_location(&root).map(Cache::load).unwrap_or_default()
     } else {
@@ -288,34 +295,35 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
     }
     out.lines = bytecount_lines(&bytes);
     // No cache, no key: hashing is then wasted work.
-    let key = if cache.is_enabled() { cache::content_key(&bytes) } else { 0 };
+    out.key = cache.is_enabled().then(|| cache::content_key(&bytes));
     // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
-    let cached = if cache.is_enabled() { cache.get(key) } else { None };
-    let summary = match cached {
+    let summary = match out.key.and_then(|key| cache.get(key)) {
         Some(summary) => summary,
         None => {
-            if let Err(err) = std::str::from_utf8(&bytes) {
-                let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-                out.diagnostics.push(Diagnostic {
-                    kind: DiagnosticKind::NotUtf8,
-                    path: out.file.rel.clone(),
-                    line: Some(line),
-                    column: None,
-                    message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
-                });
-                out.lines = 0;
-                return out;
-            }
-            let summary = PARSER.with(|p| extract::summarize(&mut p.borrow_mut(), &bytes));
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(text) => text,
+                Err(err) => {
+                    let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+                    out.diagnostics.push(Diagnostic {
+                        kind: DiagnosticKind::NotUtf8,
+                        path: out.file.rel.clone(),
+                        line: Some(line),
+                        column: None,
+                        message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
+                    });
+                    out.lines = 0;
+                    return out;
+                }
+            };
+            let summary = PARSER.with(|p| extract::summarize_str(&mut p.borrow_mut(), text));
             out.parsed = true;
             // Encoding only pays off when the cache will be written.
-            if cache.is_enabled() {
+            if out.key.is_some() {
                 out.fresh_blob = Some(Cache::encode(&summary));
             }
             summary
         }
     };
-    out.key = cache.is_enabled().then_some(key);
     if let Some(pos) = summary.too_deep {
         out.diagnostics.push(Diagnostic {
             kind: DiagnosticKind::TooDeep,
@@ -364,7 +372,7 @@ fn closure_report(ctx: &Context<'_>) -> Vec<ClosureFunction> {
                 ClosureReason::Via { .. } => "propagated",
             },
             entry_point: f.entry_point,
-            call_path: graph.path(ctx.index, &graph.closure, fi as u32),
+            call_path: graph.path(&graph.closure, fi as u32),
         });
     }
     out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));

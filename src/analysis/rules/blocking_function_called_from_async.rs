@@ -46,7 +46,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let api = graph.terminal_api(&graph.closure, g);
         let mut path = vec![f.qualname.clone()];
-        path.extend(graph.path(ctx.index, &graph.closure, g));
+        path.extend(graph.path(&graph.closure, g));
         let callee = &graph.functions[g as usize].qualname;
         let message = format!(
             "async `{}` calls `{}`, which blocks{}: make it async and await it, or run it with `await asyncio.to_thread(...)`",

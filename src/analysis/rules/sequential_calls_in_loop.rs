@@ -135,7 +135,7 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, f: FuncId, calls: &[u32])
     let (callee, api, path) = match &graph.targets[m as usize][first as usize] {
         CallTarget::Repo(g) => {
             let mut path = vec![graph.functions[f as usize].qualname.clone()];
-            path.extend(graph.path(ctx.index, &graph.closure, *g));
+            path.extend(graph.path(&graph.closure, *g));
             (
                 graph.functions[*g as usize].qualname.clone(),
                 graph.terminal_api(&graph.closure, *g).map(|a| a.name.clone()),

@@ -51,7 +51,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             ),
             CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
                 let mut path = vec![f.qualname.clone()];
-                path.extend(graph.path(ctx.index, &graph.bridges, *g));
+                path.extend(graph.path(&graph.bridges, *g));
                 let bridge = path.last().cloned().unwrap_or_default();
                 (
                     format!(

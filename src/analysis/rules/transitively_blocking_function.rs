@@ -49,7 +49,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let m = f.at.module;
         let site = graph.call(ctx.index, m, *call);
-        let path = graph.path(ctx.index, &graph.closure, fi as u32);
+        let path = graph.path(&graph.closure, fi as u32);
         let api = graph.terminal_api(&graph.closure, fi as u32);
         let callee_name = &graph.functions[*callee as usize].qualname;
         let message = match api {
