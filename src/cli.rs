@@ -1,6 +1,6 @@
 //! The command line: argument definitions and the commands they run.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::analysis::{self, catalog::Catalog};
 use crate::config::Config;
-use crate::output::{self, AnalyzeFormat};
+use crate::output::{self, AnalyzeFormat, ProposeFormat};
 
 /// Turn synchronous, I/O-bound Python into correct, faster async/await code.
 #[derive(Debug, Parser)]
@@ -23,6 +23,51 @@ pub struct Cli {
 pub enum Command {
     /// Report what should become async and why (changes nothing).
     Analyze(AnalyzeArgs),
+    /// Analyse, draft the async conversion and check it; with --dry-run, print the diff.
+    Propose(ProposeArgs),
+}
+
+/// Which drafter writes the async code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrafterChoice {
+    /// Rules first; an LLM for what rules cannot do, when one is configured.
+    Auto,
+    /// The deterministic rules drafter only.
+    Rules,
+    /// Every plan through the LLM drafter.
+    Llm,
+}
+
+/// `refactor-async propose`.
+#[derive(Debug, clap::Args)]
+pub struct ProposeArgs {
+    /// Folder inside the git repository to convert.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Print the diff and the plans instead of committing them on a branch.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The commit to start from (default HEAD).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Name of the branch to create (default refactor-async/<slug>).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Which drafter writes the code.
+    #[arg(long, value_enum, default_value_t = DrafterChoice::Auto)]
+    pub drafter: DrafterChoice,
+    /// Validate up to N proposals at once.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Push the branch to this remote.
+    #[arg(long, value_name = "REMOTE")]
+    pub push: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProposeFormat::Text)]
+    pub format: ProposeFormat,
+    /// Do not read or write the analysis cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `refactor-async analyze`.
@@ -60,7 +105,53 @@ pub enum ExitStatus {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Propose(args) => propose(args),
     }
+}
+
+fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
+    if !args.dry_run {
+        anyhow::bail!(
+            "propose needs --dry-run for now: validating drafts in a worktree and committing them on a branch is not built yet"
+        );
+    }
+    if args.drafter == DrafterChoice::Llm {
+        anyhow::bail!("--drafter llm: no LLM drafter is available yet; use --drafter rules or auto");
+    }
+    for (given, flag) in [
+        (args.base.is_some(), "--base"),
+        (args.branch.is_some(), "--branch"),
+        (args.jobs.is_some(), "--jobs"),
+        (args.push.is_some(), "--push"),
+    ] {
+        if given {
+            anyhow::bail!("{flag} has no effect with --dry-run, which drafts the files as they are on disk");
+        }
+    }
+    let (_, root) = analysis::locate(&args.path)?;
+    let mut config = Config::load(&root).context("cannot load the configuration")?;
+    if args.no_cache {
+        config.analysis.cache = false;
+    }
+    let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
+    let progress = analysis::Progress::default();
+    let show = args.format == ProposeFormat::Text;
+    let proposal = output::progress::with_progress(&progress, show, || {
+        crate::propose::dry_run(&args.path, &config, &catalog, &progress)
+    })?;
+    let rendered = match args.format {
+        ProposeFormat::Json => output::proposal::json(&proposal),
+        ProposeFormat::Text => {
+            let color = std::io::stdout().is_terminal();
+            output::proposal::text(&proposal, color)
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(rendered.as_bytes())?;
+    stdout.flush()?;
+    let status =
+        if proposal.plans.is_empty() || proposal.succeeded() { ExitStatus::Success } else { ExitStatus::Failure };
+    Ok(status)
 }
 
 fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {

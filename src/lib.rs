@@ -8,4 +8,7 @@ pub mod alloc;
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod draft;
 pub mod output;
+pub mod plan;
+pub mod propose;

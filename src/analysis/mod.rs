@@ -146,13 +146,20 @@ pub fn analyze(path: &Path, config: &Config, catalog: &Catalog) -> Result<Report
     analyze_with_progress(path, config, catalog, &Progress::default())
 }
 
-/// [`analyze`], counting files into `progress` as they are done.
-pub fn analyze_with_progress(
+/// A finished analysis with the index and call graph kept: what planning reads.
+pub struct Model<'c> {
+    pub report: Report,
+    pub index: Index<'c>,
+    pub graph: CallGraph,
+}
+
+/// [`analyze`], keeping the index and call graph for planning.
+pub fn analyze_model<'c>(
     path: &Path,
     config: &Config,
-    catalog: &Catalog,
+    catalog: &'c Catalog,
     progress: &Progress,
-) -> Result<Report, AnalysisError> {
+) -> Result<Model<'c>, AnalysisError> {
     let (scan, root) = locate(path)?;
     let cache = if config.analysis.cache {
         cache::default_location(&root).map(Cache::load).unwrap_or_default()
@@ -162,7 +169,29 @@ pub fn analyze_with_progress(
     pool()?.install(|| Ok(run(&root, &scan, config, catalog, cache, progress)))
 }
 
-fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: Cache, progress: &Progress) -> Report {
+/// [`analyze`], counting files into `progress` as they are done.
+pub fn analyze_with_progress(
+    path: &Path,
+    config: &Config,
+    catalog: &Catalog,
+    progress: &Progress,
+) -> Result<Report, AnalysisError> {
+    let Model { report, index, graph } = analyze_model(path, config, catalog, progress)?;
+    // Freeing hundreds of thousands of small allocations takes a while; the report
+    // does not need them, so let another thread do it (a CLI exits before it matters).
+    let Index { modules, .. } = index;
+    std::thread::spawn(move || drop((modules, graph)));
+    Ok(report)
+}
+
+fn run<'c>(
+    root: &Path,
+    scan: &Path,
+    config: &Config,
+    catalog: &'c Catalog,
+    mut cache: Cache,
+    progress: &Progress,
+) -> Model<'c> {
     let started = Instant::now();
     let mut timings = Timings::default();
 
@@ -207,7 +236,7 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
         stats.call_sites += module.summary.calls.len();
         modules.push(module);
     }
-    let mut index = Index::new(modules, catalog);
+    let index = Index::new(modules, catalog);
     for m in &index.modules {
         for (pos, level, module) in &m.summary.star_imports {
             diagnostics.push(Diagnostic {
@@ -236,16 +265,12 @@ fn run(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, mut cache: 
         tracing::warn!("could not write the analysis cache: {err}");
     }
     stats.functions = graph.functions.len();
-    // Freeing hundreds of thousands of small allocations takes a while; the report
-    // does not need them, so let another thread do it (a CLI exits before it matters).
-    let modules = std::mem::take(&mut index.modules);
-    std::thread::spawn(move || drop((modules, graph)));
     stats.closure_tests = closure.iter().filter(|c| c.entry_point == Some(EntryPoint::Test)).count();
     stats.closure = closure.len() - stats.closure_tests;
     diagnostics.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     timings.total_ms = ms(started);
     stats.timings = timings;
-    Report { root: root.to_path_buf(), findings, closure, diagnostics, stats }
+    Model { report: Report { root: root.to_path_buf(), findings, closure, diagnostics, stats }, index, graph }
 }
 
 fn ms(since: Instant) -> f64 {

@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod progress;
+pub mod proposal;
 pub mod sarif;
 pub mod text;
 
@@ -16,4 +17,11 @@ pub enum AnalyzeFormat {
     Text,
     Json,
     Sarif,
+}
+
+/// Output formats of `propose` and `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProposeFormat {
+    Text,
+    Json,
 }

@@ -57,7 +57,32 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    for candidate in candidates(ctx) {
+        if ctx.reports(candidate.function) {
+            let lp = &ctx.index.modules[candidate.module as usize].summary.loops[candidate.loop_idx as usize];
+            out.push(finding(ctx, candidate.module, lp, candidate.function, &candidate.calls));
+        }
+    }
+}
+
+/// A loop whose iterations can run concurrently: what RA105 reports and what a
+/// conversion plan turns into a bounded gather.
+#[derive(Debug, Clone)]
+pub struct LoopCandidate {
+    pub module: ModId,
+    /// Index into the module's loops.
+    pub loop_idx: u32,
+    /// The function the loop is in.
+    pub function: FuncId,
+    /// The calls into the closure (or awaited calls) made once per item.
+    pub calls: Vec<u32>,
+}
+
+/// Every loop or comprehension, in a function that is or must become async, whose
+/// independent iterations each call into the closure.
+pub fn candidates(ctx: &Context<'_>) -> Vec<LoopCandidate> {
     let graph = ctx.graph;
+    let mut found = Vec::new();
     for (mi, module) in ctx.index.modules.iter().enumerate() {
         let m = mi as ModId;
         let summary = &module.summary;
@@ -85,14 +110,14 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 per_loop[l as usize].push(ci as u32);
             }
         }
-        for (li, calls) in per_loop.iter().enumerate() {
+        for (li, calls) in per_loop.into_iter().enumerate() {
             if calls.is_empty() {
                 continue;
             }
             let lp = &summary.loops[li];
             let f = graph.callers[mi][calls[0] as usize].expect("candidate calls are in functions");
             let func = &graph.functions[f as usize];
-            if !(func.is_async || graph.closure[f as usize].is_some()) || !ctx.reports(f) {
+            if !(func.is_async || graph.closure[f as usize].is_some()) {
                 continue;
             }
             if !independent(lp, calls.iter().map(|&ci| &summary.calls[ci as usize])) {
@@ -104,9 +129,10 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if !calls.iter().any(|&ci| summary.calls[ci as usize].result_used) {
                 continue;
             }
-            out.push(finding(ctx, m, lp, f, calls));
+            found.push(LoopCandidate { module: m, loop_idx: li as u32, function: f, calls });
         }
     }
+    found
 }
 
 /// Whether every candidate call uses the item and reads nothing carried over from an earlier iteration.

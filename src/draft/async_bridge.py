@@ -1,0 +1,235 @@
+"""Runtime helpers added by refactor-async when it converted this package to async.
+
+The converted code calls these instead of inlining them so that the rewrite stays
+small and reviewable: blocking wrappers that keep the old function names need a
+safe way to drive a coroutine, and loops that became concurrent must keep the
+error and ordering behaviour of the sequential code they replaced. This file has
+no dependencies beyond the standard library and supports Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import inspect
+import sys
+import threading
+from typing import Any, AsyncIterable, Awaitable, Callable, Coroutine, Iterable, TypeVar
+
+__all__ = ["T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect"]
+
+# refactor-async sets this to True when the package requires Python >= 3.11, so
+# that failures surface through asyncio.TaskGroup's well-tested cancellation.
+USE_TASK_GROUP = False
+
+T = TypeVar("T")
+Turn = Callable[[], Awaitable[None]]
+
+_local = threading.local()
+# Every loop made here, so the ones whose thread has ended and the rest at exit get
+# closed instead of leaking their selector and sockets. Guarded by _lock.
+_loops: dict[threading.Thread, asyncio.AbstractEventLoop] = {}
+_lock = threading.Lock()
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    # Called at exit and for dead threads' loops: it must never raise.
+    with contextlib.suppress(Exception):
+        if not loop.is_running() and not loop.is_closed():
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _lock:
+        loops = list(_loops.values())
+        _loops.clear()
+    for loop in loops:
+        _close(loop)
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    # One loop per thread, kept between calls: an httpx.AsyncClient (or any lock,
+    # future or connection pool) made during one call is bound to the loop it first
+    # ran on, so asyncio.run's fresh loop per call would break the next call.
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _local.loop = asyncio.new_event_loop()
+        with _lock:
+            dead = [t for t in _loops if not t.is_alive()]
+            stale = [_loops.pop(t) for t in dead]
+            _loops[threading.current_thread()] = loop
+        for old in stale:  # outside the lock: async generator cleanup may call back in
+            _close(old)
+    return loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
+    """Run `coro` to completion for a blocking wrapper and return its result."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        coro.close()  # otherwise Python later warns that it was never awaited
+        raise RuntimeError(
+            f"this blocking wrapper cannot run inside a running event loop; "
+            f"use `await {async_name}(...)` instead"
+        )
+    loop = _thread_loop()
+    task = loop.create_task(coro)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        # Ctrl-C can stop the loop mid-task: let the coroutine unwind its finally
+        # blocks and context managers now rather than leave it pending forever.
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise
+
+
+if sys.version_info >= (3, 11):
+
+    async def _run_in_task_group(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+        tasks: list[asyncio.Task[T]] = []
+        failure: BaseException | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks.extend(group.create_task(coro) for coro in coros)
+        except BaseExceptionGroup as errors:
+            # The replaced sequential code caught plain exception types, so hand it
+            # the first child's own exception rather than a group.
+            leaves = list(errors.exceptions)
+            real = [e for e in leaves if not isinstance(e, asyncio.CancelledError)]
+            failure = (real or leaves)[0]
+        if failure is not None:
+            raise failure  # outside `except`, so its context stays the child's own
+        return [task.result() for task in tasks]
+
+
+async def _run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+    # All-or-nothing like the sequential code: the first failure (by time) wins and
+    # nothing is left running behind the caller's back, on failure or cancellation.
+    if not coros:
+        return []
+    if sys.version_info >= (3, 11) and USE_TASK_GROUP:
+        return await _run_in_task_group(coros)
+    tasks = [asyncio.create_task(coro) for coro in coros]
+    try:
+        # Shielded so that each task is cancelled exactly once, below: gather would
+        # pass the caller's cancellation on, and a second one cuts cleanup short.
+        return list(await asyncio.shield(asyncio.gather(*tasks)))
+    finally:
+        for task in tasks:
+            pass
+        pending = [task for task in tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending)
+
+
+def _close_unstarted(aws: Iterable[object]) -> None:
+    # A coroutine that never got to run warns "never awaited" when collected, which
+    # would blame the caller for what was only a limit error or an early failure.
+    for aw in aws:
+        if inspect.iscoroutine(aw):
+            if inspect.getcoroutinestate(aw) == inspect.CORO_CREATED:
+                aw.close()
+
+
+def _check_limit(limit: int, aws: Iterable[object] = ()) -> None:
+    if limit < 1:
+        _close_unstarted(aws)
+        raise ValueError(f"limit must be at least 1, got {limit}")
+
+
+async def gather_bounded(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """Await all of `aws`, at most `limit` at once; results come in input order."""
+    items = list(aws)
+    _check_limit(limit, items)
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(aw: Awaitable[T]) -> T:
+        await semaphore.acquire()
+        try:
+            result = await aw
+        except asyncio.CancelledError:
+            semaphore.release()
+            raise
+        # A failure keeps its slot so that nothing new starts while the rest are
+        # being cancelled: the sequential code would have stopped there.
+        semaphore.release()
+        return result
+
+    try:
+        return await _run_all([bounded(aw) for aw in items])
+    finally:
+        _close_unstarted(items)
+
+
+async def for_each_bounded(
+    count: int, body: Callable[[int, Turn], Awaitable[None]], limit: int
+) -> None:
+    """Run body(i, turn) for i in range(count), at most `limit` before their turn.
+
+    Each body awaits `turn()` once its slow part is done; what follows then runs in
+    index order, as it did in the sequential loop this replaces.
+    """
+    _check_limit(limit)
+    if count <= 0:
+        return
+    semaphore = asyncio.Semaphore(limit)
+    holding = [False] * count
+    finished = [False] * count
+    # ready[i] is set once items 0..i-1 have all finished; ready[count] is unused.
+    ready = [asyncio.Event() for _ in range(count + 1)]
+    ready[0].set()
+    first_unfinished = 0
+
+    def release(i: int) -> None:
+        if holding[i]:
+            holding[i] = False
+            semaphore.release()
+
+    def make_turn(i: int) -> Turn:
+        async def turn() -> None:
+            # Waiting for earlier items must not keep later ones from starting.
+            release(i)
+            await ready[i].wait()
+
+        return turn
+
+    def finish(i: int) -> None:
+        nonlocal first_unfinished
+        release(i)
+        finished[i] = True
+        while first_unfinished < count and finished[first_unfinished]:
+            first_unfinished += 1
+            ready[first_unfinished].set()
+
+    async def item(i: int) -> None:
+        await semaphore.acquire()
+        holding[i] = True
+        try:
+            await body(i, make_turn(i))
+        except asyncio.CancelledError:
+            # Counts as finished so that successors cannot hang if it was cancelled
+            # alone (asyncio.TaskGroup lets the others go on then).
+            finish(i)
+            raise
+        # A failure neither frees its slot nor counts as finished: the sequential loop
+        # would have stopped there, so no later item may start or run its in-order
+        # part. They are all being cancelled instead.
+        finish(i)
+
+    await _run_all([item(i) for i in range(count)])
+
+
+async def collect(agen: AsyncIterable[T]) -> list[T]:
+    """Gather an async iterable into a list, for blocking wrappers of generators."""
+    return [item async for item in agen]

@@ -1,0 +1,108 @@
+//! Rendering `propose` results: the diff and a summary of every plan, as text or JSON.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::draft::diff;
+use crate::plan::PlanStatus;
+use crate::propose::Proposal;
+
+/// The proposal as one JSON document (`version`, `branch`, `commit`, `diff`, `plans`, `validation`, ...).
+pub fn json(proposal: &Proposal) -> String {
+    let mut out = serde_json::to_string_pretty(proposal).expect("proposals serialise");
+    out.push('\n');
+    out
+}
+
+/// The diff (coloured when `color`), then what happened to each plan and each check.
+pub fn text(proposal: &Proposal, color: bool) -> String {
+    let mut out = String::new();
+    if !proposal.diff.is_empty() {
+        out.push_str(&if color { diff::colorize(&proposal.diff) } else { proposal.diff.clone() });
+        out.push('\n');
+    }
+    let bold = Style::new().bold();
+    let paint = |style: Style, text: &str| if color { format!("{style}{text}{style:#}") } else { text.to_string() };
+    let _ = writeln!(out, "{}", paint(bold, &format!("Plans ({})", proposal.plans.len())));
+    if proposal.plans.is_empty() {
+        let _ = writeln!(out, "  nothing to convert: no function does blocking I/O that async code would call");
+    }
+    for plan in &proposal.plans {
+        let (label, style) = match plan.status {
+            PlanStatus::Converted => ("converted", Style::new().fg_color(Some(AnsiColor::Green.into()))),
+            PlanStatus::NeedsLlm => ("needs llm", Style::new().fg_color(Some(AnsiColor::Yellow.into()))),
+            PlanStatus::Failed => ("failed", Style::new().fg_color(Some(AnsiColor::Red.into()))),
+            PlanStatus::Skipped => ("skipped", Style::new().dimmed()),
+            PlanStatus::Planned => ("planned", Style::new()),
+        };
+        let _ = writeln!(out, "  {} {}  {}", paint(style, &format!("{label:<9}")), plan.id, plan.title);
+        for f in &plan.functions {
+            let how = if f.wrapper {
+                format!("async `{}`, sync wrapper `{}` kept", f.async_name, f.qualname.rsplit('.').next().unwrap_or(""))
+            } else {
+                "async".to_string()
+            };
+            let generator = if f.generator { ", async generator" } else { "" };
+            let _ = writeln!(out, "      {} ({}:{}): {how}{generator}", f.qualname, f.path, f.line);
+        }
+        for name in &plan.offloaded {
+            let _ = writeln!(out, "      {name}: stays sync, awaited through asyncio.to_thread");
+        }
+        for c in &plan.calls {
+            let why = c.why_thread.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
+            let _ = writeln!(out, "      {}:{}: `{}` → {}{why}", c.path, c.line, c.api, rewrite_name(&c.rewrite));
+        }
+        for g in &plan.gathers {
+            let _ = writeln!(out, "      {}:{}: loop in {} → bounded gather", g.path, g.line, g.function);
+        }
+        for c in &plan.clients {
+            let _ =
+                writeln!(out, "      {}.{}: {} → {} with aclose() and async with", c.class, c.attribute, c.from, c.to);
+        }
+        for reason in &plan.reasons {
+            let _ = writeln!(out, "      why: {reason}");
+        }
+    }
+    if !proposal.validation.is_empty() {
+        let _ = writeln!(out, "{}", paint(bold, "Checks"));
+        for check in &proposal.validation {
+            let mark = if check.ok {
+                paint(Style::new().fg_color(Some(AnsiColor::Green.into())), "ok")
+            } else {
+                paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "FAILED")
+            };
+            let _ = writeln!(out, "  {:<12} {mark} ({:.0} ms)", check.name, check.duration_ms);
+            if let Some(detail) = &check.detail {
+                for line in detail.lines() {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+        }
+    }
+    for note in &proposal.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let s = &proposal.stat;
+    let _ = writeln!(
+        out,
+        "{} file{} changed, {} insertion{}(+), {} deletion{}(-){}",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.insertions,
+        if s.insertions == 1 { "" } else { "s" },
+        s.deletions,
+        if s.deletions == 1 { "" } else { "s" },
+        if proposal.dry_run { " (dry run: nothing written)" } else { "" }
+    );
+    out
+}
+
+fn rewrite_name(rewrite: &crate::plan::CallRewrite) -> &'static str {
+    match rewrite {
+        crate::plan::CallRewrite::Sleep => "await asyncio.sleep",
+        crate::plan::CallRewrite::PerCallClient => "await on an httpx.AsyncClient made for the call (async with)",
+        crate::plan::CallRewrite::ClientAttribute => "await on the async client attribute",
+        crate::plan::CallRewrite::Thread => "await asyncio.to_thread",
+    }
+}

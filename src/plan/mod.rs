@@ -1,0 +1,608 @@
+//! Conversion plans: which functions become async, which stay sync and are run in
+//! a thread, which keep their old names as sync wrappers, which loops are gathered.
+//!
+//! Plans come only from the analysis (DESIGN.md): drafters carry them out and are
+//! checked against them. One plan is one connected part of the async closure, so
+//! independent parts can be proposed, validated and merged separately.
+
+pub mod settings;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::analysis::Model;
+use crate::analysis::callgraph::{CallTarget, EntryPoint, FuncId};
+use crate::analysis::catalog::Strategy;
+use crate::analysis::index::{ModId, Value};
+use crate::analysis::rules::{Context, sequential_calls_in_loop};
+use crate::analysis::summary::{CallSite, ScopeKind};
+use crate::config::AnalysisConfig;
+pub use settings::Settings;
+
+/// How a blocking call is rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum CallRewrite {
+    /// `time.sleep(x)` → `await asyncio.sleep(x)`.
+    Sleep,
+    /// `requests.get(...)` → `async with httpx.AsyncClient() as client: await client.get(...)`.
+    PerCallClient,
+    /// `self.session.get(...)` where the attribute becomes an async client → `await self.session.get(...)`.
+    ClientAttribute,
+    /// `await asyncio.to_thread(f, ...)`.
+    Thread,
+}
+
+/// A function the plan converts.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanFunction {
+    pub qualname: String,
+    pub path: String,
+    pub line: u32,
+    /// The name of the async version (the old name when no wrapper keeps it).
+    pub async_name: String,
+    /// The old name stays as a sync wrapper for callers outside the converted code.
+    pub wrapper: bool,
+    /// A generator that becomes an async generator.
+    pub generator: bool,
+    #[serde(skip)]
+    pub id: FuncId,
+}
+
+/// A blocking call the plan replaces.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanCall {
+    pub path: String,
+    pub line: u32,
+    pub function: String,
+    pub api: String,
+    pub rewrite: CallRewrite,
+    /// Why a native replacement was not used, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_thread: Option<String>,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub call: u32,
+}
+
+/// A loop or comprehension whose iterations become a bounded gather.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanGather {
+    pub path: String,
+    pub line: u32,
+    pub function: String,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub loop_idx: u32,
+}
+
+/// An attribute holding a sync client that becomes an async one (`self._session`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PlanClient {
+    /// The owning class (`pkg.client.ForgeClient`).
+    pub class: String,
+    pub attribute: String,
+    /// `requests.Session`.
+    pub from: String,
+    /// `httpx.AsyncClient`.
+    pub to: String,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub class_scope: u32,
+}
+
+/// What happened to a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanStatus {
+    /// Ready to draft.
+    Planned,
+    /// Drafted by the rules drafter.
+    Converted,
+    /// The rules drafter cannot do it safely; an LLM drafter may.
+    NeedsLlm,
+    /// Drafted but the draft failed its checks.
+    Failed,
+    /// Nothing to do, or not attempted.
+    Skipped,
+}
+
+/// One independent conversion.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Stable slug made from what it converts (`ragjudge-evaluate-all`).
+    pub id: String,
+    pub title: String,
+    pub status: PlanStatus,
+    /// Why it needs an LLM, failed or was skipped.
+    pub reasons: Vec<String>,
+    pub functions: Vec<PlanFunction>,
+    /// Sync functions kept as they are and awaited through `asyncio.to_thread` (thread-only I/O).
+    pub offloaded: Vec<String>,
+    pub calls: Vec<PlanCall>,
+    pub gathers: Vec<PlanGather>,
+    pub clients: Vec<PlanClient>,
+    /// Files the plan touches.
+    pub files: Vec<String>,
+    #[serde(skip)]
+    pub offloaded_ids: BTreeSet<FuncId>,
+}
+
+impl Plan {
+    /// The planned function with this id.
+    pub fn function(&self, id: FuncId) -> Option<&PlanFunction> {
+        self.functions.iter().find(|f| f.id == id)
+    }
+}
+
+/// Decorators a function may carry and still be converted: they do not wrap the
+/// function in sync code.
+const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "abstractmethod", "override", "final"];
+
+/// Keywords of `requests` calls that httpx takes on the client, not per request.
+const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
+
+/// Sync client classes and their async counterparts.
+const CLIENT_CLASSES: &[(&str, &str)] =
+    &[("requests.Session", "httpx.AsyncClient"), ("httpx.Client", "httpx.AsyncClient")];
+
+/// Build the plans for a repository from its analysis.
+pub fn build(model: &Model<'_>, analysis: &AnalysisConfig, settings: &Settings) -> Vec<Plan> {
+    Planner { model, analysis, settings }.plans()
+}
+
+struct Planner<'a, 'c> {
+    model: &'a Model<'c>,
+    analysis: &'a AnalysisConfig,
+    settings: &'a Settings,
+}
+
+impl<'a, 'c> Planner<'a, 'c> {
+    fn call(&self, m: ModId, ci: u32) -> &CallSite {
+        &self.model.index.modules[m as usize].summary.calls[ci as usize]
+    }
+
+    /// How a blocking call at `ci` in module `m` would be rewritten, and why not natively.
+    fn rewrite_for(&self, m: ModId, ci: u32) -> Option<(String, CallRewrite, Option<String>)> {
+        let CallTarget::Blocking(api) = &self.model.graph.targets[m as usize][ci as usize] else { return None };
+        let entry = self.model.index.catalog.entry(api.id);
+        let call = self.call(m, ci);
+        let name = api.name.as_str();
+        let thread = |why: &str| Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
+        if entry.strategy == Strategy::Thread {
+            return Some((api.name.clone(), CallRewrite::Thread, None));
+        }
+        if name == "time.sleep" {
+            return Some((api.name.clone(), CallRewrite::Sleep, None));
+        }
+        let module_http = name.split_once('.').is_some_and(|(lib, verb)| {
+            (lib == "requests" || lib == "httpx")
+                && ["get", "post", "put", "patch", "delete", "head", "options", "request"].contains(&verb)
+        });
+        if module_http {
+            if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
+                return thread(&format!("`{k}=` is a client setting in httpx, not a per-request one"));
+            }
+            if call.has_splat {
+                return thread("`**kwargs` may carry arguments httpx does not take per request");
+            }
+            return Some((api.name.clone(), CallRewrite::PerCallClient, None));
+        }
+        let client_method = CLIENT_CLASSES.iter().any(|(class, _)| {
+            name.strip_prefix(class).is_some_and(|rest| rest.starts_with('.') && rest[1..].split('.').count() == 1)
+        });
+        if client_method {
+            let Some(callee) = &call.callee else { return thread("the client is not a plain attribute") };
+            if callee.len() != 3 || callee[0] != "self" {
+                return thread("only clients held in a `self.` attribute are converted natively");
+            }
+            if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
+                return thread(&format!("`{k}=` is a client setting in httpx, not a per-request one"));
+            }
+            if call.has_splat {
+                return thread("`**kwargs` may carry arguments httpx does not take per request");
+            }
+            return Some((api.name.clone(), CallRewrite::ClientAttribute, None));
+        }
+        thread("the rules drafter has no faithful native mapping for this API")
+    }
+
+    fn plans(&self) -> Vec<Plan> {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let n = graph.functions.len();
+        let candidate = |f: usize| graph.closure[f].is_some() && !graph.functions[f].in_test;
+
+        // Functions with a native rewrite of their own become async; so does every
+        // caller of an async one. The rest of the closure blocks only in ways a
+        // thread handles: it stays sync and its async callers run it in a thread.
+        let mut is_async = vec![false; n];
+        let mut queue = Vec::new();
+        for (fi, f) in graph.functions.iter().enumerate() {
+            if !candidate(fi) {
+                continue;
+            }
+            let native = f.calls.iter().any(|&ci| {
+                !self.call(f.at.module, ci).in_lambda
+                    && self.rewrite_for(f.at.module, ci).is_some_and(|(_, r, _)| r != CallRewrite::Thread)
+            });
+            if native {
+                is_async[fi] = true;
+                queue.push(fi as FuncId);
+            }
+        }
+        let mut callers: Vec<Vec<(FuncId, ModId, u32)>> = vec![Vec::new(); n];
+        let mut outside_callers: Vec<Vec<Option<FuncId>>> = vec![Vec::new(); n];
+        for (mi, targets) in graph.targets.iter().enumerate() {
+            for (ci, target) in targets.iter().enumerate() {
+                if let CallTarget::Repo(g) = target {
+                    match graph.callers[mi][ci] {
+                        Some(f) => callers[*g as usize].push((f, mi as ModId, ci as u32)),
+                        None => outside_callers[*g as usize].push(None),
+                    }
+                }
+            }
+        }
+        while let Some(g) = queue.pop() {
+            for &(f, _, _) in &callers[g as usize] {
+                if candidate(f as usize) && !is_async[f as usize] {
+                    is_async[f as usize] = true;
+                    queue.push(f);
+                }
+            }
+        }
+
+        // Which async functions keep their sync name as a wrapper.
+        let wrapper = |g: usize, is_async: &[bool]| {
+            let f = &graph.functions[g];
+            matches!(
+                f.entry_point,
+                Some(
+                    EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand
+                )
+            ) || !outside_callers[g].is_empty()
+                || callers[g].iter().any(|&(c, _, _)| !is_async[c as usize])
+        };
+        // Entry points such as a CLI `main` gain nothing from being async: when they
+        // only call functions that keep sync wrappers, they stay as they are.
+        for fi in 0..n {
+            let f = &graph.functions[fi];
+            if !is_async[fi]
+                || !matches!(
+                    f.entry_point,
+                    Some(EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand)
+                )
+            {
+                continue;
+            }
+            let called_from_async = callers[fi].iter().any(|&(c, _, _)| is_async[c as usize]);
+            let own_native = f
+                .calls
+                .iter()
+                .any(|&ci| self.rewrite_for(f.at.module, ci).is_some_and(|(_, r, _)| r != CallRewrite::Thread));
+            let callees_wrapped = f.calls.iter().all(|&ci| match &graph.targets[f.at.module as usize][ci as usize] {
+                CallTarget::Repo(g) => !is_async[*g as usize] || wrapper(*g as usize, &is_async),
+                _ => true,
+            });
+            if !called_from_async && !own_native && callees_wrapped {
+                is_async[fi] = false;
+            }
+        }
+
+        // Group the async functions into independent plans: connected by calls, and
+        // by sharing a client attribute of one class.
+        let mut groups = UnionFind::new(n);
+        let mut clients: BTreeMap<(ModId, u32, String), PlanClient> = BTreeMap::new();
+        for fi in 0..n {
+            if !is_async[fi] {
+                continue;
+            }
+            let f = &graph.functions[fi];
+            for &ci in &f.calls {
+                if let CallTarget::Repo(g) = graph.targets[f.at.module as usize][ci as usize]
+                    && is_async[g as usize]
+                {
+                    groups.union(fi, g as usize);
+                }
+            }
+            if let Some(client) = self.client_of(fi) {
+                clients.entry((client.module, client.class_scope, client.attribute.clone())).or_insert(client);
+            }
+        }
+        // Methods of a class whose client attribute changes belong together.
+        let mut by_class: BTreeMap<(ModId, u32), usize> = BTreeMap::new();
+        for (fi, f) in graph.functions.iter().enumerate() {
+            if !is_async[fi] {
+                continue;
+            }
+            let scopes = &index.modules[f.at.module as usize].summary.scopes;
+            let Some(parent) = scopes[f.at.scope as usize].parent else { continue };
+            if scopes[parent as usize].kind != ScopeKind::Class
+                || !clients.keys().any(|(m, c, _)| *m == f.at.module && *c == parent)
+            {
+                continue;
+            }
+            match by_class.get(&(f.at.module, parent)) {
+                Some(&first) => groups.union(first, fi),
+                None => {
+                    by_class.insert((f.at.module, parent), fi);
+                }
+            }
+        }
+
+        let gathers = {
+            let ctx = Context { index, graph, config: self.analysis };
+            sequential_calls_in_loop::candidates(&ctx)
+        };
+
+        let mut members: BTreeMap<usize, Vec<FuncId>> = BTreeMap::new();
+        for (fi, _) in is_async.iter().enumerate().filter(|(_, a)| **a) {
+            members.entry(groups.find(fi)).or_default().push(fi as FuncId);
+        }
+        let mut plans = Vec::new();
+        for funcs in members.into_values() {
+            let mut plan = self.plan_for(&funcs, &is_async, &wrapper, &clients, &gathers);
+            plan.id = unique_slug(&plan.id, &plans);
+            plans.push(plan);
+        }
+        plans
+    }
+
+    /// The client attribute a function's native client calls go through, if any.
+    fn client_of(&self, fi: usize) -> Option<PlanClient> {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let f = &graph.functions[fi];
+        let module = &index.modules[f.at.module as usize];
+        let scopes = &module.summary.scopes;
+        let class_scope = scopes[f.at.scope as usize].parent?;
+        if scopes[class_scope as usize].kind != ScopeKind::Class {
+            return None;
+        }
+        for &ci in &f.calls {
+            let Some((api, CallRewrite::ClientAttribute, _)) = self.rewrite_for(f.at.module, ci) else { continue };
+            let callee = self.call(f.at.module, ci).callee.as_ref()?;
+            let (from, to) = CLIENT_CLASSES.iter().find(|(class, _)| api.starts_with(class))?;
+            return Some(PlanClient {
+                class: index.modules[f.at.module as usize].qualname(class_scope),
+                attribute: callee[1].clone(),
+                from: from.to_string(),
+                to: to.to_string(),
+                module: f.at.module,
+                class_scope,
+            });
+        }
+        None
+    }
+
+    fn plan_for(
+        &self,
+        funcs: &[FuncId],
+        is_async: &[bool],
+        wrapper: &dyn Fn(usize, &[bool]) -> bool,
+        clients: &BTreeMap<(ModId, u32, String), PlanClient>,
+        gathers: &[sequential_calls_in_loop::LoopCandidate],
+    ) -> Plan {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let mut plan = Plan {
+            id: String::new(),
+            title: String::new(),
+            status: PlanStatus::Planned,
+            reasons: Vec::new(),
+            functions: Vec::new(),
+            offloaded: Vec::new(),
+            calls: Vec::new(),
+            gathers: Vec::new(),
+            clients: Vec::new(),
+            files: Vec::new(),
+            offloaded_ids: BTreeSet::new(),
+        };
+        let mut files = BTreeSet::new();
+        for &fid in funcs {
+            let f = &graph.functions[fid as usize];
+            let module = &index.modules[f.at.module as usize];
+            let scope = &module.summary.scopes[f.at.scope as usize];
+            files.insert(module.rel.clone());
+            let keeps_name = wrapper(fid as usize, is_async);
+            let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.clone() };
+            plan.functions.push(PlanFunction {
+                qualname: f.qualname.clone(),
+                path: module.rel.clone(),
+                line: scope.pos.line,
+                async_name,
+                wrapper: keeps_name,
+                generator: f.is_generator,
+                id: fid,
+            });
+            if let Some(reason) = self.cannot_convert(fid) {
+                plan.reasons.push(format!("{}: {reason}", f.qualname));
+            }
+            for &ci in &f.calls {
+                let call = self.call(f.at.module, ci);
+                match &graph.targets[f.at.module as usize][ci as usize] {
+                    CallTarget::Repo(g) if call.in_lambda && is_async[*g as usize] => plan.reasons.push(format!(
+                        "{}: a lambda calls `{}`, which becomes async (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    )),
+                    CallTarget::Repo(g) if call.via.is_some() && is_async[*g as usize] => plan.reasons.push(format!(
+                        "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    )),
+                    CallTarget::Repo(g) if !is_async[*g as usize] && graph.closure[*g as usize].is_some() => {
+                        let callee = &graph.functions[*g as usize];
+                        if plan.offloaded_ids.insert(*g) {
+                            plan.offloaded.push(callee.qualname.clone());
+                        }
+                    }
+                    CallTarget::Blocking(_) if call.in_lambda => plan
+                        .reasons
+                        .push(format!("{}: a lambda makes a blocking call (line {})", f.qualname, call.pos.line)),
+                    CallTarget::Blocking(_) => {
+                        if let Some((api, rewrite, why_thread)) = self.rewrite_for(f.at.module, ci) {
+                            plan.calls.push(PlanCall {
+                                path: module.rel.clone(),
+                                line: call.pos.line,
+                                function: f.qualname.clone(),
+                                api,
+                                rewrite,
+                                why_thread,
+                                module: f.at.module,
+                                call: ci,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for g in gathers.iter().filter(|g| funcs.contains(&g.function)) {
+            let module = &index.modules[g.module as usize];
+            plan.gathers.push(PlanGather {
+                path: module.rel.clone(),
+                line: module.summary.loops[g.loop_idx as usize].pos.line,
+                function: graph.functions[g.function as usize].qualname.clone(),
+                module: g.module,
+                loop_idx: g.loop_idx,
+            });
+        }
+        for client in clients.values() {
+            let owns = funcs.iter().any(|&fid| {
+                let f = &graph.functions[fid as usize];
+                f.at.module == client.module
+                    && index.modules[f.at.module as usize].summary.scopes[f.at.scope as usize].parent
+                        == Some(client.class_scope)
+            });
+            if owns {
+                plan.clients.push(client.clone());
+            }
+        }
+        plan.files = files.into_iter().collect();
+        plan.functions.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        // Name the plan after its outermost functions: those no other planned function calls.
+        let roots: Vec<&PlanFunction> = plan
+            .functions
+            .iter()
+            .filter(|pf| {
+                !funcs.iter().any(|&other| {
+                    other != pf.id
+                        && graph.functions[other as usize].calls.iter().any(|&ci| {
+                            graph.targets[graph.functions[other as usize].at.module as usize][ci as usize]
+                                == CallTarget::Repo(pf.id)
+                        })
+                })
+            })
+            .collect();
+        let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
+        let short: Vec<String> = named.iter().map(|pf| short_name(&pf.qualname)).collect();
+        plan.id = slug(&short.join("-"));
+        plan.title = format!(
+            "Make {} async{}",
+            short.iter().take(2).map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" and "),
+            if short.len() > 2 { format!(" (and {} more)", short.len() - 2) } else { String::new() }
+        );
+        if !plan.reasons.is_empty() {
+            plan.status = PlanStatus::NeedsLlm;
+        }
+        plan
+    }
+
+    /// Why a function cannot simply become `async def`, when that is so.
+    fn cannot_convert(&self, fid: FuncId) -> Option<String> {
+        let graph = &self.model.graph;
+        let f = &graph.functions[fid as usize];
+        let scope = &self.model.index.modules[f.at.module as usize].summary.scopes[f.at.scope as usize];
+        if f.name.starts_with("__") && f.name.ends_with("__") {
+            return Some(format!("`{}` cannot be async: Python calls it synchronously", f.name));
+        }
+        for decorator in &scope.decorators {
+            let last = decorator.iter().rev().find(|s| *s != "()").map(String::as_str).unwrap_or("");
+            if matches!(last, "property" | "cached_property" | "setter" | "getter" | "deleter") {
+                return Some("a property cannot be awaited: it has to become an async method".to_string());
+            }
+            if !SAFE_DECORATORS.contains(&last) {
+                let written = decorator.join(".").replace(".()", "()");
+                return Some(format!(
+                    "decorator `@{written}` wraps the function in sync code; it has to learn coroutine functions"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// `pkg.mod.Class.method` → `Class.method`; `pkg.mod.func` → `func`.
+fn short_name(qualname: &str) -> String {
+    let parts: Vec<&str> = qualname.split('.').collect();
+    match parts.as_slice() {
+        [.., class, method] if class.starts_with(|c: char| c.is_ascii_uppercase()) => format!("{class}.{method}"),
+        [.., last] => last.to_string(),
+        [] => String::new(),
+    }
+}
+
+/// Lower-case, `-`-separated, at most 48 characters.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_matches('-').to_string();
+    if out.len() > 48 {
+        out.truncate(48);
+        out = out.trim_end_matches('-').to_string();
+    }
+    if out.is_empty() { "async".to_string() } else { out }
+}
+
+fn unique_slug(base: &str, plans: &[Plan]) -> String {
+    let mut candidate = base.to_string();
+    let mut n = 2;
+    while plans.iter().any(|p| p.id == candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    candidate
+}
+
+/// Disjoint sets over function ids.
+struct UnionFind {
+    parent: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n).collect() }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// Whether a value is an instance of one of the sync client classes.
+pub fn sync_client_class(value: &Value) -> Option<(&'static str, &'static str)> {
+    match value {
+        Value::ExternalInstance(q) => CLIENT_CLASSES.iter().find(|(c, _)| c == q).copied(),
+        _ => None,
+    }
+}
