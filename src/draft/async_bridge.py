@@ -127,7 +127,7 @@ async def _run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
         return list(await asyncio.shield(asyncio.gather(*tasks)))
     finally:
         for task in tasks:
-            pass
+            task.cancel()
         pending = [task for task in tasks if not task.done()]
         if pending:
             await asyncio.wait(pending)
@@ -158,7 +158,7 @@ async def gather_bounded(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
         await semaphore.acquire()
         try:
             result = await aw
-        except asyncio.CancelledError:
+        except BaseException:
             semaphore.release()
             raise
         # A failure keeps its slot so that nothing new starts while the rest are

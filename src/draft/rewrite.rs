@@ -63,7 +63,7 @@ struct Rewriter<'a, 'c, 't> {
     reasons: Vec<String>,
     notes: Vec<String>,
     /// Plain imports to add (`asyncio`, `httpx`).
-    imports: BTreeSet<&'static str>,
+    imports: BTreeSet<String>,
     /// Names to import from the helper module.
     helper_names: BTreeSet<&'static str>,
     /// Names to add to an existing `from module import ...` (module → names).
@@ -267,15 +267,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     }
 
     fn need_import(&mut self, module: &str) {
-        match module {
-            "asyncio" => {
-                self.imports.insert("asyncio");
-            }
-            "httpx" => {
-                self.imports.insert("httpx");
-            }
-            _ => {}
-        }
+        self.imports.insert(module.to_string());
     }
 
     // -- functions -----------------------------------------------------------
@@ -354,6 +346,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.fail(0, format!("cannot find the definition of {}", pf.qualname));
             return;
         };
+        if pf.test {
+            let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
+            let ind = indent_at(self.src, outer.start_byte()).to_string();
+            self.edits.insert(outer.start_byte(), format!("@pytest.mark.asyncio{}{ind}", self.nl));
+            self.need_import("pytest");
+        }
         self.edits.insert(def.start_byte(), "async ");
         if let Some(name) = def.child_by_field_name("name")
             && text(self.src, name) != pf.async_name
@@ -603,7 +601,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     /// `f(a, b)` → `await asyncio.to_thread(f, a, b)`.
     fn offload(&mut self, ci: u32, generator: bool) {
         let Some(node) = self.call_node(ci) else { return };
-        self.imports.insert("asyncio");
+        self.need_import("asyncio");
         if generator {
             // Only `list(gen())` can run whole in a thread.
             let Some(args) = node.parent().filter(|p| is_sole_argument_of(self.src, *p, "list")) else {
@@ -621,7 +619,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// Rewrite a call as `await asyncio.to_thread(callee, args...)`, with an extra keyword when given.
     fn offload_call(&mut self, node: Node<'t>, extra_keyword: Option<String>) {
-        self.imports.insert("asyncio");
+        self.need_import("asyncio");
         let Some(args) = node.child_by_field_name("arguments") else { return };
         if args.kind() == "generator_expression" {
             self.edits.insert(args.start_byte(), ", ");
@@ -680,7 +678,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         match pc.rewrite {
             CallRewrite::Thread => self.offload_call(node, timeout),
             CallRewrite::Sleep => {
-                self.imports.insert("asyncio");
+                self.need_import("asyncio");
                 self.edits.replace(function.start_byte(), function.end_byte(), "asyncio.sleep");
                 self.add_await(node, "");
             }
@@ -715,7 +713,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                         base
                     }
                 };
-                self.imports.insert("httpx");
+                self.need_import("httpx");
                 self.edits.replace(function.start_byte(), function.end_byte(), format!("{name}.{method}"));
                 self.rename_keywords(args, ci);
                 if let Some(t) = timeout {
@@ -795,23 +793,34 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
                 let mut options = Vec::new();
                 let site = self.call_site(ci);
+                let class = crate::plan::client_class(to_class);
                 if from_class == "requests.Session" {
                     options.push("follow_redirects=True".to_string());
                 }
-                if !site.keywords.iter().any(|k| k == "timeout") {
-                    options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+                if class.is_some_and(|c| c.httpx) {
+                    if !site.keywords.iter().any(|k| k == "timeout") {
+                        options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+                    }
+                    if !site.keywords.iter().any(|k| k == "verify") {
+                        self.helper_names.insert("shared_ssl_context");
+                        options.push("verify=shared_ssl_context()".to_string());
+                    }
                 }
-                self.insert_keyword(args, &options.join(", "));
-                self.imports.insert("httpx");
+                if !options.is_empty() {
+                    self.insert_keyword(args, &options.join(", "));
+                }
+                if let Some(lib) = to_class.split('.').next() {
+                    self.need_import(lib);
+                }
             }
         }
         // `self.<attr>.close()`: the method becomes `aclose`, and `close` its wrapper.
-        let mut has_aclose = false;
-        let mut closes = false;
+        let client_close = crate::plan::client_class(to_class).map_or("aclose", |c| c.close);
+        let mut closing: Option<String> = None;
         for &m in &methods {
             let f = &graph.functions[m as usize];
             if f.name == "aclose" {
-                has_aclose = true;
+                closing = Some("aclose".to_string());
             }
             for &ci in &f.calls {
                 let site = self.call_site(ci);
@@ -830,12 +839,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     self.fail(site.pos.byte as usize, format!("`{}` closes the client and cannot be async", f.name));
                     continue;
                 }
-                closes = true;
                 let Some(node) = self.call_node(ci) else { continue };
-                if let Some(attr) =
-                    node.child_by_field_name("function").and_then(|fnode| fnode.child_by_field_name("attribute"))
+                if client_close != "close"
+                    && let Some(attr) =
+                        node.child_by_field_name("function").and_then(|fnode| fnode.child_by_field_name("attribute"))
                 {
-                    self.edits.replace(attr.start_byte(), attr.end_byte(), "aclose");
+                    self.edits.replace(attr.start_byte(), attr.end_byte(), client_close);
                 }
                 self.add_await(node, "");
                 let async_name =
@@ -847,9 +856,10 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     async_name,
                     wrapper: true,
                     generator: false,
+                    test: false,
                     id: m,
                 };
-                has_aclose |= pf.async_name == "aclose";
+                closing = Some(pf.async_name.clone());
                 self.add_wrapper(m, &pf);
                 self.convert_header(m, &pf);
             }
@@ -859,18 +869,22 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let inner = format!("{ind}{}", self.unit);
         let nl = self.nl;
         let mut added = String::new();
-        if !has_aclose && !closes {
-            added.push_str(&format!(
-                "{nl}{nl}{ind}async def aclose(self) -> None:{nl}{inner}\"\"\"Close the async client.\"\"\"{nl}{inner}await self.{}.aclose()",
-                client.attribute
-            ));
-        }
+        let closing = match closing {
+            Some(name) => name,
+            None => {
+                added.push_str(&format!(
+                    "{nl}{nl}{ind}async def aclose(self) -> None:{nl}{inner}\"\"\"Close the async client.\"\"\"{nl}{inner}await self.{}.{client_close}()",
+                    client.attribute
+                ));
+                "aclose".to_string()
+            }
+        };
         let has = |name: &str| methods.iter().any(|&m| graph.functions[m as usize].name == name);
         if !has("__aenter__") {
             let class_name = &class_scope.name;
             let enter_type = self.enter_annotation(&methods).unwrap_or_else(|| format!("\"{class_name}\""));
             added.push_str(&format!(
-                "{nl}{nl}{ind}async def __aenter__(self) -> {enter_type}:{nl}{inner}return self{nl}{nl}{ind}async def __aexit__(self, *exc_info: object) -> None:{nl}{inner}await self.aclose()"
+                "{nl}{nl}{ind}async def __aenter__(self) -> {enter_type}:{nl}{inner}return self{nl}{nl}{ind}async def __aexit__(self, *exc_info: object) -> None:{nl}{inner}await self.{closing}()"
             ));
         }
         if !added.is_empty() {
@@ -1231,6 +1245,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let nl = self.nl;
         let mut lines = String::new();
         for module in self.imports.clone() {
+            let module = module.as_str();
             if python::imports_module(self.tree, self.src, module) {
                 continue;
             }

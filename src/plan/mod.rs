@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, EntryPoint, FuncId};
 use crate::analysis::catalog::Strategy;
-use crate::analysis::index::{ModId, Value};
+use crate::analysis::index::ModId;
 use crate::analysis::rules::{Context, sequential_calls_in_loop};
 use crate::analysis::summary::{CallSite, ScopeKind};
 use crate::config::AnalysisConfig;
@@ -46,6 +46,8 @@ pub struct PlanFunction {
     pub wrapper: bool,
     /// A generator that becomes an async generator.
     pub generator: bool,
+    /// A test that becomes a pytest-asyncio test.
+    pub test: bool,
     #[serde(skip)]
     pub id: FuncId,
 }
@@ -146,9 +148,35 @@ const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "abstractmetho
 /// Keywords of `requests` calls that httpx takes on the client, not per request.
 const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
 
-/// Sync client classes and their async counterparts.
-const CLIENT_CLASSES: &[(&str, &str)] =
-    &[("requests.Session", "httpx.AsyncClient"), ("httpx.Client", "httpx.AsyncClient")];
+/// A sync client class and its async counterpart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientClass {
+    pub sync: &'static str,
+    pub async_: &'static str,
+    /// The async client's close coroutine method.
+    pub close: &'static str,
+    /// Built on httpx: takes `timeout=`, `follow_redirects=` and `verify=` at construction.
+    pub httpx: bool,
+}
+
+/// The clients converted natively when held in an attribute.
+pub const CLIENT_CLASSES: &[ClientClass] = &[
+    ClientClass { sync: "requests.Session", async_: "httpx.AsyncClient", close: "aclose", httpx: true },
+    ClientClass { sync: "httpx.Client", async_: "httpx.AsyncClient", close: "aclose", httpx: true },
+    ClientClass { sync: "openai.OpenAI", async_: "openai.AsyncOpenAI", close: "close", httpx: false },
+    ClientClass { sync: "openai.AzureOpenAI", async_: "openai.AsyncAzureOpenAI", close: "close", httpx: false },
+    ClientClass { sync: "anthropic.Anthropic", async_: "anthropic.AsyncAnthropic", close: "close", httpx: false },
+];
+
+/// The client class a qualified API name belongs to (`requests.Session.get` → requests.Session).
+pub fn client_class_of(api: &str) -> Option<&'static ClientClass> {
+    CLIENT_CLASSES.iter().find(|c| api.strip_prefix(c.sync).is_some_and(|rest| rest.starts_with('.')))
+}
+
+/// The client class with this sync or async name.
+pub fn client_class(name: &str) -> Option<&'static ClientClass> {
+    CLIENT_CLASSES.iter().find(|c| c.sync == name || c.async_ == name)
+}
 
 /// Build the plans for a repository from its analysis.
 pub fn build(model: &Model<'_>, analysis: &AnalysisConfig, settings: &Settings) -> Vec<Plan> {
@@ -192,12 +220,9 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             return Some((api.name.clone(), CallRewrite::PerCallClient, None));
         }
-        let client_method = CLIENT_CLASSES.iter().any(|(class, _)| {
-            name.strip_prefix(class).is_some_and(|rest| rest.starts_with('.') && rest[1..].split('.').count() == 1)
-        });
-        if client_method {
+        if client_class_of(name).is_some() {
             let Some(callee) = &call.callee else { return thread("the client is not a plain attribute") };
-            if callee.len() != 3 || callee[0] != "self" {
+            if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
                 return thread("only clients held in a `self.` attribute are converted natively");
             }
             if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
@@ -216,6 +241,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         let index = &self.model.index;
         let n = graph.functions.len();
         let candidate = |f: usize| graph.closure[f].is_some() && !graph.functions[f].in_test;
+        let is_test_function = |f: usize| {
+            let func = &graph.functions[f];
+            func.in_test && func.name.starts_with("test") && !func.is_async
+        };
 
         // Functions with a native rewrite of their own become async; so does every
         // caller of an async one. The rest of the closure blocks only in ways a
@@ -265,7 +294,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand
                 )
             ) || !outside_callers[g].is_empty()
-                || callers[g].iter().any(|&(c, _, _)| !is_async[c as usize])
+                || callers[g].iter().any(|&(c, _, _)| !is_async[c as usize] && !is_test_function(c as usize))
         };
         // Entry points such as a CLI `main` gain nothing from being async: when they
         // only call functions that keep sync wrappers, they stay as they are.
@@ -291,6 +320,17 @@ impl<'a, 'c> Planner<'a, 'c> {
             if !called_from_async && !own_native && callees_wrapped {
                 is_async[fi] = false;
             }
+        }
+
+        // Tests calling a function that keeps no sync wrapper become pytest-asyncio tests.
+        let mut tests = BTreeSet::new();
+        for g in 0..n {
+            if is_async[g] && !wrapper(g, &is_async) {
+                tests.extend(callers[g].iter().map(|&(c, _, _)| c as usize).filter(|&c| is_test_function(c)));
+            }
+        }
+        for &t in &tests {
+            is_async[t] = true;
         }
 
         // Group the async functions into independent plans: connected by calls, and
@@ -366,12 +406,12 @@ impl<'a, 'c> Planner<'a, 'c> {
         for &ci in &f.calls {
             let Some((api, CallRewrite::ClientAttribute, _)) = self.rewrite_for(f.at.module, ci) else { continue };
             let callee = self.call(f.at.module, ci).callee.as_ref()?;
-            let (from, to) = CLIENT_CLASSES.iter().find(|(class, _)| api.starts_with(class))?;
+            let class = client_class_of(&api)?;
             return Some(PlanClient {
                 class: index.modules[f.at.module as usize].qualname(class_scope),
                 attribute: callee[1].clone(),
-                from: from.to_string(),
-                to: to.to_string(),
+                from: class.sync.to_string(),
+                to: class.async_.to_string(),
                 module: f.at.module,
                 class_scope,
             });
@@ -417,6 +457,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 async_name,
                 wrapper: keeps_name,
                 generator: f.is_generator,
+                test: f.in_test,
                 id: fid,
             });
             if let Some(reason) = self.cannot_convert(fid) {
@@ -497,6 +538,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 })
             })
             .collect();
+        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test).collect();
+        let roots = if product.is_empty() { roots } else { product };
         let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
         let short: Vec<String> = named.iter().map(|pf| short_name(&pf.qualname)).collect();
         plan.id = slug(&short.join("-"));
@@ -520,6 +563,9 @@ impl<'a, 'c> Planner<'a, 'c> {
             return Some(format!("`{}` cannot be async: Python calls it synchronously", f.name));
         }
         for decorator in &scope.decorators {
+            if f.in_test && decorator.len() >= 3 && decorator[0] == "pytest" && decorator[1] == "mark" {
+                continue;
+            }
             let last = decorator.iter().rev().find(|s| *s != "()").map(String::as_str).unwrap_or("");
             if matches!(last, "property" | "cached_property" | "setter" | "getter" | "deleter") {
                 return Some("a property cannot be awaited: it has to become an async method".to_string());
@@ -596,13 +642,5 @@ impl UnionFind {
         if ra != rb {
             self.parent[ra.max(rb)] = ra.min(rb);
         }
-    }
-}
-
-/// Whether a value is an instance of one of the sync client classes.
-pub fn sync_client_class(value: &Value) -> Option<(&'static str, &'static str)> {
-    match value {
-        Value::ExternalInstance(q) => CLIENT_CLASSES.iter().find(|(c, _)| c == q).copied(),
-        _ => None,
     }
 }
