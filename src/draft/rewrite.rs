@@ -1019,14 +1019,21 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             let ind = ind.to_string();
             let unit = self.unit.clone();
             let nl = self.nl;
-            let timeout = format!("timeout={}", self.job.settings.timeout_literal());
+            let timeout = format!("timeout={}, verify=shared_ssl_context()", self.job.settings.timeout_literal());
             let options = if options.is_empty() { timeout } else { format!("{options}, {timeout}") };
+            self.helper_names.insert("shared_ssl_context");
             let result = self.edits.rewrite_region(self.src, from, end, |current| {
                 let body: Vec<String> = current
                     .split('\n')
                     .map(|line| if line.trim().is_empty() { line.to_string() } else { format!("{unit}{line}") })
                     .collect();
-                format!("{ind}async with httpx.AsyncClient({options}) as {name}:{nl}{}", body.join("\n"))
+                let head = format!("{ind}async with httpx.AsyncClient({options}) as {name}:");
+                let head = if head.len() > 99 {
+                    format!("{ind}async with httpx.AsyncClient({nl}{ind}{unit}{unit}{options}{nl}{ind}) as {name}:")
+                } else {
+                    head
+                };
+                format!("{head}{nl}{}", body.join("\n"))
             });
             if let Err(e) = result {
                 self.fail(start, e.to_string());
