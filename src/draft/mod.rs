@@ -85,6 +85,9 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
             owners.insert((c.module, c.class_scope));
             modules.insert(c.module);
         }
+        for d in &plan.decorators {
+            modules.insert(model.graph.functions[d.wrapper_id as usize].at.module);
+        }
     }
     let task_group = match settings.task_group {
         TaskGroupUse::Always => true,

@@ -174,6 +174,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.convert_calls(id);
         }
         self.convert_clients();
+        self.convert_decorators();
         self.mark_async_withs();
         if !self.reasons.is_empty() {
             return;
@@ -291,7 +292,13 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 let t = text(self.src, d);
                 is_static |= t.trim() == "@staticmethod";
                 is_class |= t.trim() == "@classmethod";
-                decorators.push_str(&format!("{t}{nl}{ind}"));
+                // Only decorators that describe the method carry over: one that wraps
+                // the function (a retry) already wraps the async version the wrapper calls.
+                let name = t.trim().trim_start_matches('@');
+                let last = name.rsplit('.').next().unwrap_or(name);
+                if ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+                    decorators.push_str(&format!("{t}{nl}{ind}"));
+                }
             }
         }
         let Some(params) = def.child_by_field_name("parameters") else { return };
@@ -892,6 +899,124 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
     }
 
+    /// A decorator's `functools.wraps` wrapper gains an async twin, used when the
+    /// decorated function is a coroutine function; the sync wrapper stays as it was.
+    fn convert_decorators(&mut self) {
+        let decorators: Vec<FuncId> = self
+            .job
+            .plans
+            .iter()
+            .flat_map(|p| p.decorators.iter())
+            .map(|d| d.wrapper_id)
+            .filter(|&w| self.job.model.graph.functions[w as usize].at.module == self.job.module)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for w in decorators {
+            if let Err(why) = self.async_twin(w) {
+                let at = self.function_node(w).map_or(0, |n| n.start_byte());
+                self.fail(at, why);
+            }
+        }
+    }
+
+    fn async_twin(&mut self, w: FuncId) -> Result<(), String> {
+        let def = self.function_node(w).ok_or("the decorator's wrapper was not found")?;
+        let outer = def.parent().filter(|p| p.kind() == "decorated_definition").ok_or("no decorators")?;
+        let name = text(self.src, def.child_by_field_name("name").ok_or("no name")?).to_string();
+        // The wrapped function: the argument of `wraps(...)`.
+        let mut c = outer.walk();
+        let wrapped = outer
+            .named_children(&mut c)
+            .filter(|d| d.kind() == "decorator")
+            .find_map(|d| {
+                let call = d.named_child(0).filter(|n| n.kind() == "call")?;
+                let f = call.child_by_field_name("function")?;
+                if !text(self.src, f).ends_with("wraps") {
+                    return None;
+                }
+                let args = call.child_by_field_name("arguments")?;
+                args.named_child(0).filter(|a| a.kind() == "identifier").map(|a| text(self.src, a).to_string())
+            })
+            .ok_or("`wraps(...)` does not name the wrapped function")?;
+        let enclosing = enclosing_function(outer).ok_or("the wrapper is not inside a decorator")?;
+        let ind = indent_at(self.src, outer.start_byte()).to_string();
+        let twin_name = fresh_name(self.src, enclosing, &format!("async_{name}"));
+        // The twin is the wrapper's text with its own edits: parse it on its own.
+        let snippet = &self.src[line_start(self.src, outer.start_byte())..outer.end_byte()];
+        let tree = python::parse(snippet);
+        let root = tree.root_node();
+        let mut edits = Edits::new();
+        let mut stack = vec![root];
+        let mut cursor = root.walk();
+        let mut waits = 0;
+        let sleep_is_time = self.imported_from("sleep").as_deref() == Some("time");
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "function_definition" if node.parent().is_some_and(|p| p.kind() == "decorated_definition") => {
+                    edits.insert(node.start_byte(), "async ");
+                    if let Some(n) = node.child_by_field_name("name") {
+                        edits.replace(n.start_byte(), n.end_byte(), twin_name.clone());
+                    }
+                    if let Some(r) = node.child_by_field_name("return_type") {
+                        edits.replace(r.start_byte(), r.end_byte(), "Any");
+                    }
+                }
+                "function_definition" | "lambda" | "class_definition" => continue,
+                "call" => {
+                    if let Some(f) = node.child_by_field_name("function") {
+                        let callee = text(snippet, f);
+                        if callee == wrapped {
+                            edits.insert(node.start_byte(), "await ");
+                            edits.replace(f.start_byte(), f.end_byte(), format!("cast(Any, {wrapped})"));
+                            waits += 1;
+                        } else if callee == "time.sleep" || (callee == "sleep" && sleep_is_time) {
+                            edits.insert(node.start_byte(), "await ");
+                            edits.replace(f.start_byte(), f.end_byte(), "asyncio.sleep");
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for child in node.named_children(&mut cursor) {
+                stack.push(child);
+            }
+        }
+        if waits == 0 {
+            return Err(format!("the decorator's wrapper never calls `{wrapped}`"));
+        }
+        let twin = edits.apply(snippet).map_err(|e| e.to_string())?;
+        let nl = self.nl;
+        let unit = self.unit.clone();
+        let body: Vec<String> =
+            twin.split('\n')
+                .map(|line| {
+                    if line.trim().is_empty() {
+                        line.trim_end_matches('\r').to_string()
+                    } else {
+                        format!("{unit}{line}")
+                    }
+                })
+                .collect();
+        let returns = enclosing.child_by_field_name("return_type").map(|r| text(self.src, r).to_string());
+        let ret = match returns {
+            Some(r) => {
+                self.from_names.entry("typing".into()).or_default().insert("cast".into());
+                format!("cast({:?}, {twin_name})", r)
+            }
+            None => twin_name.clone(),
+        };
+        self.from_names.entry("typing".into()).or_default().extend(["Any".to_string(), "cast".to_string()]);
+        self.need_import("inspect");
+        self.need_import("asyncio");
+        let block = format!(
+            "{ind}if inspect.iscoroutinefunction({wrapped}):{nl}{nl}{}{nl}{nl}{ind}{unit}return {ret}{nl}{nl}",
+            body.join("\n")
+        );
+        self.edits.insert(line_start(self.src, outer.start_byte()), block);
+        Ok(())
+    }
+
     /// `__enter__`'s return annotation, reused for `__aenter__`.
     fn enter_annotation(&self, methods: &[FuncId]) -> Option<String> {
         let enter = methods.iter().find(|&&m| self.job.model.graph.functions[m as usize].name == "__enter__")?;
@@ -1274,11 +1399,17 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     let existing: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
                     let have: Vec<&str> = existing.iter().map(|n| text(self.src, *n)).collect();
                     let add: Vec<&String> = names.iter().filter(|n| !have.contains(&n.as_str())).collect();
-                    if let Some(first) = existing.first()
-                        && !add.is_empty()
-                    {
-                        let added: Vec<String> = add.iter().map(|n| format!("{n}, ")).collect();
-                        self.edits.insert(first.start_byte(), added.concat());
+                    // In isort's order (constants, classes, functions), each before the first name after it.
+                    for name in add {
+                        let key = import_order(name);
+                        match existing.iter().find(|n| import_order(text(self.src, **n)) > key) {
+                            Some(next) => self.edits.insert(next.start_byte(), format!("{name}, ")),
+                            None => {
+                                if let Some(last) = existing.last() {
+                                    self.edits.insert(last.end_byte(), format!(", {name}"));
+                                }
+                            }
+                        }
                     }
                 }
                 None => {
@@ -1669,4 +1800,16 @@ fn wrapper_call(
         wrap(format!("{receiver}{async_name}({nl}{}{i1})", listed.concat()))
     };
     format!("{lead}run_sync({nl}{i1}{call},{nl}{i1}\"{async_name}\",{nl}{ind})")
+}
+
+/// isort's default order of imported names: CONSTANTS, then Classes, then functions.
+fn import_order(name: &str) -> (u8, String) {
+    let kind = if name.len() > 1 && name.chars().all(|c| !c.is_ascii_lowercase()) {
+        0
+    } else if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        1
+    } else {
+        2
+    };
+    (kind, name.to_lowercase())
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, EntryPoint, FuncId};
 use crate::analysis::catalog::Strategy;
-use crate::analysis::index::ModId;
+use crate::analysis::index::{ModId, Value};
 use crate::analysis::rules::{Context, sequential_calls_in_loop};
 use crate::analysis::summary::{CallSite, ScopeKind};
 use crate::config::AnalysisConfig;
@@ -97,6 +97,19 @@ pub struct PlanClient {
     pub class_scope: u32,
 }
 
+/// A repository decorator (a `functools.wraps` wrapper) that learns coroutine functions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanDecorator {
+    /// The decorator as applied (`pkg.retry.retry`).
+    pub decorator: String,
+    /// Its wrapper function, which gains an async twin.
+    pub wrapper: String,
+    pub path: String,
+    pub line: u32,
+    #[serde(skip)]
+    pub wrapper_id: FuncId,
+}
+
 /// What happened to a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -128,6 +141,7 @@ pub struct Plan {
     pub calls: Vec<PlanCall>,
     pub gathers: Vec<PlanGather>,
     pub clients: Vec<PlanClient>,
+    pub decorators: Vec<PlanDecorator>,
     /// Files the plan touches.
     pub files: Vec<String>,
     #[serde(skip)]
@@ -240,7 +254,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         let graph = &self.model.graph;
         let index = &self.model.index;
         let n = graph.functions.len();
-        let candidate = |f: usize| graph.closure[f].is_some() && !graph.functions[f].in_test;
+        // A decorator's `functools.wraps` wrapper serves sync functions too: it is never
+        // converted itself; it gains an async twin when it decorates an async function.
+        let candidate =
+            |f: usize| graph.closure[f].is_some() && !graph.functions[f].in_test && !self.is_wraps_wrapper(f as FuncId);
         let is_test_function = |f: usize| {
             let func = &graph.functions[f];
             func.in_test && func.name.starts_with("test") && !func.is_async
@@ -439,6 +456,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             calls: Vec::new(),
             gathers: Vec::new(),
             clients: Vec::new(),
+            decorators: Vec::new(),
             files: Vec::new(),
             offloaded_ids: BTreeSet::new(),
         };
@@ -462,6 +480,22 @@ impl<'a, 'c> Planner<'a, 'c> {
             });
             if let Some(reason) = self.cannot_convert(fid) {
                 plan.reasons.push(format!("{}: {reason}", f.qualname));
+            }
+            for decorator in &scope.decorators {
+                if let Some((d, w)) = self.coroutine_aware(fid, decorator)
+                    && !plan.decorators.iter().any(|pd| pd.wrapper_id == w)
+                {
+                    let wf = &graph.functions[w as usize];
+                    let wm = &index.modules[wf.at.module as usize];
+                    files.insert(wm.rel.clone());
+                    plan.decorators.push(PlanDecorator {
+                        decorator: graph.functions[d as usize].qualname.clone(),
+                        wrapper: wf.qualname.clone(),
+                        path: wm.rel.clone(),
+                        line: wm.summary.scopes[wf.at.scope as usize].pos.line,
+                        wrapper_id: w,
+                    });
+                }
             }
             for &ci in &f.calls {
                 let call = self.call(f.at.module, ci);
@@ -554,6 +588,55 @@ impl<'a, 'c> Planner<'a, 'c> {
         plan
     }
 
+    /// A nested function decorated with `functools.wraps(...)`: a decorator's wrapper.
+    fn is_wraps_wrapper(&self, fid: FuncId) -> bool {
+        let f = &self.model.graph.functions[fid as usize];
+        let scopes = &self.model.index.modules[f.at.module as usize].summary.scopes;
+        let scope = &scopes[f.at.scope as usize];
+        let nested = scope.parent.is_some_and(|p| scopes[p as usize].kind == ScopeKind::Function);
+        nested
+            && scope.decorators.iter().any(|d| d.iter().rev().find(|s| *s != "()").is_some_and(|last| last == "wraps"))
+    }
+
+    /// For a decorator applied to `fid` that is a repository decorator built on a
+    /// `functools.wraps` wrapper: (the decorator, its wrapper).
+    fn coroutine_aware(&self, fid: FuncId, decorator: &[String]) -> Option<(FuncId, FuncId)> {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let f = &graph.functions[fid as usize];
+        let module = &index.modules[f.at.module as usize];
+        let scope = &module.summary.scopes[f.at.scope as usize];
+        let mut chain = decorator.to_vec();
+        while chain.last().is_some_and(|s| s == "()") {
+            chain.pop();
+        }
+        if chain.iter().any(|s| s == "()") {
+            return None;
+        }
+        let Value::RepoFunction(d) =
+            index.resolve_chain(f.at.module, scope.parent.unwrap_or(0), &chain, scope.pos.byte)
+        else {
+            return None;
+        };
+        let d_id = graph.function_at(d)?;
+        let scopes = &index.modules[d.module as usize].summary.scopes;
+        let wrapper = graph.functions.iter().enumerate().find(|(gi, g)| {
+            g.at.module == d.module && self.is_wraps_wrapper(*gi as FuncId) && {
+                let mut parent = scopes[g.at.scope as usize].parent;
+                let mut inside = false;
+                while let Some(p) = parent {
+                    if p == d.scope {
+                        inside = true;
+                        break;
+                    }
+                    parent = scopes[p as usize].parent;
+                }
+                inside
+            }
+        })?;
+        Some((d_id, wrapper.0 as FuncId))
+    }
+
     /// Why a function cannot simply become `async def`, when that is so.
     fn cannot_convert(&self, fid: FuncId) -> Option<String> {
         let graph = &self.model.graph;
@@ -564,6 +647,9 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         for decorator in &scope.decorators {
             if f.in_test && decorator.len() >= 3 && decorator[0] == "pytest" && decorator[1] == "mark" {
+                continue;
+            }
+            if self.coroutine_aware(fid, decorator).is_some() {
                 continue;
             }
             let last = decorator.iter().rev().find(|s| *s != "()").map(String::as_str).unwrap_or("");
