@@ -16,3 +16,10 @@ git -c user.name=demo -c user.email=demo@example.invalid commit -qm "$EXAMPLE as
 echo "== $EXAMPLE copied to $WORK/$EXAMPLE and committed"
 echo "== refactor-async analyze"
 "$BIN" analyze .
+echo
+echo "== refactor-async propose --dry-run (the built-in rules drafter)"
+status=0
+"$BIN" propose --dry-run . || status=$?
+echo "== propose exited with $status; the working tree is untouched:"
+git status --short
+[ -z "$(git status --porcelain)" ] && echo "   (clean)"
