@@ -275,7 +275,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// The sync wrapper that keeps the old name working for sync callers.
     fn add_wrapper(&mut self, id: FuncId, pf: &PlanFunction) {
-        if !pf.wrapper {
+        if !pf.wrapper || pf.already_async {
             return;
         }
         let Some(def) = self.function_node(id) else { return };
@@ -349,6 +349,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// `def` → `async def`, the new name, an async generator's annotation.
     fn convert_header(&mut self, id: FuncId, pf: &PlanFunction) {
+        if pf.already_async {
+            return;
+        }
         let Some(def) = self.function_node(id) else {
             self.fail(0, format!("cannot find the definition of {}", pf.qualname));
             return;
@@ -864,6 +867,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     wrapper: true,
                     generator: false,
                     test: false,
+                    already_async: false,
                     id: m,
                 };
                 closing = Some(pf.async_name.clone());
@@ -1154,7 +1158,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     .collect();
                 let head = format!("{ind}async with httpx.AsyncClient({options}) as {name}:");
                 let head = if head.len() > 99 {
-                    format!("{ind}async with httpx.AsyncClient({nl}{ind}{unit}{unit}{options}{nl}{ind}) as {name}:")
+                    format!("{ind}async with httpx.AsyncClient({nl}{ind}{unit}{options}{nl}{ind}) as {name}:")
                 } else {
                     head
                 };

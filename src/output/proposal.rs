@@ -38,7 +38,9 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
         };
         let _ = writeln!(out, "  {} {}  {}", paint(style, &format!("{label:<9}")), plan.id, plan.title);
         for f in &plan.functions {
-            let how = if f.wrapper {
+            let how = if f.already_async {
+                "already async; its calls converted".to_string()
+            } else if f.wrapper {
                 format!("async `{}`, sync wrapper `{}` kept", f.async_name, f.qualname.rsplit('.').next().unwrap_or(""))
             } else {
                 "async".to_string()

@@ -48,6 +48,8 @@ pub struct PlanFunction {
     pub generator: bool,
     /// A test that becomes a pytest-asyncio test.
     pub test: bool,
+    /// Already `async def`: only its calls change.
+    pub already_async: bool,
     #[serde(skip)]
     pub id: FuncId,
 }
@@ -349,6 +351,24 @@ impl<'a, 'c> Planner<'a, 'c> {
         for &t in &tests {
             is_async[t] = true;
         }
+        // Code that is already async but calls blocking code (RA103, RA104): its calls
+        // are converted with the rest; its callers already await it.
+        for (fi, f) in graph.functions.iter().enumerate() {
+            if !f.is_async {
+                continue;
+            }
+            let blocks = f.calls.iter().any(|&ci| {
+                !self.call(f.at.module, ci).in_lambda
+                    && match &graph.targets[f.at.module as usize][ci as usize] {
+                        CallTarget::Blocking(_) => true,
+                        CallTarget::Repo(g) => is_async[*g as usize] || candidate(*g as usize),
+                        _ => false,
+                    }
+            });
+            if blocks {
+                is_async[fi] = true;
+            }
+        }
 
         // Group the async functions into independent plans: connected by calls, and
         // by sharing a client attribute of one class.
@@ -466,7 +486,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             let module = &index.modules[f.at.module as usize];
             let scope = &module.summary.scopes[f.at.scope as usize];
             files.insert(module.rel.clone());
-            let keeps_name = wrapper(fid as usize, is_async);
+            let keeps_name = !f.is_async && wrapper(fid as usize, is_async);
             let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.clone() };
             plan.functions.push(PlanFunction {
                 qualname: f.qualname.clone(),
@@ -475,7 +495,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 async_name,
                 wrapper: keeps_name,
                 generator: f.is_generator,
-                test: f.in_test,
+                test: f.in_test && !f.is_async,
+                already_async: f.is_async,
                 id: fid,
             });
             if let Some(reason) = self.cannot_convert(fid) {
@@ -572,16 +593,21 @@ impl<'a, 'c> Planner<'a, 'c> {
                 })
             })
             .collect();
-        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test).collect();
+        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test && !f.already_async).collect();
         let roots = if product.is_empty() { roots } else { product };
         let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
+        let only_calls = named.iter().all(|f| f.already_async);
         let short: Vec<String> = named.iter().map(|pf| short_name(&pf.qualname)).collect();
         plan.id = slug(&short.join("-"));
         plan.title = format!(
-            "Make {} async{}",
+            "{} {}{}",
+            if only_calls { "Await blocking work in" } else { "Make" },
             short.iter().take(2).map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" and "),
             if short.len() > 2 { format!(" (and {} more)", short.len() - 2) } else { String::new() }
         );
+        if !only_calls {
+            plan.title.push_str(" async");
+        }
         if !plan.reasons.is_empty() {
             plan.status = PlanStatus::NeedsLlm;
         }
