@@ -506,6 +506,14 @@ impl<'c> Index<'c> {
         }
     }
 
+    /// The repository classes a class derives from, nearest first (not itself).
+    pub fn repo_bases(&self, class: ScopeRef) -> Vec<ScopeRef> {
+        let mut externals = Vec::new();
+        let mut order = self.mro(class, 0, &mut externals);
+        order.remove(0);
+        order
+    }
+
     /// The repository classes of a class's hierarchy, itself first; external bases go to `externals`.
     fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<String>) -> Vec<ScopeRef> {
         let mut order = vec![class];

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, EntryPoint, FuncId};
 use crate::analysis::catalog::Strategy;
-use crate::analysis::index::{ModId, Value};
+use crate::analysis::index::{ModId, ScopeRef, Value};
 use crate::analysis::rules::{Context, sequential_calls_in_loop};
 use crate::analysis::summary::{CallSite, ScopeKind};
 use crate::config::AnalysisConfig;
@@ -196,13 +196,15 @@ pub fn client_class(name: &str) -> Option<&'static ClientClass> {
 
 /// Build the plans for a repository from its analysis.
 pub fn build(model: &Model<'_>, analysis: &AnalysisConfig, settings: &Settings) -> Vec<Plan> {
-    Planner { model, analysis, settings }.plans()
+    Planner { model, analysis, settings, hierarchy: std::cell::OnceCell::new() }.plans()
 }
 
 struct Planner<'a, 'c> {
     model: &'a Model<'c>,
     analysis: &'a AnalysisConfig,
     settings: &'a Settings,
+    /// Every repository class with bases → its repository bases; built on first need.
+    hierarchy: std::cell::OnceCell<BTreeMap<ScopeRef, Vec<ScopeRef>>>,
 }
 
 impl<'a, 'c> Planner<'a, 'c> {
@@ -314,6 +316,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 )
             ) || !outside_callers[g].is_empty()
                 || callers[g].iter().any(|&(c, _, _)| !is_async[c as usize] && !is_test_function(c as usize))
+                // Never called where the analysis can see: called some other way (a
+                // callback, `getattr`, an override), so the old name has to keep working.
+                || (callers[g].is_empty() && outside_callers[g].is_empty())
         };
         // Entry points such as a CLI `main` gain nothing from being async: when they
         // only call functions that keep sync wrappers, they stay as they are.
@@ -502,6 +507,12 @@ impl<'a, 'c> Planner<'a, 'c> {
             if let Some(reason) = self.cannot_convert(fid) {
                 plan.reasons.push(format!("{}: {reason}", f.qualname));
             }
+            if let Some(other) = self.sync_override(fid, is_async) {
+                plan.reasons.push(format!(
+                    "{}: `{other}` overrides it or is overridden by it and stays sync; callers through the base class would mix the two",
+                    f.qualname
+                ));
+            }
             for decorator in &scope.decorators {
                 if let Some((d, w)) = self.coroutine_aware(fid, decorator)
                     && !plan.decorators.iter().any(|pd| pd.wrapper_id == w)
@@ -612,6 +623,38 @@ impl<'a, 'c> Planner<'a, 'c> {
             plan.status = PlanStatus::NeedsLlm;
         }
         plan
+    }
+
+    /// A method of a related class (base or derived, in the repository) with the same
+    /// name that does not become async with this one.
+    fn sync_override(&self, fid: FuncId, is_async: &[bool]) -> Option<String> {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let f = &graph.functions[fid as usize];
+        if !f.is_method || f.is_async {
+            return None;
+        }
+        let scopes = &index.modules[f.at.module as usize].summary.scopes;
+        let class = ScopeRef { module: f.at.module, scope: scopes[f.at.scope as usize].parent? };
+        let hierarchy = self.hierarchy.get_or_init(|| {
+            let mut bases = BTreeMap::new();
+            for (mi, module) in index.modules.iter().enumerate() {
+                for (si, scope) in module.summary.scopes.iter().enumerate() {
+                    if scope.kind == ScopeKind::Class && !scope.bases.is_empty() {
+                        let c = ScopeRef { module: mi as ModId, scope: si as u32 };
+                        bases.insert(c, index.repo_bases(c));
+                    }
+                }
+            }
+            bases
+        });
+        let mut related: Vec<ScopeRef> = hierarchy.get(&class).cloned().unwrap_or_default();
+        related.extend(hierarchy.iter().filter(|(_, bases)| bases.contains(&class)).map(|(c, _)| *c));
+        graph.functions.iter().enumerate().find_map(|(gi, g)| {
+            let gs = &index.modules[g.at.module as usize].summary.scopes;
+            let owner = ScopeRef { module: g.at.module, scope: gs[g.at.scope as usize].parent? };
+            (g.name == f.name && related.contains(&owner) && !is_async[gi] && !g.is_async).then(|| g.qualname.clone())
+        })
     }
 
     /// A nested function decorated with `functools.wraps(...)`: a decorator's wrapper.
