@@ -19,7 +19,10 @@ import sys
 import threading
 from typing import Any, AsyncIterable, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
-__all__ = ["T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect", "shared_ssl_context"]
+__all__ = [
+    "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
+    "shared_ssl_context",
+]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
 # that failures surface through asyncio.TaskGroup's well-tested cancellation.
@@ -145,7 +148,8 @@ def _close_unstarted(aws: Iterable[object]) -> None:
 
 
 def _check_limit(limit: int, aws: Iterable[object] = ()) -> None:
-    if False:
+    if limit < 1:
+        _close_unstarted(aws)
         raise ValueError(f"limit must be at least 1, got {limit}")
 
 

@@ -1,0 +1,510 @@
+"""Tests for src/draft/async_bridge.py, the runtime refactor-async adds to a package.
+
+The module is loaded from its source path; `bridge` runs each async test once with
+USE_TASK_GROUP False (tasks + gather) and once True (asyncio.TaskGroup), the value
+the tool writes for packages that require Python >= 3.11.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import inspect
+import pathlib
+import random
+import subprocess
+import sys
+import threading
+import warnings
+from types import ModuleType
+from typing import Any, AsyncIterator, Callable, List, Set
+
+import pytest
+
+SOURCE = pathlib.Path(__file__).resolve().parents[2] / "src" / "draft" / "async_bridge.py"
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_async_bridge", SOURCE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MODULE = load()
+TIMEOUT = 5  # a deadlock fails the test instead of hanging the suite
+
+
+@pytest.fixture(autouse=True)
+def no_asyncio_complaints(caplog: pytest.LogCaptureFixture) -> Any:
+    """Tasks destroyed while pending or failures nobody retrieved get logged, not raised."""
+    yield
+    gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+
+@pytest.fixture(params=[False, True], ids=["gather", "taskgroup"])
+def bridge(request: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setattr(MODULE, "USE_TASK_GROUP", request.param)
+    return MODULE
+
+
+def closed(coros: List[Any]) -> bool:
+    return all(inspect.getcoroutinestate(c) == inspect.CORO_CLOSED for c in coros)
+
+
+class Sleeper:
+    """Coroutines that sleep until cancelled, then need a while to clean up."""
+
+    def __init__(self) -> None:
+        self.started: Set[int] = set()
+        self.cancelled: Set[int] = set()
+        self.cleaned: Set[int] = set()
+        self.all_started = asyncio.Event()
+        self.expect = 0
+
+    async def sleep(self, i: int) -> None:
+        self.started.add(i)
+        if len(self.started) == self.expect:
+            self.all_started.set()
+        try:
+            await asyncio.sleep(3)  # long enough to count as "until cancelled"
+        except asyncio.CancelledError:
+            self.cancelled.add(i)
+            await asyncio.sleep(0.01)  # cleanup that must be awaited, not abandoned
+            self.cleaned.add(i)
+            raise
+
+
+async def fail_after(delay: float, error: BaseException) -> None:
+    await asyncio.sleep(delay)
+    raise error
+
+
+# gather_bounded
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_returns_results_in_input_order(bridge: ModuleType) -> None:
+    rng = random.Random(7)
+    delays = [rng.uniform(0, 0.02) for _ in range(30)]
+    finish_order: List[int] = []
+
+    async def work(i: int) -> int:
+        await asyncio.sleep(delays[i])
+        finish_order.append(i)
+        return i * 10
+
+    result = await asyncio.wait_for(bridge.gather_bounded((work(i) for i in range(30)), 6), TIMEOUT)
+    assert result == [i * 10 for i in range(30)]
+    assert finish_order != sorted(finish_order), "the delays should have reordered completion"
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_peak_concurrency_reaches_but_never_exceeds_limit(bridge: ModuleType) -> None:
+    running = peak = 0
+
+    async def work() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+
+    await asyncio.wait_for(bridge.gather_bounded([work() for _ in range(20)], 4), TIMEOUT)
+    assert peak == 4
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_first_failure_by_time_wins_and_the_rest_are_cancelled(bridge: ModuleType) -> None:
+    s = Sleeper()
+
+    async def cleanup_fails() -> None:
+        try:
+            await asyncio.sleep(3)
+        except asyncio.CancelledError:
+            raise KeyError("failed while being cancelled, after the first failure") from None
+
+    aws = [s.sleep(0), cleanup_fails(), s.sleep(2), fail_after(0.01, ValueError("first")), s.sleep(4)]
+    with pytest.raises(ValueError, match="first") as info:
+        await asyncio.wait_for(bridge.gather_bounded(aws, 5), TIMEOUT)
+    assert type(info.value) is ValueError  # its own type, never an ExceptionGroup
+    assert s.cancelled == s.cleaned == {0, 2, 4}
+    assert closed(aws)
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_failure_leaves_no_unstarted_coroutine(bridge: ModuleType) -> None:
+    s = Sleeper()
+    aws = [fail_after(0.01, OSError("boom")), s.sleep(1), s.sleep(2), s.sleep(3)]
+    with pytest.raises(OSError, match="boom"):
+        await asyncio.wait_for(bridge.gather_bounded(aws, 2), TIMEOUT)
+    assert s.started == s.cancelled == s.cleaned == {1}
+    assert closed(aws), "items that never started would warn 'never awaited'"
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_caller_cancellation_cancels_and_awaits_children(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 3
+    aws = [s.sleep(i) for i in range(6)]
+    outer = asyncio.ensure_future(bridge.gather_bounded(aws, 3))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1, 2}
+    assert closed(aws)
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_rejects_a_limit_below_one_without_warnings(bridge: ModuleType) -> None:
+    aws = [asyncio.sleep(0), asyncio.sleep(0)]
+    with pytest.raises(ValueError, match="limit"):
+        await asyncio.wait_for(bridge.gather_bounded(aws, 0), TIMEOUT)
+    assert closed(aws)
+
+
+@pytest.mark.asyncio
+async def test_gather_bounded_of_nothing_is_an_empty_list(bridge: ModuleType) -> None:
+    assert await bridge.gather_bounded([], 3) == []
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is 3.11+")
+def test_use_task_group_selects_asyncio_task_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: List[object] = []
+
+    class Spy(asyncio.TaskGroup):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(asyncio, "TaskGroup", Spy)
+    for flag in (False, True):
+        monkeypatch.setattr(MODULE, "USE_TASK_GROUP", flag)
+        assert asyncio.run(MODULE.gather_bounded([asyncio.sleep(0, result=1)], 2)) == [1]
+        assert len(made) == int(flag)
+
+
+# for_each_bounded
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_tail_runs_in_index_order(bridge: ModuleType) -> None:
+    count, limit = 12, 4
+    starts: List[int] = []
+    first_parts: List[int] = []
+    tails: List[int] = []
+    running = peak = 0
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        nonlocal running, peak
+        starts.append(i)
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.003 * (count - i))  # later items finish their first part sooner
+        first_parts.append(i)
+        running -= 1
+        await turn()
+        tails.append(i)
+
+    await asyncio.wait_for(bridge.for_each_bounded(count, body, limit), TIMEOUT)
+    assert starts == list(range(count))
+    assert first_parts != sorted(first_parts), "later items should have overtaken earlier ones"
+    assert tails == list(range(count))
+    assert peak == limit
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_body_may_return_without_its_turn(bridge: ModuleType) -> None:
+    done: Set[int] = set()
+    tails: List[int] = []
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        await asyncio.sleep(0.02 if i % 2 else 0.001)  # skipped items are the slow ones
+        if i % 2:
+            done.add(i)
+            return  # was `continue` in the loop
+        await turn()
+        assert done >= set(range(i)), f"item {i} ran its tail before earlier items finished"
+        tails.append(i)
+        done.add(i)
+
+    await asyncio.wait_for(bridge.for_each_bounded(9, body, 2), TIMEOUT)
+    assert tails == [0, 2, 4, 6, 8]
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_with_limit_one(bridge: ModuleType) -> None:
+    events: List[str] = []
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        events.append(f"start {i}")
+        await asyncio.sleep(0.001)
+        await turn()
+        events.append(f"tail {i}")
+
+    await asyncio.wait_for(bridge.for_each_bounded(4, body, 1), TIMEOUT)
+    assert [e for e in events if e.startswith("tail")] == [f"tail {i}" for i in range(4)]
+    assert events.index("start 1") > events.index("start 0")
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_calling_turn_twice_does_not_free_extra_slots(bridge: ModuleType) -> None:
+    running = peak = 0
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001 * (i % 3 + 1))
+        running -= 1
+        await turn()
+        await turn()
+
+    await asyncio.wait_for(bridge.for_each_bounded(15, body, 2), TIMEOUT)
+    assert peak == 2
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_zero_count_and_bad_limit(bridge: ModuleType) -> None:
+    calls: List[int] = []
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        calls.append(i)
+
+    await bridge.for_each_bounded(0, body, 3)
+    with pytest.raises(ValueError, match="limit"):
+        await asyncio.wait_for(bridge.for_each_bounded(3, body, 0), TIMEOUT)
+    assert calls == []
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_a_body_cancelled_alone_does_not_hang_the_rest(bridge: ModuleType) -> None:
+    tails: List[int] = []
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        if i == 0:
+            raise asyncio.CancelledError  # as when it awaits a task someone else cancelled
+        await turn()
+        tails.append(i)
+
+    # gather passes the CancelledError on at once; TaskGroup lets the others finish
+    # first. Either way item 1 must not wait for item 0 forever (a TimeoutError).
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(bridge.for_each_bounded(3, body, 1), TIMEOUT)
+    if bridge.USE_TASK_GROUP:
+        assert tails == [1, 2]
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_failure_stops_later_tails_and_cancels_the_rest(bridge: ModuleType) -> None:
+    s = Sleeper()
+    tails: List[int] = []
+    waiting: Set[int] = set()
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        if i == 2:
+            await fail_after(0.03, LookupError("item 2"))
+        elif i == 3:
+            await asyncio.sleep(0.001)  # done long before item 2 fails, then waits its turn
+        elif i >= 4:
+            await s.sleep(i)
+        waiting.add(i)
+        await turn()
+        tails.append(i)
+
+    with pytest.raises(LookupError, match="item 2") as info:
+        await asyncio.wait_for(bridge.for_each_bounded(6, body, 4), TIMEOUT)
+    assert type(info.value) is LookupError
+    assert 3 in waiting
+    assert tails == [0, 1], "nothing after the failed item may run its in-order part"
+    assert s.started == s.cancelled == s.cleaned == {4, 5}
+
+
+@pytest.mark.asyncio
+async def test_for_each_bounded_caller_cancellation_cancels_and_awaits_bodies(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 3
+    tails: List[int] = []
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        await s.sleep(i)
+        await turn()
+        tails.append(i)
+
+    outer = asyncio.ensure_future(bridge.for_each_bounded(5, body, 3))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1, 2}
+    assert tails == []
+
+
+# run_sync
+
+
+async def add(a: int, b: int) -> int:
+    await asyncio.sleep(0)
+    return a + b
+
+
+async def current_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+def test_run_sync_returns_the_result() -> None:
+    assert MODULE.run_sync(add(2, 3), "add") == 5
+
+
+def test_run_sync_raises_the_coroutine_exception() -> None:
+    with pytest.raises(KeyError, match="missing"):
+        MODULE.run_sync(fail_after(0, KeyError("missing")), "fail_after")
+
+
+@pytest.mark.asyncio
+async def test_run_sync_refuses_inside_a_running_loop() -> None:
+    coro = add(1, 1)
+    with pytest.raises(RuntimeError, match=r"running event loop; use `await fetch_async\(\.\.\.\)` instead"):
+        MODULE.run_sync(coro, "fetch_async")
+    assert closed([coro])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError):
+            MODULE.run_sync(add(1, 1), "add_async")
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+
+
+class Client:
+    """Like an httpx.AsyncClient kept in an attribute: bound to its first loop."""
+
+    async def open(self) -> None:
+        self.reply: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def get(self) -> int:
+        asyncio.get_running_loop().call_soon(self.reply.set_result, 42)
+        return await self.reply  # "attached to a different loop" on a fresh loop
+
+
+def test_run_sync_keeps_one_loop_per_thread_across_calls() -> None:
+    client = Client()
+    MODULE.run_sync(client.open(), "open")
+    assert MODULE.run_sync(client.get(), "get") == 42
+
+
+def test_run_sync_replaces_a_loop_someone_closed() -> None:
+    first = MODULE.run_sync(current_loop(), "current_loop")
+    first.close()
+    second = MODULE.run_sync(current_loop(), "current_loop")
+    assert second is not first and not second.is_closed()
+
+
+def test_run_sync_gives_each_thread_its_own_loop_and_closes_dead_threads_loops() -> None:
+    main = MODULE.run_sync(current_loop(), "current_loop")
+    barrier = threading.Barrier(2)
+    seen: dict = {}
+
+    def worker(name: str) -> None:
+        first = MODULE.run_sync(current_loop(), "current_loop")
+        barrier.wait(TIMEOUT)  # both threads alive at once
+        seen[name] = (first, MODULE.run_sync(current_loop(), "current_loop"))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    (a1, a2), (b1, b2) = seen["a"], seen["b"]
+    assert a1 is a2 and b1 is b2
+    assert len({id(main), id(a1), id(b1)}) == 3
+
+    later = threading.Thread(target=MODULE.run_sync, args=(add(0, 0), "add"))
+    later.start()
+    later.join(TIMEOUT)
+    assert a1.is_closed() and b1.is_closed(), "a new thread's first call closes loops of dead threads"
+    assert not main.is_closed()
+
+
+def test_run_sync_cancels_the_task_when_interrupted() -> None:
+    cleaned: List[str] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def victim() -> None:
+        asyncio.get_running_loop().call_soon(interrupt)  # like Ctrl-C while the loop waits
+        try:
+            await asyncio.sleep(2)
+        except asyncio.CancelledError:
+            cleaned.append("cancelled")
+            raise
+        cleaned.append("slept on")
+
+    with pytest.raises(KeyboardInterrupt):
+        MODULE.run_sync(victim(), "victim")
+    assert cleaned == ["cancelled"]
+    assert MODULE.run_sync(add(1, 1), "add") == 2
+
+
+def test_loops_are_finalised_at_exit() -> None:
+    script = """
+import asyncio, atexit, importlib.util, sys
+state = {}
+atexit.register(lambda: print("loop closed:", state["loop"].is_closed()))  # runs last
+spec = importlib.util.spec_from_file_location("_async_bridge", sys.argv[1])
+bridge = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bridge)
+
+async def numbers():
+    try:
+        yield 1
+        yield 2
+    finally:
+        print("generator finalised")
+
+async def start():
+    state["loop"] = asyncio.get_running_loop()
+    state["gen"] = numbers()
+    return await state["gen"].__anext__()
+
+print(bridge.run_sync(start(), "start"))
+"""
+    run = subprocess.run([sys.executable, "-c", script, str(SOURCE)], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout.splitlines() == ["1", "generator finalised", "loop closed: True"]
+
+
+# collect
+
+
+async def numbers(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+@pytest.mark.asyncio
+async def test_collect() -> None:
+    assert await MODULE.collect(numbers(4)) == [0, 1, 2, 3]
+    assert await MODULE.collect(numbers(0)) == []
+
+
+def test_collect_through_run_sync_like_a_generator_wrapper() -> None:
+    assert list(iter(MODULE.run_sync(MODULE.collect(numbers(3)), "items_async"))) == [0, 1, 2]
+
+
+# shared_ssl_context
+
+
+def test_shared_ssl_context_is_built_once() -> None:
+    pytest.importorskip("httpx")
+    import ssl
+
+    first = MODULE.shared_ssl_context()
+    assert isinstance(first, ssl.SSLContext)
+    assert MODULE.shared_ssl_context() is first
