@@ -14,14 +14,30 @@ import atexit
 import contextlib
 import importlib
 import inspect
+import locale
+import os
 import ssl
+import subprocess
 import sys
 import threading
-from typing import Any, AsyncIterable, Awaitable, Callable, Coroutine, Iterable, TypeVar
+from typing import (
+    Any,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Literal,
+    Mapping,
+    Sequence,
+    TypeVar,
+    Union,
+    overload,
+)
 
 __all__ = [
     "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
-    "shared_ssl_context",
+    "shared_ssl_context", "run_process",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -256,3 +272,177 @@ def shared_ssl_context() -> ssl.SSLContext:
         _ssl_context = importlib.import_module("httpx").create_ssl_context()
     assert _ssl_context is not None
     return _ssl_context
+
+
+_Arg = Union[str, bytes, "os.PathLike[str]"]
+_Command = Union[_Arg, Sequence[_Arg]]
+_Path = Union[str, "os.PathLike[str]"]
+
+
+# Overloads as typeshed gives subprocess.run: text output is `str`, the rest `bytes`,
+# so converted code type-checks exactly as the call it replaced.
+@overload
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | str | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: Literal[True],
+    universal_newlines: bool | None = None,
+    encoding: str | None = None,
+    errors: str | None = None,
+    check: bool = False,
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]: ...
+@overload
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | str | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: bool | None = None,
+    universal_newlines: Literal[True],
+    encoding: str | None = None,
+    errors: str | None = None,
+    check: bool = False,
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]: ...
+@overload
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | str | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: bool | None = None,
+    universal_newlines: bool | None = None,
+    encoding: str,
+    errors: str | None = None,
+    check: bool = False,
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]: ...
+@overload
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | str | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: bool | None = None,
+    universal_newlines: bool | None = None,
+    encoding: str | None = None,
+    errors: str,
+    check: bool = False,
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]: ...
+@overload
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: Literal[False] | None = None,
+    universal_newlines: Literal[False] | None = None,
+    encoding: None = None,
+    errors: None = None,
+    check: bool = False,
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]: ...
+
+
+
+
+async def run_process(
+    args: _Command,
+    *,
+    input: bytes | str | None = None,
+    capture_output: bool = False,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: bool | None = None,
+    universal_newlines: bool | None = None,
+    encoding: str | None = None,
+    errors: str | None = None,
+    check: bool = False,
+    # The same keyword as subprocess.run, whose calls this replaces one for one.
+    timeout: float | None = None,  # noqa: ASYNC109
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[Any]:
+    """`subprocess.run` (without a shell) on asyncio's subprocess support.
+
+    Same arguments, result and exceptions as the call it replaces: output decoded
+    as text when asked, `TimeoutExpired` after killing the process, and
+    `CalledProcessError` with `check=True`. Cancelling the caller kills the process.
+    """
+    if capture_output:
+        if stdout is not None or stderr is not None:
+            raise ValueError(
+                "stdout and stderr arguments may not be used with capture_output."
+            )
+        stdout = stderr = subprocess.PIPE
+    as_text = bool(text or universal_newlines or encoding or errors)
+    codec = encoding or locale.getpreferredencoding(False)
+    if isinstance(input, str):
+        data: bytes | None = input.encode(codec, errors or "strict")
+    else:
+        data = input
+    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=subprocess.PIPE if data is not None else None,
+        stdout=stdout,
+        stderr=stderr,
+        cwd=cwd,
+        env=env,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(data), timeout)
+    except asyncio.TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        raise subprocess.TimeoutExpired(
+            args, timeout or 0.0, output=out, stderr=err
+        ) from None
+    except BaseException:
+        # Cancelled: the process must not outlive the code that started it.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+
+    def decode(raw: bytes | None) -> Any:
+        if raw is None or not as_text:
+            return raw
+        decoded = raw.decode(codec, errors or "strict")
+        return decoded.replace("\r\n", "\n").replace("\r", "\n")
+
+    returncode = process.returncode
+    if returncode is None:
+        returncode = await process.wait()
+    result: subprocess.CompletedProcess[Any] = subprocess.CompletedProcess(
+        args, returncode, decode(out), decode(err)
+    )
+    if check and returncode:
+        raise subprocess.CalledProcessError(
+            returncode, args, result.stdout, result.stderr
+        )
+    return result

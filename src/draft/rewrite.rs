@@ -687,6 +687,14 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let timeout = self.missing_timeout(ci);
         match pc.rewrite {
             CallRewrite::Thread => self.offload_call(node, timeout),
+            CallRewrite::Subprocess => {
+                self.helper_names.insert("run_process");
+                self.edits.replace(function.start_byte(), function.end_byte(), "run_process");
+                if let Some(t) = timeout {
+                    self.insert_keyword(args, &t);
+                }
+                self.add_await(node, "");
+            }
             CallRewrite::Sleep => {
                 self.need_import("asyncio");
                 self.edits.replace(function.start_byte(), function.end_byte(), "asyncio.sleep");
@@ -1433,7 +1441,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
         let mut out = self.edits.apply(self.src).map_err(|e| e.to_string())?;
         out = import_renamed(&out, &self.renamed_imports);
-        out = remove_unused_imports(&out, &["requests", "time"]);
+        out = remove_unused_imports(&out, &["requests", "time", "subprocess"]);
         Ok(out)
     }
 }

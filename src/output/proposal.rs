@@ -106,5 +106,6 @@ fn rewrite_name(rewrite: &crate::plan::CallRewrite) -> &'static str {
         crate::plan::CallRewrite::PerCallClient => "await on an httpx.AsyncClient made for the call (async with)",
         crate::plan::CallRewrite::ClientAttribute => "await on the async client attribute",
         crate::plan::CallRewrite::Thread => "await asyncio.to_thread",
+        crate::plan::CallRewrite::Subprocess => "await run_process (asyncio subprocess)",
     }
 }

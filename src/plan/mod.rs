@@ -30,6 +30,8 @@ pub enum CallRewrite {
     PerCallClient,
     /// `self.session.get(...)` where the attribute becomes an async client → `await self.session.get(...)`.
     ClientAttribute,
+    /// `subprocess.run(...)` → `await run_process(...)` (asyncio subprocesses, same result and errors).
+    Subprocess,
     /// `await asyncio.to_thread(f, ...)`.
     Thread,
 }
@@ -161,6 +163,22 @@ impl Plan {
 /// function in sync code.
 const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "abstractmethod", "override", "final"];
 
+/// Keywords of `subprocess.run` that the helper's `run_process` takes.
+const RUN_PROCESS_KEYWORDS: &[&str] = &[
+    "input",
+    "capture_output",
+    "stdout",
+    "stderr",
+    "text",
+    "universal_newlines",
+    "encoding",
+    "errors",
+    "check",
+    "timeout",
+    "cwd",
+    "env",
+];
+
 /// Keywords of `requests` calls that httpx takes on the client, not per request.
 const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
 
@@ -224,6 +242,15 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         if name == "time.sleep" {
             return Some((api.name.clone(), CallRewrite::Sleep, None));
+        }
+        if name == "subprocess.run" {
+            if let Some(k) = call.keywords.iter().find(|k| !RUN_PROCESS_KEYWORDS.contains(&k.as_str())) {
+                return thread(&format!("`{k}=` is not supported by the asyncio subprocess rewrite"));
+            }
+            if call.has_splat || call.positional != 1 {
+                return thread("only `subprocess.run(args, keyword=...)` calls are rewritten natively");
+            }
+            return Some((api.name.clone(), CallRewrite::Subprocess, None));
         }
         let module_http = name.split_once('.').is_some_and(|(lib, verb)| {
             (lib == "requests" || lib == "httpx")

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import importlib.util
 import inspect
+import os
 import pathlib
 import random
 import subprocess
@@ -508,3 +509,61 @@ def test_shared_ssl_context_is_built_once() -> None:
     first = MODULE.shared_ssl_context()
     assert isinstance(first, ssl.SSLContext)
     assert MODULE.shared_ssl_context() is first
+
+
+PY = sys.executable
+
+
+@pytest.mark.asyncio
+async def test_run_process_matches_subprocess_run() -> None:
+    cmd = [PY, "-c", "import sys; d = sys.stdin.read(); print(d.upper()); print('e', file=sys.stderr)"]
+    expected = await asyncio.to_thread(subprocess.run, cmd, input="hi", capture_output=True, text=True)
+    got = await MODULE.run_process(cmd, input="hi", capture_output=True, text=True)
+    assert (got.args, got.returncode, got.stdout, got.stderr) == (
+        expected.args,
+        expected.returncode,
+        expected.stdout,
+        expected.stderr,
+    )
+    raw = await MODULE.run_process([PY, "-c", "print('x')"], stdout=subprocess.PIPE)
+    assert raw.stdout == b"x\n" and raw.stderr is None
+
+
+@pytest.mark.asyncio
+async def test_run_process_check_raises_called_process_error() -> None:
+    cmd = [PY, "-c", "import sys; print('out'); sys.exit(3)"]
+    assert (await MODULE.run_process(cmd, capture_output=True)).returncode == 3
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        await MODULE.run_process(cmd, capture_output=True, text=True, check=True)
+    assert info.value.returncode == 3 and info.value.output == "out\n"
+
+
+@pytest.mark.asyncio
+async def test_run_process_timeout_kills_and_raises_timeout_expired() -> None:
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(subprocess.TimeoutExpired):
+        await MODULE.run_process([PY, "-c", "import time; time.sleep(30)"], timeout=0.3)
+    assert asyncio.get_running_loop().time() - started < 10
+
+
+@pytest.mark.asyncio
+async def test_run_process_cancellation_kills_the_process(tmp_path: pathlib.Path) -> None:
+    marker = tmp_path / "pid"
+    script = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
+    task = asyncio.ensure_future(MODULE.run_process([PY, "-c", script]))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if marker.exists() and marker.read_text():
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    pid = int(marker.read_text())
+    with pytest.raises(OSError):
+        os.kill(pid, 0)  # gone (killed and reaped)
+
+
+@pytest.mark.asyncio
+async def test_run_process_rejects_capture_output_with_stdout() -> None:
+    with pytest.raises(ValueError):
+        await MODULE.run_process([PY, "-c", "pass"], capture_output=True, stdout=subprocess.PIPE)
