@@ -79,7 +79,9 @@ pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progr
     let diff_text = diff::unified_diff(&drafted.changes);
     let (files, insertions, deletions) = diff::stat(&diff_text);
     let mut notes = drafted.notes;
-    notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
+    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
+        notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
+    }
     Ok(Proposal {
         version: 1,
         root: model.report.root.clone(),

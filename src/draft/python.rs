@@ -136,8 +136,9 @@ pub fn import_insertion_point(tree: &Tree, src: &str) -> usize {
     let root = tree.root_node();
     let mut cursor = root.walk();
     let mut point = 0;
-    for (i, child) in root.named_children(&mut cursor).enumerate() {
-        let is_docstring = i == 0
+    let mut seen_code = false;
+    for child in root.named_children(&mut cursor) {
+        let is_docstring = !seen_code
             && child.kind() == "expression_statement"
             && child.named_child(0).is_some_and(|s| s.kind() == "string");
         let is_import =
@@ -145,6 +146,7 @@ pub fn import_insertion_point(tree: &Tree, src: &str) -> usize {
         if child.kind() == "comment" {
             continue;
         }
+        seen_code = true;
         if is_docstring || is_import {
             point = next_line_start(src, child.end_byte());
         } else {

@@ -649,8 +649,24 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.add_await(node, "asyncio.to_thread(");
     }
 
-    /// Add `keyword=value` as the last argument.
+    /// Add `keyword=value` as the last argument (before any comment after it).
     fn insert_keyword(&mut self, args: Node<'t>, keyword: &str) {
+        let mut cursor = args.walk();
+        let last = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").last();
+        if let Some(last) = last {
+            let close = args.end_byte() - 1;
+            let after = &self.src[last.end_byte()..close];
+            let comma = after.find(',').filter(|&i| !after[..i].contains('#'));
+            match comma {
+                Some(i) => self.edits.insert(last.end_byte() + i + 1, format!(" {keyword},")),
+                None => self.edits.insert(last.end_byte(), format!(", {keyword}")),
+            }
+            return;
+        }
+        self.insert_keyword_text(args, keyword);
+    }
+
+    fn insert_keyword_text(&mut self, args: Node<'t>, keyword: &str) {
         let close = args.end_byte() - 1;
         let inner = self.src[args.start_byte() + 1..close].trim_end();
         let at = args.start_byte() + 1 + inner.len();
@@ -1315,14 +1331,60 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             .iter()
             .rposition(|s| self.suspends.iter().any(|&p| p >= s.start_byte() && p < s.end_byte()))
             .ok_or("nothing in it is awaited")?;
-        // `continue` ends this item: it becomes `return` in the per-item function.
-        for c in loop_continues(node) {
-            self.edits.replace(c.start_byte(), c.end_byte(), "return");
-        }
         let nl = self.nl;
         let body_ind = indent_at(self.src, statements[0].start_byte()).to_string();
         let turn = fresh_name(self.src, function, "_turn");
-        if let Some(first_tail) = statements.get(last + 1) {
+        let suspends_in = |n: &Node| self.suspends.iter().any(|&p| p >= n.start_byte() && p < n.end_byte());
+        // `continue` ends this item: it becomes `return` in the per-item function, and
+        // what its branch does after its last await waits for the item's turn too.
+        let mut turned_blocks = BTreeSet::new();
+        let mut turns = Vec::new();
+        for c in loop_continues(node) {
+            self.edits.replace(c.start_byte(), c.end_byte(), "return");
+            let Some(block) = c.parent().filter(|b| b.kind() == "block") else { continue };
+            if block == body || !turned_blocks.insert(block.start_byte()) {
+                continue;
+            }
+            let mut bc = block.walk();
+            let stmts: Vec<Node> = block.named_children(&mut bc).filter(|n| n.kind() != "comment").collect();
+            let from = stmts.iter().rposition(&suspends_in).map_or(0, |i| i + 1);
+            if let Some(first) = stmts.get(from) {
+                turns.push((first.start_byte(), indent_at(self.src, first.start_byte()).to_string()));
+            }
+        }
+        // `results.append(await f(x))`: the awaited value goes to a variable first,
+        // so the append itself waits for the item's turn.
+        let mut turned = false;
+        let last_stmt = statements[last];
+        let plain_assignment = last_stmt.named_child(0).is_some_and(|a| {
+            a.kind() == "assignment"
+                && a.child_by_field_name("left").is_some_and(|l| matches!(l.kind(), "identifier" | "pattern_list"))
+        });
+        if last_stmt.kind() == "expression_statement"
+            && !plain_assignment
+            && let Some(&point) =
+                self.suspends.iter().filter(|&&p| p >= last_stmt.start_byte() && p < last_stmt.end_byte()).min()
+            && let Some(call) = python::node_starting(self.tree, point, "call")
+            && call.end_byte() <= last_stmt.end_byte()
+            && call.start_byte() > last_stmt.start_byte()
+            && !Self::needs_parens(call)
+        {
+            let value = fresh_name(self.src, function, "_value");
+            let rendered =
+                self.edits.render(self.src, call.start_byte(), call.end_byte()).map_err(|e| e.to_string())?;
+            self.edits
+                .rewrite_region(self.src, call.start_byte(), call.end_byte(), |_| value.clone())
+                .map_err(|e| e.to_string())?;
+            self.edits.insert(
+                last_stmt.start_byte(),
+                format!("{value} = {rendered}{nl}{body_ind}await {turn}(){nl}{body_ind}"),
+            );
+            turned = true;
+        }
+        for (at, ind) in turns {
+            self.edits.insert(at, format!("await {turn}(){nl}{ind}"));
+        }
+        if !turned && let Some(first_tail) = statements.get(last + 1) {
             self.edits.insert(first_tail.start_byte(), format!("await {turn}(){nl}{body_ind}"));
         }
         let target_name = python::identifiers(self.src, left)

@@ -524,13 +524,20 @@ impl<'a, 'c> Planner<'a, 'c> {
                 qualname: f.qualname.clone(),
                 path: module.rel.clone(),
                 line: scope.pos.line,
-                async_name,
+                async_name: async_name.clone(),
                 wrapper: keeps_name,
                 generator: f.is_generator,
                 test: f.in_test && !f.is_async,
                 already_async: f.is_async,
                 id: fid,
             });
+            if keeps_name
+                && let Some(parent) = scope.parent
+                && module.summary.scopes[parent as usize].bindings.iter().any(|b| b.name == async_name)
+            {
+                plan.reasons
+                    .push(format!("{}: the name `{async_name}` for its async version is already taken", f.qualname));
+            }
             if let Some(reason) = self.cannot_convert(fid) {
                 plan.reasons.push(format!("{}: {reason}", f.qualname));
             }
@@ -613,6 +620,28 @@ impl<'a, 'c> Planner<'a, 'c> {
             });
             if owns {
                 plan.clients.push(client.clone());
+                // Every blocking use of the attribute must go native: the attribute becomes async.
+                let summary = &index.modules[client.module as usize].summary;
+                for (ci, call) in summary.calls.iter().enumerate() {
+                    let on_attribute = call
+                        .callee
+                        .as_ref()
+                        .is_some_and(|c| c.len() >= 3 && c[0] == "self" && c[1] == client.attribute)
+                        && summary.scopes[call.scope as usize].parent == Some(client.class_scope);
+                    if !on_attribute {
+                        continue;
+                    }
+                    if let Some((api, CallRewrite::Thread, why)) = self.rewrite_for(client.module, ci as u32) {
+                        plan.reasons.push(format!(
+                            "{}:{}: `{api}` on `self.{}` cannot go native ({}), but the attribute becomes `{}`",
+                            index.modules[client.module as usize].rel,
+                            call.pos.line,
+                            client.attribute,
+                            why.unwrap_or_default(),
+                            client.to
+                        ));
+                    }
+                }
             }
         }
         plan.files = files.into_iter().collect();
