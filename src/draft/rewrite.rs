@@ -15,7 +15,7 @@ use super::python::{self, fresh_name, indent_at, line_start, next_line_start, te
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
-use crate::analysis::summary::{CallSite, LoopKind, ScopeKind};
+use crate::analysis::summary::{CallSite, LoopKind};
 use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings};
 
 /// Everything one file's rewrite reads.
@@ -285,13 +285,11 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let nl = self.nl;
         let mut decorators = String::new();
         let mut is_static = false;
-        let mut is_class = false;
         if outer.kind() == "decorated_definition" {
             let mut c = outer.walk();
             for d in outer.named_children(&mut c).filter(|n| n.kind() == "decorator") {
                 let t = text(self.src, d);
                 is_static |= t.trim() == "@staticmethod";
-                is_class |= t.trim() == "@classmethod";
                 // Only decorators that describe the method carry over: one that wraps
                 // the function (a retry) already wraps the async version the wrapper calls.
                 let name = t.trim().trim_start_matches('@');
@@ -316,7 +314,6 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             (true, false, Some(first)) => format!("{first}."),
             _ => String::new(),
         };
-        let _ = is_class;
         let lead = if pf.generator {
             self.helper_names.insert("collect");
             "yield from "
@@ -663,20 +660,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             }
             return;
         }
-        self.insert_keyword_text(args, keyword);
-    }
-
-    fn insert_keyword_text(&mut self, args: Node<'t>, keyword: &str) {
-        let close = args.end_byte() - 1;
-        let inner = self.src[args.start_byte() + 1..close].trim_end();
-        let at = args.start_byte() + 1 + inner.len();
-        if inner.is_empty() {
-            self.edits.insert(close, keyword.to_string());
-        } else if inner.ends_with(',') {
-            self.edits.insert(at, format!(" {keyword}"));
-        } else {
-            self.edits.insert(at, format!(", {keyword}"));
-        }
+        // No arguments yet: the keyword goes right before `)`.
+        self.edits.insert(args.end_byte() - 1, keyword.to_string());
     }
 
     /// Whether the call needs the catalog's timeout keyword added.
@@ -1206,18 +1191,21 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             .collect()
     }
 
+    /// The list comprehensions the plans gather.
+    fn gathered_comprehensions(&self) -> Vec<Node<'t>> {
+        self.gathers_here()
+            .into_iter()
+            .map(|li| &self.module().summary.loops[li as usize])
+            .filter(|lp| lp.kind == LoopKind::Comprehension)
+            .filter_map(|lp| {
+                python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "list_comprehension")
+            })
+            .collect()
+    }
+
     /// Comprehensions whose element is one converted call: that call makes a coroutine for `gather_bounded`.
     fn plan_gathers_of_comprehensions(&mut self) {
-        for li in self.gathers_here() {
-            let lp = &self.module().summary.loops[li as usize];
-            if lp.kind != LoopKind::Comprehension {
-                continue;
-            }
-            let Some(comp) =
-                python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "list_comprehension")
-            else {
-                continue;
-            };
+        for comp in self.gathered_comprehensions() {
             let Some(element) = comp.child_by_field_name("body").filter(|b| b.kind() == "call") else { continue };
             let converted = self.module().summary.calls.iter().enumerate().find(|(ci, c)| {
                 c.pos.byte as usize == element.start_byte() && c.end_byte as usize == element.end_byte() && {
@@ -1240,16 +1228,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     }
 
     fn gather_comprehensions(&mut self) {
-        for li in self.gathers_here() {
-            let lp = &self.module().summary.loops[li as usize];
-            if lp.kind != LoopKind::Comprehension {
-                continue;
-            }
-            let Some(comp) =
-                python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "list_comprehension")
-            else {
-                continue;
-            };
+        for comp in self.gathered_comprehensions() {
             let Some(element) = comp.child_by_field_name("body") else { continue };
             if !self.no_await.contains(&element.start_byte()) {
                 continue;
@@ -1261,7 +1240,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 self.notes.push(format!(
                     "{}:{}: comprehension kept sequential: it awaits in more than its element",
                     self.module().rel,
-                    lp.pos.line
+                    comp.start_position().row + 1
                 ));
                 continue;
             }
@@ -1316,7 +1295,6 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         // Names the body assigns must not be read or written outside the loop:
         // they become locals of the per-item function.
         let assigned = bound_names(self.src, body);
-        let _ = &lp.assigned;
         for name in name_uses(self.src, function, (node.start_byte(), node.end_byte())) {
             if assigned.contains(name) {
                 return Err(format!("`{name}` is assigned in the loop and used outside it"));
@@ -1666,6 +1644,7 @@ fn name_uses<'s>(src: &'s str, node: Node, skip: (usize, usize)) -> Vec<&'s str>
 fn remove_unused_imports(src: &str, modules: &[&str]) -> String {
     let tree = python::parse(src);
     let root = tree.root_node();
+    let used = names_outside_imports(src, root);
     let mut edits = Edits::new();
     let mut cursor = root.walk();
     for stmt in root.named_children(&mut cursor) {
@@ -1677,25 +1656,7 @@ fn remove_unused_imports(src: &str, modules: &[&str]) -> String {
         if !modules.contains(&module) {
             continue;
         }
-        let used = {
-            let mut c = root.walk();
-            let mut stack = vec![root];
-            let mut found = false;
-            while let Some(n) = stack.pop() {
-                if matches!(n.kind(), "import_statement" | "import_from_statement") {
-                    continue;
-                }
-                if n.kind() == "identifier" && text(src, n) == module {
-                    found = true;
-                    break;
-                }
-                for child in n.named_children(&mut c) {
-                    stack.push(child);
-                }
-            }
-            found
-        };
-        if !used {
+        if !used.contains(module) {
             let start = line_start(src, stmt.start_byte());
             let end = next_line_start(src, stmt.end_byte());
             if src[start..stmt.start_byte()].trim().is_empty() && src[stmt.end_byte()..end].trim().is_empty() {
@@ -1710,9 +1671,6 @@ fn remove_unused_imports(src: &str, modules: &[&str]) -> String {
     }
     edits.apply(src).unwrap_or_else(|_| src.to_string())
 }
-
-#[allow(dead_code)]
-fn _scope_kind_used(_: ScopeKind) {}
 
 /// Names a block binds itself (assignment and loop targets, `with ... as`, `except ... as`,
 /// walrus, imports, nested definitions), not counting what nested functions bind.
@@ -1802,23 +1760,7 @@ fn import_renamed(src: &str, renamed: &BTreeSet<(String, String, String)>) -> St
     }
     let tree = python::parse(src);
     let root = tree.root_node();
-    let used: BTreeSet<&str> = {
-        let mut out = BTreeSet::new();
-        let mut c = root.walk();
-        let mut stack = vec![root];
-        while let Some(n) = stack.pop() {
-            if matches!(n.kind(), "import_statement" | "import_from_statement") {
-                continue;
-            }
-            if n.kind() == "identifier" {
-                out.insert(text(src, n));
-            }
-            for child in n.named_children(&mut c) {
-                stack.push(child);
-            }
-        }
-        out
-    };
+    let used = names_outside_imports(src, root);
     let mut edits = Edits::new();
     let mut cursor = root.walk();
     for stmt in root.named_children(&mut cursor) {
@@ -1829,8 +1771,7 @@ fn import_renamed(src: &str, renamed: &BTreeSet<(String, String, String)>) -> St
         let mut c = stmt.walk();
         let names: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
         let have: Vec<&str> = names.iter().map(|n| text(src, *n)).collect();
-        for (m, old, new) in renamed.iter().filter(|(m, _, _)| m == module) {
-            let _ = m;
+        for (_, old, new) in renamed.iter().filter(|(m, _, _)| m == module) {
             if have.contains(&new.as_str()) {
                 continue;
             }
@@ -1886,4 +1827,23 @@ fn import_order(name: &str) -> (u8, String) {
         2
     };
     (kind, name.to_lowercase())
+}
+
+/// Every identifier of the module outside its import statements.
+fn names_outside_imports<'s>(src: &'s str, root: Node) -> BTreeSet<&'s str> {
+    let mut out = BTreeSet::new();
+    let mut c = root.walk();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if matches!(n.kind(), "import_statement" | "import_from_statement") {
+            continue;
+        }
+        if n.kind() == "identifier" {
+            out.insert(text(src, n));
+        }
+        for child in n.named_children(&mut c) {
+            stack.push(child);
+        }
+    }
+    out
 }
