@@ -95,6 +95,15 @@ impl Config {
         Ok(config)
     }
 
+    /// A section owned by a later stage (`[naming]`, `[validate]`, ...), deserialised and checked.
+    pub fn section<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, ConfigError> {
+        let value = self.other.get(name).cloned().unwrap_or(toml::Value::Table(Default::default()));
+        value.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
+            origin: format!("[{name}] ({})", self.sources.join(", ")),
+            message: e.message().to_string(),
+        })
+    }
+
     /// Built-in defaults only.
     pub fn builtin() -> Config {
         let table = parse_toml(DEFAULT_TOML, Path::new("default.toml")).expect("built-in config parses");

@@ -6,9 +6,12 @@
 
 pub mod alloc;
 pub mod analysis;
+pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod draft;
+pub mod git;
 pub mod output;
 pub mod plan;
 pub mod propose;
+pub mod validate;

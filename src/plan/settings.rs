@@ -43,8 +43,8 @@ struct Rewrite {
 impl Settings {
     /// Read `[naming]` and `[rewrite]`, checking every value.
     pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
-        let naming: Naming = section(config, "naming")?;
-        let rewrite: Rewrite = section(config, "rewrite")?;
+        let naming: Naming = config.section("naming")?;
+        let rewrite: Rewrite = config.section("rewrite")?;
         let invalid = |message: String| ConfigError::Invalid { origin: config.sources.join(", "), message };
         if !naming.async_name.contains("{name}") || !is_identifier(&naming.async_name.replace("{name}", "x")) {
             return Err(invalid(format!(
@@ -83,14 +83,6 @@ impl Settings {
         let text = format!("{}", self.timeout);
         if text.contains('.') { text } else { format!("{text}.0") }
     }
-}
-
-fn section<T: serde::de::DeserializeOwned>(config: &Config, name: &str) -> Result<T, ConfigError> {
-    let value = config.other.get(name).cloned().unwrap_or(toml::Value::Table(Default::default()));
-    value.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
-        origin: format!("[{name}] ({})", config.sources.join(", ")),
-        message: e.message().to_string(),
-    })
 }
 
 /// A Python identifier made of ASCII letters, digits and underscores.

@@ -1,0 +1,241 @@
+//! Validation: a draft applied in a fresh worktree at the base commit must pass the
+//! repository's own checks (`[validate] commands`, default `make test` then
+//! `make typecheck`) and its pre-commit hook, each under a timeout.
+//!
+//! The commands come only from configuration. They run in order and stop at the
+//! first failure, as `make test && make typecheck` would.
+
+pub mod command;
+pub mod hooks;
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::draft::diff::FileChange;
+use crate::git::worktree::Worktree;
+use crate::git::{GitError, Repo};
+pub use settings::{HookMode, ValidateSettings};
+
+/// One command of a validation run and how it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandResult {
+    /// What ran (`make test`, `pre-commit hook`).
+    pub name: String,
+    pub ok: bool,
+    /// `passed`, `failed with exit code 2`, `timed out after 600 s`, ...
+    pub result: String,
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: f64,
+    /// The full (capped) output.
+    pub log: PathBuf,
+    /// The last lines of output, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+}
+
+/// Why a validation run could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot write the draft to {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot run `{command}`: {source}")]
+    Spawn { command: String, source: std::io::Error },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A validation run: the draft written into `worktree`, then the hook and the commands.
+pub struct Run<'a> {
+    pub repo: &'a Repo,
+    pub worktree: &'a Worktree,
+    pub settings: &'a ValidateSettings,
+    /// Folder for this run's logs.
+    pub log_dir: PathBuf,
+    /// Shown before each command (progress); empty for none.
+    pub label: String,
+    pub show_progress: bool,
+}
+
+impl Run<'_> {
+    /// Write `changes` into the worktree and run every check; stops at the first failure.
+    pub fn validate(&self, changes: &[FileChange]) -> Result<Vec<CommandResult>, ValidateError> {
+        write_changes(&self.worktree.path, changes)?;
+        let mut results = Vec::new();
+        let mut steps: Vec<(String, String)> = Vec::new();
+        if self.settings.hooks == HookMode::Auto {
+            match hooks::pre_commit(self.repo, &self.worktree.path, changes)? {
+                Some(hooks::Hook::Run { name, line }) => steps.push((name, line)),
+                Some(hooks::Hook::Unavailable { name, why }) => {
+                    let log = self.log_dir.join("00-hook.log");
+                    let _ = std::fs::create_dir_all(&self.log_dir).and_then(|_| std::fs::write(&log, &why));
+                    results.push(CommandResult {
+                        name,
+                        ok: false,
+                        result: "cannot run".to_string(),
+                        exit_code: None,
+                        timed_out: false,
+                        duration_ms: 0.0,
+                        log,
+                        tail: Some(why),
+                    });
+                    return Ok(results);
+                }
+                None => {}
+            }
+        }
+        steps.extend(self.settings.commands.iter().map(|c| (c.clone(), c.clone())));
+        for (i, (name, line)) in steps.iter().enumerate() {
+            if crate::cancel::requested() {
+                return Err(ValidateError::Cancelled);
+            }
+            if self.show_progress {
+                eprintln!("  {}{name} ...", self.label);
+            }
+            let log = self.log_dir.join(format!("{:02}-{}.log", i + 1, file_slug(name)));
+            let limits = command::Limits {
+                timeout: Duration::from_secs_f64(self.settings.timeout_s),
+                log_limit: self.settings.log_limit_bytes,
+                tail_lines: self.settings.tail_lines,
+            };
+            let outcome =
+                command::run(line, &self.worktree.path, &self.settings.env(), &limits, &log, &crate::cancel::requested)
+                    .map_err(|source| ValidateError::Spawn { command: line.clone(), source })?;
+            if outcome.cancelled {
+                return Err(ValidateError::Cancelled);
+            }
+            if self.show_progress {
+                eprintln!("  {}{name}: {} ({:.1} s)", self.label, outcome.summary(), outcome.duration.as_secs_f64());
+            }
+            let ok = outcome.ok;
+            results.push(CommandResult {
+                name: name.clone(),
+                ok,
+                result: outcome.summary(),
+                exit_code: outcome.exit_code,
+                timed_out: outcome.timed_out,
+                duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+                log: outcome.log.clone(),
+                tail: (!ok).then(|| outcome.tail.clone()),
+            });
+            if !ok {
+                break;
+            }
+        }
+        Ok(results)
+    }
+}
+
+/// Write each changed file into `root` (creating folders), removing deleted ones.
+pub fn write_changes(root: &Path, changes: &[FileChange]) -> Result<(), ValidateError> {
+    for change in changes {
+        let path = root.join(&change.path);
+        let result = match &change.new {
+            Some(text) => {
+                path.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| std::fs::write(&path, text))
+            }
+            None => std::fs::remove_file(&path),
+        };
+        result.map_err(|source| ValidateError::Write { path: path.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// `make test` → `make-test`, for log file names.
+pub fn file_slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').chars().take(40).collect()
+}
+
+/// Before anything runs: each configured command's program must exist, and each
+/// `make` target must be defined in the base commit's Makefile. Returns what is
+/// missing, named.
+pub fn preflight(settings: &ValidateSettings, worktree: &Path) -> Result<(), String> {
+    for line in &settings.commands {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(&program) = words.iter().find(|w| !w.contains('=')) else { continue };
+        if command::find_program(program).is_none() && !is_shell_builtin(program) {
+            return Err(format!("validation command `{line}` needs `{program}`, which is not installed (not on PATH)"));
+        }
+        if program != "make" && program != "gmake" {
+            continue;
+        }
+        let targets: Vec<&str> = words
+            .iter()
+            .skip_while(|w| **w != program)
+            .skip(1)
+            .filter(|w| !w.starts_with('-') && !w.contains('='))
+            .copied()
+            .collect();
+        if words.iter().any(|w| *w == "-f" || *w == "-C" || w.starts_with("--file") || w.starts_with("--directory")) {
+            continue; // a Makefile elsewhere: let the command itself say what is wrong
+        }
+        if !["Makefile", "makefile", "GNUmakefile"].iter().any(|m| worktree.join(m).is_file()) {
+            return Err(format!(
+                "validation command `{line}` needs a Makefile, and the base commit has none at the repository root"
+            ));
+        }
+        for target in targets {
+            // `make -q` decides whether the target is up to date without running its recipe;
+            // exit 2 with "No rule to make target" means there is no such target.
+            let out = std::process::Command::new(program)
+                .args(["-q", target])
+                .current_dir(worktree)
+                .stdin(std::process::Stdio::null())
+                .output();
+            if let Ok(out) = out
+                && out.status.code() == Some(2)
+                && String::from_utf8_lossy(&out.stderr).contains("No rule to make target")
+            {
+                return Err(format!(
+                    "validation command `{line}`: the Makefile has no target `{target}` (set [validate] commands to the checks this repository has)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_shell_builtin(word: &str) -> bool {
+    matches!(
+        word,
+        "cd" | "test" | "[" | "true" | "false" | "exit" | "export" | "set" | "." | "source" | "eval" | "exec" | "("
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names_are_readable() {
+        assert_eq!(file_slug("make test"), "make-test");
+        assert_eq!(file_slug("pre-commit hook"), "pre-commit-hook");
+    }
+
+    #[test]
+    fn preflight_names_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Makefile"), "test:\n\ttrue\n").unwrap();
+        let mut s = ValidateSettings::default_for_tests();
+        s.commands = vec!["make test".into(), "make typecheck".into()];
+        let err = preflight(&s, dir.path()).unwrap_err();
+        assert!(err.contains("no target `typecheck`"), "{err}");
+        s.commands = vec!["make test".into()];
+        preflight(&s, dir.path()).unwrap();
+        s.commands = vec!["no-such-program-xyz --flag".into()];
+        assert!(preflight(&s, dir.path()).unwrap_err().contains("`no-such-program-xyz`, which is not installed"));
+    }
+}
