@@ -23,7 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Report what should become async and why (changes nothing).
     Analyze(AnalyzeArgs),
-    /// Analyse, draft the async conversion and check it; with --dry-run, print the diff.
+    /// Analyse, draft the async conversion, validate it with the repository's checks
+    /// and commit it on a branch; with --dry-run, print the diff instead.
     Propose(ProposeArgs),
 }
 
@@ -99,6 +100,8 @@ pub enum ExitStatus {
     Failure = 1,
     /// Usage, configuration or environment error.
     Error = 2,
+    /// Stopped by Ctrl-C or SIGTERM (the shell's convention, 128 + SIGINT).
+    Cancelled = 130,
 }
 
 /// Run a parsed command line.
@@ -110,35 +113,53 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 }
 
 fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
-    if !args.dry_run {
-        anyhow::bail!(
-            "propose needs --dry-run for now: validating drafts in a worktree and committing them on a branch is not built yet"
-        );
-    }
     if args.drafter == DrafterChoice::Llm {
         anyhow::bail!("--drafter llm: no LLM drafter is available yet; use --drafter rules or auto");
     }
-    for (given, flag) in [
-        (args.base.is_some(), "--base"),
-        (args.branch.is_some(), "--branch"),
-        (args.jobs.is_some(), "--jobs"),
-        (args.push.is_some(), "--push"),
-    ] {
-        if given {
-            anyhow::bail!("{flag} has no effect with --dry-run, which drafts the files as they are on disk");
-        }
+    if args.jobs == Some(0) {
+        anyhow::bail!("--jobs must be at least 1");
     }
-    let (_, root) = analysis::locate(&args.path)?;
-    let mut config = Config::load(&root).context("cannot load the configuration")?;
-    if args.no_cache {
-        config.analysis.cache = false;
-    }
-    let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
     let progress = analysis::Progress::default();
     let show = args.format == ProposeFormat::Text;
-    let proposal = output::progress::with_progress(&progress, show, || {
-        crate::propose::dry_run(&args.path, &config, &catalog, &progress)
-    })?;
+    let proposal = if args.dry_run {
+        for (given, flag) in [
+            (args.base.is_some(), "--base"),
+            (args.branch.is_some(), "--branch"),
+            (args.jobs.is_some(), "--jobs"),
+            (args.push.is_some(), "--push"),
+        ] {
+            if given {
+                anyhow::bail!("{flag} has no effect with --dry-run, which drafts the files as they are on disk");
+            }
+        }
+        let (_, root) = analysis::locate(&args.path)?;
+        let mut config = Config::load(&root).context("cannot load the configuration")?;
+        if args.no_cache {
+            config.analysis.cache = false;
+        }
+        let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
+        output::progress::with_progress(&progress, show, || {
+            crate::propose::dry_run(&args.path, &config, &catalog, &progress)
+        })?
+    } else {
+        crate::cancel::install().context("cannot install the Ctrl-C handler")?;
+        let options = crate::propose::Options {
+            base: args.base.clone(),
+            branch: args.branch.clone(),
+            jobs: args.jobs.unwrap_or(1),
+            push: args.push.clone(),
+            no_cache: args.no_cache,
+            show_progress: show,
+        };
+        match crate::propose::run(&args.path, &options, &progress) {
+            Ok(proposal) => proposal,
+            Err(crate::propose::ProposeError::Cancelled) => {
+                eprintln!("refactor-async: cancelled; worktrees removed, nothing committed");
+                return Ok(ExitStatus::Cancelled);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
     let rendered = match args.format {
         ProposeFormat::Json => output::proposal::json(&proposal),
         ProposeFormat::Text => {

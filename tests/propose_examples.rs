@@ -1,4 +1,4 @@
-//! `refactor-async propose --dry-run` on the example repositories, end to end: the proposal
+//! `refactor-async propose` on the example repositories, end to end. With --dry-run: the proposal
 //! converts every plan, validates, writes nothing, applies with `git apply`, passes the
 //! example's own tests and type check, leaves nothing for ruff's ASYNC rules, and makes the
 //! example's benchmark at least 4x faster.
@@ -6,13 +6,14 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx, ruff and types-requests: run
 //! through `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Output};
+use std::path::Path;
+use std::process::Command as StdCommand;
 use std::sync::Mutex;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::*;
 
 /// The speedup the converted example must reach on its benchmark.
 const MIN_SPEEDUP: f64 = 4.0;
@@ -24,129 +25,6 @@ const CONVERTED_RUNS: usize = 3;
 /// Held by each example test for its whole run, so that one test's benchmark does not compete
 /// for the CPU with another test's pytest and mypy (the test harness runs tests in parallel).
 static HEAVY: Mutex<()> = Mutex::new(());
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn examples() -> PathBuf {
-    manifest_dir().join("examples")
-}
-
-/// `REFACTOR_ASYNC_PYTHON`, else the repository's `.venv`, else `python3` from PATH.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("REFACTOR_ASYNC_PYTHON").filter(|p| !p.is_empty()) {
-        return PathBuf::from(python);
-    }
-    let venv = manifest_dir().join(".venv/bin/python");
-    if venv.is_file() {
-        return venv;
-    }
-    PathBuf::from("python3")
-}
-
-/// PATH with the Python's bin folder (the venv's, when it is one) first.
-fn path_with_python_first(python: &Path) -> OsString {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(bin) = python.parent().filter(|p| !p.as_os_str().is_empty()) {
-        dirs.push(bin.to_path_buf());
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    std::env::join_paths(dirs).expect("PATH entries are valid")
-}
-
-/// Git without the user's or the system's configuration.
-fn git_cmd(dir: &Path) -> StdCommand {
-    let mut cmd = StdCommand::new("git");
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(["-c", "user.name=refactor-async tests", "-c", "user.email=tests@example.invalid"])
-        .current_dir(dir);
-    cmd
-}
-
-/// The last `n` lines of `bytes`, as text.
-fn tail(bytes: &[u8], n: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(n);
-    let mut out = String::new();
-    if start > 0 {
-        out.push_str(&format!("[... {start} lines omitted ...]\n"));
-    }
-    out.push_str(&lines[start..].join("\n"));
-    out
-}
-
-/// A readable account of a finished command.
-fn describe(what: &str, out: &Output) -> String {
-    format!(
-        "{what}\n  exit status: {}\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}\n---",
-        out.status,
-        tail(&out.stdout, 60),
-        tail(&out.stderr, 60)
-    )
-}
-
-/// Runs `cmd`, panicking with a readable message if it cannot start.
-fn output(cmd: &mut StdCommand) -> (String, Output) {
-    let what = format!("{cmd:?}");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    (what, out)
-}
-
-/// Runs `cmd` and asserts it succeeds.
-fn run_ok(cmd: &mut StdCommand) -> Output {
-    let (what, out) = output(cmd);
-    assert!(out.status.success(), "command failed: {}", describe(&what, &out));
-    out
-}
-
-/// Copy a folder recursively, leaving out Python caches (no symlinks in the examples).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if [".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"].iter().any(|skip| name == *skip) {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A committed git repository holding a copy of `examples/<name>`.
-fn example_repo(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&examples().join(name), dir.path());
-    run_ok(git_cmd(dir.path()).args(["init", "-q", "-b", "main"]));
-    run_ok(git_cmd(dir.path()).args(["add", "-A"]));
-    run_ok(git_cmd(dir.path()).args(["commit", "-q", "-m", "initial"]));
-    dir
-}
-
-fn bin(python: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("refactor-async").unwrap();
-    cmd.env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("REFACTOR_ASYNC_PYTHON", python)
-        .env("PATH", path_with_python_first(python));
-    cmd
-}
-
-fn git_status(dir: &Path) -> String {
-    let out = run_ok(git_cmd(dir).args(["status", "--porcelain", "--untracked-files=all"]));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `propose --dry-run --format json` on `dir`: checks the run and returns the document.
 fn propose_dry_run(dir: &Path, python: &Path) -> Value {
@@ -297,15 +175,61 @@ fn propose_refuses_outside_git() {
     assert!(stderr.contains("git repository"), "stderr should mention the git repository: {}", describe(&what, &out));
 }
 
+/// The whole `propose` on an example: validated in a worktree with the example's own
+/// `make test` and `make typecheck`, committed on a branch; the user's checkout untouched.
 #[test]
-fn propose_needs_dry_run_for_now() {
+fn propose_commits_a_validated_branch_on_ragjudge() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let python = python();
     let repo = example_repo("ragjudge");
+    let head_before = run_ok(git_cmd(repo.path()).args(["rev-parse", "HEAD"])).stdout;
     let mut cmd = bin(&python);
     cmd.arg("propose").arg(repo.path()).args(["--format", "json"]);
     let what = format!("{cmd:?}");
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "want exit 2 without --dry-run: {}", describe(&what, &out));
+    assert_eq!(out.status.code(), Some(0), "propose failed: {}", describe(&what, &out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let branch = doc["branch"].as_str().unwrap_or_else(|| panic!("no branch: {doc:#}")).to_string();
+    assert!(branch.starts_with("refactor-async/"), "{branch}");
+    let commit = doc["commit"].as_str().unwrap().to_string();
+    let names: Vec<&str> = doc["validation"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["re-parse", "re-analysis", "make test", "make typecheck"], "{doc:#}");
+    assert!(doc["validation"].as_array().unwrap().iter().all(|c| c["ok"] == true && c["duration_ms"].is_number()));
+    assert_eq!(doc["validation_runs"], 1);
+
+    let tip = run_ok(git_cmd(repo.path()).args(["rev-parse", &branch])).stdout;
+    assert_eq!(String::from_utf8_lossy(&tip).trim(), commit);
+    let message =
+        String::from_utf8(run_ok(git_cmd(repo.path()).args(["log", "-1", "--format=%B", &branch])).stdout).unwrap();
+    let title = message.lines().next().unwrap();
+    assert!(title.chars().count() < 72, "title too long: {title}");
+    for needle in
+        ["Functions made async:", "make test: passed", "make typecheck: passed", "Refactor-Async-Drafter: rules"]
+    {
+        assert!(message.contains(needle), "commit message lacks {needle:?}:\n{message}");
+    }
+    // The branch holds exactly the proposed diff on the base.
+    let numstat =
+        String::from_utf8(run_ok(git_cmd(repo.path()).args(["diff", "--numstat", "HEAD", &branch])).stdout).unwrap();
+    let (mut files, mut added, mut removed) = (0, 0, 0);
+    for line in numstat.lines() {
+        let mut parts = line.split_whitespace();
+        added += parts.next().unwrap().parse::<u64>().unwrap();
+        removed += parts.next().unwrap().parse::<u64>().unwrap();
+        files += 1;
+    }
+    let stat = &doc["stat"];
+    assert_eq!(
+        (files, added, removed),
+        (stat["files"].as_u64().unwrap(), stat["insertions"].as_u64().unwrap(), stat["deletions"].as_u64().unwrap())
+    );
+    let pr = &doc["proposals"][0]["pull_request"];
+    assert!(Path::new(pr["path"].as_str().unwrap()).is_file(), "{pr:#}");
+    assert!(pr["body"].as_str().unwrap().contains("## Validation"));
+
+    assert_eq!(run_ok(git_cmd(repo.path()).args(["rev-parse", "HEAD"])).stdout, head_before, "HEAD moved");
     let status = git_status(repo.path());
-    assert!(status.is_empty(), "propose without --dry-run changed the working tree:\n{status}");
+    assert!(status.is_empty(), "propose changed the working tree:\n{status}");
+    let worktrees = String::from_utf8(run_ok(git_cmd(repo.path()).args(["worktree", "list"])).stdout).unwrap();
+    assert_eq!(worktrees.lines().count(), 1, "a worktree was left behind:\n{worktrees}");
 }

@@ -41,9 +41,8 @@ pub fn content_key(bytes: &[u8]) -> u128 {
 
 /// Where the cache of a repository lives: under `.git/` when there is one, else the user's cache folder.
 pub fn default_location(root: &Path) -> Option<PathBuf> {
-    let git = root.join(".git");
-    if git.is_dir() {
-        return Some(git.join("refactor-async").join("cache").join("analysis.bin"));
+    if let Some(common) = git_common_dir(root) {
+        return Some(common.join("refactor-async").join("cache").join("analysis.bin"));
     }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -52,6 +51,25 @@ pub fn default_location(root: &Path) -> Option<PathBuf> {
     let abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let key = xxhash_rust::xxh3::xxh3_64(abs.to_string_lossy().as_bytes());
     Some(base.join("refactor-async").join(format!("{key:016x}.bin")))
+}
+
+/// The repository's shared `.git` folder, also from a linked worktree (whose
+/// `.git` is a file naming its own folder, which names the shared one).
+fn git_common_dir(root: &Path) -> Option<PathBuf> {
+    let git = root.join(".git");
+    if git.is_dir() {
+        return Some(git);
+    }
+    let text = std::fs::read_to_string(&git).ok()?;
+    let own = PathBuf::from(text.trim().strip_prefix("gitdir:")?.trim());
+    let own = if own.is_absolute() { own } else { root.join(own) };
+    match std::fs::read_to_string(own.join("commondir")) {
+        Ok(common) => {
+            let common = PathBuf::from(common.trim());
+            Some(if common.is_absolute() { common } else { own.join(common) })
+        }
+        Err(_) => Some(own),
+    }
 }
 
 impl Cache {

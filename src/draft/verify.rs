@@ -20,9 +20,25 @@ pub struct Check {
     pub name: String,
     pub ok: bool,
     pub duration_ms: f64,
-    /// What failed, when something did.
+    /// What failed, when something did (for a command: how it ended and its last lines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A command's exit code (none when it was killed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// A command stopped at its timeout.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// A command's full (capped) output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<std::path::PathBuf>,
+}
+
+impl Check {
+    /// A check that is not a command (re-parse, re-analysis).
+    pub fn internal(name: &str, ok: bool, duration_ms: f64, detail: Option<String>) -> Check {
+        Check { name: name.to_string(), ok, duration_ms, detail, exit_code: None, timed_out: false, log: None }
+    }
 }
 
 /// Codes that mean a converted function still blocks or bridges back to sync code.
@@ -44,23 +60,18 @@ pub fn verify(model: &Model<'_>, draft: &Draft, plans: &[Plan], config: &Config,
             broken.push(format!("{}:{line}", change.path));
         }
     }
-    checks.push(Check {
-        name: "re-parse".to_string(),
-        ok: broken.is_empty(),
-        duration_ms: ms(started),
-        detail: (!broken.is_empty()).then(|| format!("syntax errors in {}", broken.join(", "))),
-    });
+    checks.push(Check::internal(
+        "re-parse",
+        broken.is_empty(),
+        ms(started),
+        (!broken.is_empty()).then(|| format!("syntax errors in {}", broken.join(", "))),
+    ));
     if !broken.is_empty() {
         return checks;
     }
     let started = Instant::now();
     let outcome = reanalyze(model, draft, plans, config, catalog);
-    checks.push(Check {
-        name: "re-analysis".to_string(),
-        ok: outcome.is_ok(),
-        duration_ms: ms(started),
-        detail: outcome.err(),
-    });
+    checks.push(Check::internal("re-analysis", outcome.is_ok(), ms(started), outcome.err()));
     checks
 }
 

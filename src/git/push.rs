@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use git2::{Cred, CredentialType, Direction, Oid, PushOptions, RemoteCallbacks, Repository};
+use git2::{Cred, CredentialType, Oid, PushOptions, RemoteCallbacks, Repository};
 
 use super::branch::{self, BranchState};
 use super::{Context as _, GitError};
@@ -43,33 +43,40 @@ fn callbacks<'a>(repo: &'a Repository, attempts: &'a RefCell<u32>) -> RemoteCall
     callbacks
 }
 
-/// What the remote's copy of `name` points at, if it has one.
+/// What the remote's copy of `name` points at, if it has one. The commit is
+/// fetched (into a private reference, deleted again) so that it can be inspected.
 fn remote_tip(repo: &Repository, remote_name: &str, name: &str) -> Result<Option<Oid>, GitError> {
+    let failed = |e: git2::Error| GitError::Push { remote: remote_name.to_string(), message: e.message().to_string() };
     let mut remote = repo.find_remote(remote_name).context(|| format!("unknown remote `{remote_name}`"))?;
+    let scratch = format!("refs/refactor-async/remote-tip/{name}");
     let attempts = RefCell::new(0);
-    let connection = remote
-        .connect_auth(Direction::Push, Some(callbacks(repo, &attempts)), None)
-        .map_err(|e| GitError::Push { remote: remote_name.to_string(), message: e.message().to_string() })?;
-    let refname = format!("refs/heads/{name}");
-    let heads = connection
-        .list()
-        .map_err(|e| GitError::Push { remote: remote_name.to_string(), message: e.message().to_string() })?;
-    Ok(heads.iter().find(|h| h.name() == refname).map(|h| h.oid()))
+    let mut options = git2::FetchOptions::new();
+    options
+        .remote_callbacks(callbacks(repo, &attempts))
+        .update_fetchhead(false)
+        .download_tags(git2::AutotagOption::None);
+    let spec = format!("+refs/heads/{name}:{scratch}");
+    remote
+        .fetch(&[spec.as_str()], Some(&mut options), Some("refactor-async: read the remote branch"))
+        .map_err(failed)?;
+    let tip = repo.find_reference(&scratch).ok().and_then(|r| r.target());
+    if let Ok(mut reference) = repo.find_reference(&scratch) {
+        let _ = reference.delete();
+    }
+    Ok(tip)
 }
 
 /// Push local branch `name` to `remote_name`, replacing the remote copy only if it
 /// is the tool's own commit.
 pub fn push(repo: &Repository, remote_name: &str, name: &str) -> Result<(), GitError> {
     if let Some(tip) = remote_tip(repo, remote_name, name)? {
-        let known = repo.find_commit(tip).is_ok();
-        let ours = known && matches!(branch::classify(repo, tip), BranchState::Ours { .. });
+        let ours = matches!(branch::classify(repo, tip), BranchState::Ours { .. });
         let local = repo.find_branch(name, git2::BranchType::Local).ok().and_then(|b| b.get().target());
         if !ours && Some(tip) != local {
             return Err(GitError::Push {
                 remote: remote_name.to_string(),
                 message: format!(
-                    "{remote_name}/{name} has commits refactor-async did not make ({}); it is left as it is",
-                    if known { "someone pushed to it" } else { "commits this repository has not fetched" }
+                    "{remote_name}/{name} has commits refactor-async did not make (someone pushed to it); it is left as it is"
                 ),
             });
         }

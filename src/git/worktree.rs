@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use git2::{Oid, Repository};
 
-use super::{Context as _, GitError, Repo};
+use super::{Context as _, GitError};
 
 /// Prefix of the names of the tool's worktrees, in `.git/worktrees/` too.
 const PREFIX: &str = "refactor-async-";
@@ -37,13 +37,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GitError + '_ {
 }
 
 impl Worktree {
-    /// Check out `commit` into a new worktree.
-    pub fn create(repo: &Repo, commit: Oid) -> Result<Worktree, GitError> {
+    /// Check out `commit` into a new worktree of the repository whose common git
+    /// folder is `common` (`.git`).
+    pub fn create(common: &Path, commit: Oid) -> Result<Worktree, GitError> {
         let name = format!("{PREFIX}{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let dir = repo.state_dir().join("worktrees");
+        let dir = common.join("refactor-async").join("worktrees");
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let path = dir.join(&name);
-        let admin = repo.git.commondir().join("worktrees").join(&name);
+        let admin = common.join("worktrees").join(&name);
         let owner = dir.join(format!("{name}.owner"));
         // The owner record first, so that a crash from here on is cleaned up.
         std::fs::write(&owner, format!("{}\n", std::process::id())).map_err(io(&owner))?;
@@ -94,9 +95,9 @@ fn remove(path: &Path, admin: &Path, owner: &Path) {
 
 /// Remove worktrees left by runs that no longer exist (killed, crashed), first
 /// stopping any process still running inside them. Returns what was removed.
-pub fn clean_stale(repo: &Repo) -> Vec<PathBuf> {
-    let dir = repo.state_dir().join("worktrees");
-    let admin_dir = repo.git.commondir().join("worktrees");
+pub fn clean_stale(common: &Path) -> Vec<PathBuf> {
+    let dir = common.join("refactor-async").join("worktrees");
+    let admin_dir = common.join("worktrees");
     let mut names: Vec<String> = Vec::new();
     for folder in [&dir, &admin_dir] {
         let Ok(entries) = std::fs::read_dir(folder) else { continue };

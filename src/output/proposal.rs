@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::draft::diff;
+use crate::draft::verify::Check;
 use crate::plan::PlanStatus;
-use crate::propose::Proposal;
+use crate::propose::{DeliveryStatus, Proposal};
 
 /// The proposal as one JSON document (`version`, `branch`, `commit`, `diff`, `plans`, `validation`, ...).
 pub fn json(proposal: &Proposal) -> String {
@@ -18,7 +19,7 @@ pub fn json(proposal: &Proposal) -> String {
 /// The diff (coloured when `color`), then what happened to each plan and each check.
 pub fn text(proposal: &Proposal, color: bool) -> String {
     let mut out = String::new();
-    if !proposal.diff.is_empty() {
+    if proposal.dry_run && !proposal.diff.is_empty() {
         out.push_str(&if color { diff::colorize(&proposal.diff) } else { proposal.diff.clone() });
         out.push('\n');
     }
@@ -66,21 +67,58 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
             let _ = writeln!(out, "      why: {reason}");
         }
     }
-    if !proposal.validation.is_empty() {
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+    let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
+    if proposal.dry_run && !proposal.validation.is_empty() {
         let _ = writeln!(out, "{}", paint(bold, "Checks"));
-        for check in &proposal.validation {
-            let mark = if check.ok {
-                paint(Style::new().fg_color(Some(AnsiColor::Green.into())), "ok")
-            } else {
-                paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "FAILED")
-            };
-            let _ = writeln!(out, "  {:<12} {mark} ({:.0} ms)", check.name, check.duration_ms);
-            if let Some(detail) = &check.detail {
-                for line in detail.lines() {
-                    let _ = writeln!(out, "      {line}");
+        write_checks(&mut out, &proposal.validation, &paint, green, red);
+    }
+    if !proposal.proposals.is_empty() {
+        let _ = writeln!(out, "{}", paint(bold, &format!("Branches ({})", proposal.proposals.len())));
+    }
+    for p in &proposal.proposals {
+        let (label, style) = match p.status {
+            DeliveryStatus::Committed => ("committed", green),
+            DeliveryStatus::UpToDate => ("up to date", green),
+            DeliveryStatus::Failed => ("FAILED", red),
+            DeliveryStatus::Skipped => ("skipped", Style::new().dimmed()),
+        };
+        let commit = p.commit.as_deref().map(|c| format!(" {}", &c[..c.len().min(10)])).unwrap_or_default();
+        let _ = writeln!(out, "  {} {}{commit}  {}", paint(style, &format!("{label:<10}")), p.branch, p.title);
+        if p.validated_with > 1 {
+            let _ = writeln!(
+                out,
+                "      validated in run {} together with {} other proposals",
+                p.run.unwrap_or(0),
+                p.validated_with - 1
+            );
+        }
+        write_checks(&mut out, &p.validation, &paint, green, red);
+        for reason in &p.reasons {
+            let _ = writeln!(out, "      {reason}");
+        }
+        if let Some(pr) = &p.pull_request {
+            let _ = writeln!(out, "      pull-request description: {}", pr.path.display());
+        }
+        if let Some(push) = &p.push {
+            match &push.error {
+                None => {
+                    let _ = writeln!(out, "      pushed to {}", push.remote);
+                }
+                Some(e) => {
+                    let _ = writeln!(out, "      {} {e}", paint(red, "push failed:"));
                 }
             }
         }
+    }
+    if !proposal.dry_run && proposal.validation_runs > 0 {
+        let _ = writeln!(
+            out,
+            "{} validation run{}; logs in {}",
+            proposal.validation_runs,
+            if proposal.validation_runs == 1 { "" } else { "s" },
+            proposal.log_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+        );
     }
     for note in &proposal.notes {
         let _ = writeln!(out, "note: {note}");
@@ -95,9 +133,32 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
         if s.insertions == 1 { "" } else { "s" },
         s.deletions,
         if s.deletions == 1 { "" } else { "s" },
-        if proposal.dry_run { " (dry run: nothing written)" } else { "" }
+        if proposal.dry_run { " (dry run: nothing written)" } else { " in all proposals" }
     );
     out
+}
+
+/// Each check with its result and duration; a failure's detail (its output's tail) below it.
+fn write_checks(out: &mut String, checks: &[Check], paint: &dyn Fn(Style, &str) -> String, green: Style, red: Style) {
+    for check in checks {
+        let mark = if check.ok { paint(green, "ok") } else { paint(red, "FAILED") };
+        let took = if check.duration_ms >= 1000.0 {
+            format!("{:.1} s", check.duration_ms / 1000.0)
+        } else {
+            format!("{:.0} ms", check.duration_ms)
+        };
+        let _ = writeln!(out, "      {:<16} {mark} ({took})", check.name);
+        if let Some(detail) = &check.detail {
+            for line in detail.lines() {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
+        if !check.ok
+            && let Some(log) = &check.log
+        {
+            let _ = writeln!(out, "        full output: {}", log.display());
+        }
+    }
 }
 
 fn rewrite_name(rewrite: &crate::plan::CallRewrite) -> &'static str {

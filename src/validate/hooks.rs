@@ -22,14 +22,11 @@ pub enum Hook {
     Unavailable { name: String, why: String },
 }
 
-/// The repository's hooks folder: `core.hooksPath` (relative to the worktree) or `.git/hooks`.
-fn hooks_dir(repo: &Repo, worktree: &Path) -> PathBuf {
+/// The repository's hooks folder: `core.hooksPath` (when relative, relative to
+/// the worktree it runs in) or `.git/hooks`.
+pub fn hooks_dir(repo: &Repo) -> PathBuf {
     let configured = repo.git.config().ok().and_then(|c| c.get_path("core.hooksPath").ok());
-    match configured {
-        Some(path) if path.is_absolute() => path,
-        Some(path) => worktree.join(path),
-        None => repo.git.commondir().join("hooks"),
-    }
+    configured.unwrap_or_else(|| repo.git.commondir().join("hooks"))
 }
 
 fn executable(path: &Path) -> bool {
@@ -37,8 +34,8 @@ fn executable(path: &Path) -> bool {
 }
 
 /// Stage the draft in the worktree's index and say which hook step to run, if any.
-pub fn pre_commit(repo: &Repo, worktree: &Path, changes: &[FileChange]) -> Result<Option<Hook>, GitError> {
-    let hook = hooks_dir(repo, worktree).join("pre-commit");
+pub fn pre_commit(hooks_dir: &Path, worktree: &Path, changes: &[FileChange]) -> Result<Option<Hook>, GitError> {
+    let hook = worktree.join(hooks_dir).join("pre-commit");
     let framework = worktree.join(".pre-commit-config.yaml").is_file();
     let step = if executable(&hook) {
         Hook::Run { name: "pre-commit hook".to_string(), line: shell_quote(&hook.to_string_lossy()) }

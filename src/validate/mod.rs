@@ -12,30 +12,11 @@ pub mod settings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::draft::diff::FileChange;
+use crate::draft::verify::Check;
+use crate::git::GitError;
 use crate::git::worktree::Worktree;
-use crate::git::{GitError, Repo};
 pub use settings::{HookMode, ValidateSettings};
-
-/// One command of a validation run and how it went.
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandResult {
-    /// What ran (`make test`, `pre-commit hook`).
-    pub name: String,
-    pub ok: bool,
-    /// `passed`, `failed with exit code 2`, `timed out after 600 s`, ...
-    pub result: String,
-    pub exit_code: Option<i32>,
-    pub timed_out: bool,
-    pub duration_ms: f64,
-    /// The full (capped) output.
-    pub log: PathBuf,
-    /// The last lines of output, when it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tail: Option<String>,
-}
 
 /// Why a validation run could not even start.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +33,8 @@ pub enum ValidateError {
 
 /// A validation run: the draft written into `worktree`, then the hook and the commands.
 pub struct Run<'a> {
-    pub repo: &'a Repo,
+    /// The repository's hooks folder ([`hooks::hooks_dir`]).
+    pub hooks_dir: &'a Path,
     pub worktree: &'a Worktree,
     pub settings: &'a ValidateSettings,
     /// Folder for this run's logs.
@@ -64,25 +46,24 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     /// Write `changes` into the worktree and run every check; stops at the first failure.
-    pub fn validate(&self, changes: &[FileChange]) -> Result<Vec<CommandResult>, ValidateError> {
+    pub fn validate(&self, changes: &[FileChange]) -> Result<Vec<Check>, ValidateError> {
         write_changes(&self.worktree.path, changes)?;
         let mut results = Vec::new();
         let mut steps: Vec<(String, String)> = Vec::new();
         if self.settings.hooks == HookMode::Auto {
-            match hooks::pre_commit(self.repo, &self.worktree.path, changes)? {
+            match hooks::pre_commit(self.hooks_dir, &self.worktree.path, changes)? {
                 Some(hooks::Hook::Run { name, line }) => steps.push((name, line)),
                 Some(hooks::Hook::Unavailable { name, why }) => {
                     let log = self.log_dir.join("00-hook.log");
                     let _ = std::fs::create_dir_all(&self.log_dir).and_then(|_| std::fs::write(&log, &why));
-                    results.push(CommandResult {
+                    results.push(Check {
                         name,
                         ok: false,
-                        result: "cannot run".to_string(),
+                        duration_ms: 0.0,
+                        detail: Some(why),
                         exit_code: None,
                         timed_out: false,
-                        duration_ms: 0.0,
-                        log,
-                        tail: Some(why),
+                        log: Some(log),
                     });
                     return Ok(results);
                 }
@@ -113,15 +94,14 @@ impl Run<'_> {
                 eprintln!("  {}{name}: {} ({:.1} s)", self.label, outcome.summary(), outcome.duration.as_secs_f64());
             }
             let ok = outcome.ok;
-            results.push(CommandResult {
+            results.push(Check {
                 name: name.clone(),
                 ok,
-                result: outcome.summary(),
+                duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+                detail: (!ok).then(|| format!("{}\n{}", outcome.summary(), outcome.tail)),
                 exit_code: outcome.exit_code,
                 timed_out: outcome.timed_out,
-                duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                log: outcome.log.clone(),
-                tail: (!ok).then(|| outcome.tail.clone()),
+                log: Some(outcome.log.clone()),
             });
             if !ok {
                 break;

@@ -1,4 +1,15 @@
-//! `propose`: analysis → plans → drafts → checks, the pipeline's one way through.
+//! `propose`: analysis → plans → drafts → checks → validation → commits, the
+//! pipeline's one way through.
+//!
+//! [`dry_run`] drafts the files as they are on disk and changes nothing. [`run`]
+//! works from a commit: it checks the base out into a temporary worktree, analyses
+//! and drafts there, validates each proposal with the repository's own checks in
+//! worktrees of their own, and commits the ones that pass on their branches. The
+//! user's working tree, index, HEAD and branches are only ever read.
+
+pub mod deliver;
+pub mod message;
+pub mod schedule;
 
 use std::path::{Path, PathBuf};
 
@@ -7,9 +18,12 @@ use serde::Serialize;
 use crate::analysis::{self, AnalysisError, Progress, catalog::Catalog};
 use crate::config::{Config, ConfigError};
 use crate::draft::{self, diff, verify};
+use crate::git::GitError;
 use crate::plan::{self, Plan, PlanStatus, Settings};
+use crate::validate::ValidateError;
+pub use deliver::{Delivered, DeliveryStatus, Options, run};
 
-/// Why a proposal could not be made at all.
+/// Why a proposal could not be made at all (exit code 2, or 130 when cancelled).
 #[derive(Debug, thiserror::Error)]
 pub enum ProposeError {
     #[error(transparent)]
@@ -18,6 +32,28 @@ pub enum ProposeError {
     Config(#[from] ConfigError),
     #[error("{0} is not inside a git repository (propose works on git repositories)")]
     NotGit(PathBuf),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{0}")]
+    Preflight(String),
+    #[error("cannot load the blocking-call catalog: {0}")]
+    Catalog(String),
+    #[error("--branch {0:?} is not a valid branch name")]
+    BranchName(String),
+    #[error("cancelled; the worktrees were removed and nothing was committed")]
+    Cancelled,
+    #[error(transparent)]
+    Validate(ValidateError),
+}
+
+impl From<ValidateError> for ProposeError {
+    fn from(error: ValidateError) -> Self {
+        match error {
+            ValidateError::Cancelled => ProposeError::Cancelled,
+            ValidateError::Git(e) => ProposeError::Git(e),
+            other => ProposeError::Validate(other),
+        }
+    }
 }
 
 /// Line counts of a diff.
@@ -43,16 +79,42 @@ pub struct Proposal {
     pub diff: String,
     pub stat: DiffStat,
     pub plans: Vec<Plan>,
-    /// Checks run on the draft, with their results and durations.
+    /// Checks run on the draft and validation commands, with their results and durations.
     pub validation: Vec<verify::Check>,
     /// Worth knowing, not failures (loops kept sequential, no LLM configured).
     pub notes: Vec<String>,
+    /// The commit proposals start from (null with `--dry-run`).
+    pub base: Option<BaseInfo>,
+    /// One entry per branch: each independent conversion, or all of them with `--branch`.
+    pub proposals: Vec<Delivered>,
+    /// How many validation runs (worktrees running the repository's checks) were needed.
+    pub validation_runs: usize,
+    /// Where this run's logs and pull-request descriptions are.
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The base commit, for the JSON output.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseInfo {
+    pub rev: String,
+    pub commit: String,
 }
 
 impl Proposal {
-    /// Whether something acceptable came out: at least one plan converted and every check passed.
+    /// Whether something acceptable came out. Dry run: at least one plan converted
+    /// and every check passed. Otherwise: a branch was delivered (committed or
+    /// already up to date), or nothing failed (every proposal was left alone
+    /// because someone else owns its branch).
     pub fn succeeded(&self) -> bool {
-        self.plans.iter().any(|p| p.status == PlanStatus::Converted) && self.validation.iter().all(|c| c.ok)
+        if self.dry_run {
+            return self.plans.iter().any(|p| p.status == PlanStatus::Converted)
+                && self.validation.iter().all(|c| c.ok);
+        }
+        let delivered =
+            self.proposals.iter().any(|p| matches!(p.status, DeliveryStatus::Committed | DeliveryStatus::UpToDate));
+        let failed = self.proposals.iter().any(|p| p.status == DeliveryStatus::Failed)
+            || self.plans.iter().any(|p| matches!(p.status, PlanStatus::Failed | PlanStatus::NeedsLlm));
+        delivered || (!self.proposals.is_empty() && !failed)
     }
 }
 
@@ -94,5 +156,9 @@ pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progr
         plans,
         validation,
         notes,
+        base: None,
+        proposals: Vec::new(),
+        validation_runs: 0,
+        log_dir: None,
     })
 }
