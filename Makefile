@@ -30,8 +30,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
-demo: release
-	examples/demo.sh target/release/refactor-async
+# The examples' `make test` and `make typecheck` need pytest and mypy: the venv's
+# Python comes first on PATH.
+demo: venv release
+	PATH="$(abspath $(VENV))/bin:$$PATH" examples/demo.sh target/release/refactor-async
 
 bench: venv release
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) bench --bench analyze

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a bundled example: copy it to a fresh temporary git repository
-# and run refactor-async on it.
+# and run refactor-async analyze, then propose: the branch, its commit message and diff.
 set -euo pipefail
 BIN="$(realpath "${1:-target/release/refactor-async}")"
 EXAMPLE="${2:-ragjudge}"
@@ -17,9 +17,21 @@ echo "== $EXAMPLE copied to $WORK/$EXAMPLE and committed"
 echo "== refactor-async analyze"
 "$BIN" analyze .
 echo
-echo "== refactor-async propose --dry-run (the built-in rules drafter)"
+echo "== refactor-async propose --drafter rules"
+echo "   (drafts in a temporary worktree, validates with the example's own"
+echo "    'make test' and 'make typecheck', commits on a new branch)"
 status=0
-"$BIN" propose --dry-run . || status=$?
-echo "== propose exited with $status; the working tree is untouched:"
-git status --short
+"$BIN" propose --drafter rules . || status=$?
+echo
+echo "== propose exited with $status"
+for branch in $(git for-each-ref --format='%(refname:short)' 'refs/heads/refactor-async/*'); do
+    echo "== branch $branch: its commit message"
+    git --no-pager log -1 --format=%B "$branch"
+    echo "== branch $branch: the diff against main"
+    git --no-pager diff --stat main "$branch"
+    git --no-pager diff main "$branch"
+done
+echo "== the working tree, index and HEAD are untouched:"
+git status --short --branch
 [ -z "$(git status --porcelain)" ] && echo "   (clean)"
+exit "$status"

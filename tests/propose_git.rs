@@ -531,9 +531,26 @@ fn push_sends_the_branch_to_a_remote_and_never_over_someone_elses_work() {
     std::fs::write(dir.join("README.md"), "moved on\n").unwrap();
     run_ok(git_cmd(dir).args(["add", "README.md"]));
     run_ok(git_cmd(dir).args(["commit", "-q", "-m", "docs"]));
-    let (_, doc, out) = propose(dir, &["--push", "origin"]);
+    let local_before = git(dir, &["rev-parse", "refactor-async/pause"]);
+    let (code, doc, out) = propose(dir, &["--push", "origin"]);
+    assert_eq!(code, Some(0), "being left alone is not a failure: {}", text(&out));
     let p = proposal(&doc, "refactor-async/pause");
-    assert_eq!(p["push"]["ok"], false, "{}", text(&out));
-    assert!(p["push"]["error"].as_str().unwrap().contains("did not make"), "{p:#}");
+    assert_eq!(p["status"], "skipped", "{p:#}");
+    assert!(p["reasons"].to_string().contains("someone else pushed"), "{p:#}");
     assert_eq!(git(remote.path(), &["rev-parse", "refactor-async/pause"]), theirs, "their commit is still there");
+    assert_eq!(
+        git(dir, &["rev-parse", "refactor-async/pause"]),
+        local_before,
+        "the local branch is not rebuilt either"
+    );
+    // The other branch, still the tool's alone, is rebuilt and pushed.
+    let fetch = proposal(&doc, "refactor-async/fetch-all");
+    assert_eq!(fetch["push"]["ok"], true, "{fetch:#}");
+    assert_eq!(git(remote.path(), &["rev-parse", "refactor-async/fetch-all"]), fetch["commit"].as_str().unwrap());
+    let user = user_state(dir);
+    assert!(
+        !user.refs.keys().any(|r| r.starts_with("refs/refactor-async/")),
+        "scratch refs were left: {:?}",
+        user.refs
+    );
 }

@@ -45,7 +45,7 @@ fn callbacks<'a>(repo: &'a Repository, attempts: &'a RefCell<u32>) -> RemoteCall
 
 /// What the remote's copy of `name` points at, if it has one. The commit is
 /// fetched (into a private reference, deleted again) so that it can be inspected.
-fn remote_tip(repo: &Repository, remote_name: &str, name: &str) -> Result<Option<Oid>, GitError> {
+pub fn remote_tip(repo: &Repository, remote_name: &str, name: &str) -> Result<Option<Oid>, GitError> {
     let failed = |e: git2::Error| GitError::Push { remote: remote_name.to_string(), message: e.message().to_string() };
     let mut remote = repo.find_remote(remote_name).context(|| format!("unknown remote `{remote_name}`"))?;
     let scratch = format!("refs/refactor-async/remote-tip/{name}");

@@ -199,6 +199,24 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         items.push(prepare(&repo, &base, &refs, group, name, changes)?);
     }
 
+    // A remote copy with someone's commits on it is theirs too: leave the branch alone.
+    if let Some(remote) = &options.push {
+        let ms = (git_settings.network_timeout_s * 1000.0).clamp(1.0, i32::MAX as f64) as i32;
+        push::set_network_timeouts(ms, ms);
+        for item in items.iter_mut().filter(|i| i.pending || i.delivered.status == DeliveryStatus::UpToDate) {
+            let Some(tip) = push::remote_tip(&repo.git, remote, &item.branch)? else { continue };
+            let local = repo.git.refname_to_id(&format!("refs/heads/{}", item.branch)).ok();
+            if Some(tip) != local && !matches!(branch::classify(&repo.git, tip), BranchState::Ours { .. }) {
+                item.pending = false;
+                item.delivered.status = DeliveryStatus::Skipped;
+                item.delivered.reasons.push(format!(
+                    "{remote}/{} has commits someone else pushed on top of refactor-async's; it is no longer rewritten",
+                    item.branch
+                ));
+            }
+        }
+    }
+
     // Validate what is not already on its branch: together first, bisecting on failure.
     let pending: Vec<usize> = (0..items.len()).filter(|&i| items[i].pending).collect();
     let run_id = run_id();
@@ -221,12 +239,13 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         let plans = &plans;
         let model = &model;
         let settings = &settings;
+        let (config, catalog, internal) = (&config, &catalog, &internal);
         let validate_one = |number: usize, members: &[usize]| -> Result<Vec<Check>, validate::ValidateError> {
+            let together: Vec<&Plan> =
+                members.iter().flat_map(|&m| items[pending[m]].plans.iter().map(|&i| &plans[i])).collect();
             let changes = if members.len() == 1 {
                 items[pending[members[0]]].changes.clone()
             } else {
-                let together: Vec<&Plan> =
-                    members.iter().flat_map(|&m| items[pending[m]].plans.iter().map(|&i| &plans[i])).collect();
                 match draft::draft(model, &together, settings) {
                     Ok(d) => d.changes,
                     Err(reasons) => {
@@ -234,6 +253,17 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                     }
                 }
             };
+            // Re-parse and re-analysis of exactly this draft (already done when it is the whole one).
+            let mut results = if together.len() == converted.len() {
+                internal.clone()
+            } else {
+                let owned: Vec<Plan> = together.iter().map(|p| (*p).clone()).collect();
+                let draft = draft::Draft { changes: changes.clone(), notes: Vec::new() };
+                verify::verify(model, &draft, &owned, config, catalog)
+            };
+            if results.iter().any(|c| !c.ok) {
+                return Ok(results);
+            }
             let worktree = Worktree::create(&common, base.oid)?;
             let label = if members.len() == 1 {
                 format!("[run {number}: {}] ", items[pending[members[0]]].branch)
@@ -248,7 +278,8 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                 label,
                 show_progress: show,
             };
-            run.validate(&changes)
+            results.extend(run.validate(&changes)?);
+            Ok(results)
         };
         schedule::validate_groups(pending.len(), options.jobs.max(1), checks.joint, validate_one)?
     };
@@ -258,17 +289,14 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         let (name, email) = git_settings.author();
         git::signature(&repo.git, name, email)
     };
-    if options.push.is_some() {
-        let ms = (git_settings.network_timeout_s * 1000.0).clamp(1.0, i32::MAX as f64) as i32;
-        push::set_network_timeouts(ms, ms);
-    }
+    // The whole draft's own checks, then every command of every run.
     let mut validation = internal.clone();
     for run in &schedule.runs {
-        validation.extend(run.checks.iter().cloned());
+        validation.extend(run.checks.iter().filter(|c| c.log.is_some()).cloned());
     }
     for (k, &i) in pending.iter().enumerate() {
         let item = &mut items[i];
-        finish(item, k, &schedule, &internal, &mut plans, &repo, &base, &checks, &signature, &log_dir)?;
+        finish(item, k, &schedule, &mut plans, &repo, &base, &checks, &signature, &log_dir)?;
     }
     for item in &mut items {
         if let Some(remote) = &options.push
@@ -378,7 +406,6 @@ fn finish(
     item: &mut Item,
     k: usize,
     schedule: &Schedule,
-    internal: &[Check],
     plans: &mut [Plan],
     repo: &Repo,
     base: &git::Base,
@@ -393,7 +420,7 @@ fn finish(
     let run = &schedule.runs[r];
     item.delivered.run = Some(run.number);
     item.delivered.validated_with = run.items.len();
-    item.delivered.validation = internal.iter().chain(&run.checks).cloned().collect();
+    item.delivered.validation = run.checks.clone();
     if !run.ok {
         item.delivered.status = DeliveryStatus::Failed;
         let failing = run.checks.iter().find(|c| !c.ok);

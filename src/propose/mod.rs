@@ -104,7 +104,7 @@ impl Proposal {
     /// Whether something acceptable came out. Dry run: at least one plan converted
     /// and every check passed. Otherwise: a branch was delivered (committed or
     /// already up to date), or nothing failed (every proposal was left alone
-    /// because someone else owns its branch).
+    /// because someone else owns its branch); and every push asked for went through.
     pub fn succeeded(&self) -> bool {
         if self.dry_run {
             return self.plans.iter().any(|p| p.status == PlanStatus::Converted)
@@ -114,7 +114,8 @@ impl Proposal {
             self.proposals.iter().any(|p| matches!(p.status, DeliveryStatus::Committed | DeliveryStatus::UpToDate));
         let failed = self.proposals.iter().any(|p| p.status == DeliveryStatus::Failed)
             || self.plans.iter().any(|p| matches!(p.status, PlanStatus::Failed | PlanStatus::NeedsLlm));
-        delivered || (!self.proposals.is_empty() && !failed)
+        let push_failed = self.proposals.iter().any(|p| p.push.as_ref().is_some_and(|push| !push.ok));
+        !push_failed && (delivered || (!self.proposals.is_empty() && !failed))
     }
 }
 

@@ -170,12 +170,11 @@ pub fn preflight(settings: &ValidateSettings, worktree: &Path) -> Result<(), Str
         for target in targets {
             // `make -q` decides whether the target is up to date without running its recipe;
             // exit 2 with "No rule to make target" means there is no such target.
-            let out = std::process::Command::new(program)
-                .args(["-q", target])
-                .current_dir(worktree)
-                .stdin(std::process::Stdio::null())
-                .output();
-            if let Ok(out) = out
+            let out = command::output_with_timeout(
+                std::process::Command::new(program).args(["-q", target]).current_dir(worktree),
+                Duration::from_secs(30),
+            );
+            if let Ok(Some(out)) = out
                 && out.status.code() == Some(2)
                 && String::from_utf8_lossy(&out.stderr).contains("No rule to make target")
             {
