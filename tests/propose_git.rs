@@ -54,8 +54,8 @@ def test_pause() -> None:
 "#;
 
 /// `make test` runs pytest; `make typecheck` byte-compiles (mypy has its own end-to-end test).
-/// `RA_TEST_HANG=<file>` makes `make test` touch the file and hang.
-const MAKEFILE: &str = "PYTHON ?= python3\n\n.PHONY: test typecheck\n\ntest:\n\t@if [ -n \"$$RA_TEST_HANG\" ]; then touch \"$$RA_TEST_HANG\"; sleep 300; fi\n\t$(PYTHON) -m pytest -q -p no:cacheprovider\n\ntypecheck:\n\t$(PYTHON) -m compileall -q src\n";
+/// `RA_TEST_HANG=<file>` makes `make test` write its shell's pid to the file and hang.
+const MAKEFILE: &str = "PYTHON ?= python3\n\n.PHONY: test typecheck\n\ntest:\n\t@if [ -n \"$$RA_TEST_HANG\" ]; then echo $$$$ > \"$$RA_TEST_HANG\"; sleep 300; fi\n\t$(PYTHON) -m pytest -q -p no:cacheprovider\n\ntypecheck:\n\t$(PYTHON) -m compileall -q src\n";
 
 const PYPROJECT: &str = "[project]\nname = \"tiny\"\nversion = \"0\"\nrequires-python = \">=3.11\"\n\n[tool.pytest.ini_options]\npythonpath = [\"src\"]\n";
 
@@ -410,7 +410,7 @@ fn a_killed_run_leaves_a_worktree_that_the_next_run_removes() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !marker.exists() {
+    while std::fs::read_to_string(&marker).map_or(true, |t| !t.ends_with('\n')) {
         assert!(std::time::Instant::now() < deadline, "validation never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -419,11 +419,21 @@ fn a_killed_run_leaves_a_worktree_that_the_next_run_removes() {
     let stale: Vec<_> = std::fs::read_dir(dir.join(".git/refactor-async/worktrees")).unwrap().flatten().collect();
     assert!(!stale.is_empty(), "the killed run should have left its worktree");
 
+    let orphan: i32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+    assert!(running(orphan), "the hanging check outlives the killed run");
+
     let (code, doc, out) = propose(dir, &[]);
     assert_eq!(code, Some(0), "{}", text(&out));
     assert!(doc["notes"].to_string().contains("left behind by an earlier run"), "{:#}", doc["notes"]);
+    assert!(!running(orphan), "the next run stops what the killed run left running");
     no_worktrees_left(dir);
     assert!(branches(dir).contains(&"refactor-async/pause".to_string()));
+}
+
+/// Whether `pid` runs (a zombie waiting to be reaped does not).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
 }
 
 #[test]
@@ -441,7 +451,7 @@ fn sigterm_stops_validation_and_cleans_up() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !marker.exists() {
+    while std::fs::read_to_string(&marker).map_or(true, |t| !t.ends_with('\n')) {
         assert!(std::time::Instant::now() < deadline, "validation never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

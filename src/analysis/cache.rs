@@ -166,6 +166,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_linked_worktree_shares_the_main_repositorys_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("repo");
+        let common = main.join(".git");
+        let admin = common.join("worktrees/wt");
+        let wt = dir.path().join("wt");
+        std::fs::create_dir_all(&admin).unwrap();
+        std::fs::create_dir_all(&wt).unwrap();
+        std::fs::write(admin.join("commondir"), "../..\n").unwrap();
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", admin.display())).unwrap();
+        std::fs::create_dir_all(common.join("refactor-async/cache")).unwrap();
+        let expected = common.join("refactor-async/cache/analysis.bin");
+        assert_eq!(default_location(&main), Some(expected.clone()));
+        let from_worktree = default_location(&wt).unwrap();
+        assert_eq!(
+            std::fs::canonicalize(from_worktree.parent().unwrap()).unwrap(),
+            std::fs::canonicalize(expected.parent().unwrap()).unwrap()
+        );
+    }
+
+    #[test]
     fn round_trip_and_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.bin");

@@ -143,7 +143,6 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     let settings = Settings::from_config(&config)?;
     let checks = ValidateSettings::from_config(&config)?;
     let git_settings = GitSettings::from_config(&config)?;
-    validate::preflight(&checks, &source.path).map_err(ProposeError::Preflight)?;
     let scan = source.path.join(relative_to_workdir(&repo, path));
     if !scan.exists() {
         return Err(ProposeError::Preflight(format!("{} is not in the base commit {}", path.display(), base.short())));
@@ -151,6 +150,9 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     let model = crate::output::progress::with_progress(progress, show, || {
         analysis::analyze_model(&scan, &config, &catalog, progress)
     })?;
+    if crate::cancel::requested() {
+        return Err(ProposeError::Cancelled);
+    }
     let mut plans = plan::build(&model, &config.analysis, &settings);
     let drafted = draft::draft_plans(&model, &mut plans, &settings);
     let mut internal = Vec::new();
@@ -197,6 +199,14 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
             None => unique_branch(&items, &format!("{}{}", git_settings.branch_prefix, refs[0].id)),
         };
         items.push(prepare(&repo, &base, &refs, group, name, changes)?);
+    }
+
+    // Only now is it known that checks will run: a missing program or target is named before any does.
+    if items.iter().any(|i| i.pending) {
+        validate::preflight(&checks, &source.path).map_err(ProposeError::Preflight)?;
+    }
+    if crate::cancel::requested() {
+        return Err(ProposeError::Cancelled);
     }
 
     // A remote copy with someone's commits on it is theirs too: leave the branch alone.

@@ -63,6 +63,9 @@ impl Outcome {
 
 /// The part of the output kept in memory for the tail: enough for `tail_lines` of normal lines.
 const TAIL_BYTES: usize = 64 * 1024;
+/// Environment variables that tell git which repository, index and tree to use.
+const GIT_LOCATION_VARIABLES: &[&str] =
+    &["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_OBJECT_DIRECTORY"];
 /// How often the child is polled for exit, timeout and cancellation.
 const POLL: Duration = Duration::from_millis(20);
 /// Between SIGTERM and SIGKILL of a group that is being stopped.
@@ -91,6 +94,11 @@ pub fn run(
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .process_group(0);
+    // Set when the tool itself runs from a git hook: they would point `git` inside
+    // the command at the user's repository instead of the worktree it runs in.
+    for key in GIT_LOCATION_VARIABLES {
+        cmd.env_remove(key);
+    }
     for (key, value) in env {
         cmd.env(key, value);
     }
