@@ -395,18 +395,17 @@ fn a_detached_head_proposes_from_its_commit() {
     assert_eq!(git(dir, &["rev-parse", "refactor-async/pause^"]), git(dir, &["rev-parse", "HEAD"]));
 }
 
-#[test]
-fn a_killed_run_leaves_a_worktree_that_the_next_run_removes() {
-    let repo = tiny_repo(&[]);
-    let dir = repo.path();
+/// Start `propose` on `dir` with a `make test` that hangs; return once it hangs,
+/// with the file holding the hanging shell's pid.
+fn propose_until_validation_hangs(dir: &Path) -> (std::process::Child, PathBuf) {
     let marker = dir.join(".git/hang-started");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
         .arg("propose")
         .arg(dir)
         .env("PATH", path_with_python_first(&python()))
         .env("RA_TEST_HANG", &marker)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -414,6 +413,14 @@ fn a_killed_run_leaves_a_worktree_that_the_next_run_removes() {
         assert!(std::time::Instant::now() < deadline, "validation never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    (child, marker)
+}
+
+#[test]
+fn a_killed_run_leaves_a_worktree_that_the_next_run_removes() {
+    let repo = tiny_repo(&[]);
+    let dir = repo.path();
+    let (mut child, marker) = propose_until_validation_hangs(dir);
     child.kill().unwrap(); // SIGKILL: no clean-up runs
     child.wait().unwrap();
     let stale: Vec<_> = std::fs::read_dir(dir.join(".git/refactor-async/worktrees")).unwrap().flatten().collect();
@@ -440,21 +447,7 @@ fn running(pid: i32) -> bool {
 fn sigterm_stops_validation_and_cleans_up() {
     let repo = tiny_repo(&[]);
     let dir = repo.path();
-    let marker = dir.join(".git/hang-started");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
-        .arg("propose")
-        .arg(dir)
-        .env("PATH", path_with_python_first(&python()))
-        .env("RA_TEST_HANG", &marker)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while std::fs::read_to_string(&marker).map_or(true, |t| !t.ends_with('\n')) {
-        assert!(std::time::Instant::now() < deadline, "validation never started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (child, _) = propose_until_validation_hangs(dir);
     // SAFETY: sending a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();

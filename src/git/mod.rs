@@ -16,6 +16,8 @@ use git2::{Oid, Repository, StatusOptions};
 /// What can go wrong on the git side.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    #[error("{0} does not exist")]
+    NotFound(PathBuf),
     #[error("{0} is not inside a git repository (propose works on git repositories)")]
     NotGit(PathBuf),
     #[error("{0} is a bare repository; propose needs one with a working tree")]
@@ -69,6 +71,9 @@ impl Base {
 impl Repo {
     /// The repository that contains `path`.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
+        if !path.exists() {
+            return Err(GitError::NotFound(path.to_path_buf()));
+        }
         let git = Repository::discover(path).map_err(|_| GitError::NotGit(path.to_path_buf()))?;
         let Some(workdir) = git.workdir().map(Path::to_path_buf) else {
             return Err(GitError::Bare(git.path().to_path_buf()));

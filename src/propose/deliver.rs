@@ -15,7 +15,7 @@ use crate::draft::{self};
 use crate::git::branch::{self, BranchState};
 use crate::git::worktree::{self, Worktree};
 use crate::git::{self, GitError, Repo, commit, push};
-use crate::plan::{self, Plan, PlanStatus, Settings};
+use crate::plan::{Plan, PlanStatus, Settings};
 use crate::validate::settings::GitSettings;
 use crate::validate::{self, HookMode, ValidateSettings, hooks};
 
@@ -153,22 +153,9 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if crate::cancel::requested() {
         return Err(ProposeError::Cancelled);
     }
-    let mut plans = plan::build(&model, &config.analysis, &settings);
-    let drafted = draft::draft_plans(&model, &mut plans, &settings);
-    let mut internal = Vec::new();
-    if !drafted.changes.is_empty() {
-        internal = verify::verify(&model, &drafted, &plans, &config, &catalog);
-        if internal.iter().any(|c| !c.ok) {
-            for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
-                plan.status = PlanStatus::Failed;
-                plan.reasons = internal.iter().filter(|c| !c.ok).filter_map(|c| c.detail.clone()).collect();
-            }
-        }
-    }
-    notes.extend(drafted.notes.iter().cloned());
-    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
-        notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
-    }
+    let super::Drafted { mut plans, draft: drafted, checks: internal, notes: drafting_notes } =
+        super::plan_and_draft(&model, &config, &catalog, &settings);
+    notes.extend(drafting_notes);
 
     // One proposal per independent plan, or one with all of them on --branch.
     let converted: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].status == PlanStatus::Converted).collect();
@@ -470,7 +457,7 @@ fn finish(
         item.delivered.stat.deletions
     );
     let (title, body) = message::pull_request(&facts, &item.branch, &stat);
-    let pr_path = log_dir.join(format!("{}.pr.md", validate::file_slug(&item.branch)));
+    let pr_path = log_dir.join(format!("{}.pr.md", item.branch.replace('/', "-")));
     let written =
         std::fs::create_dir_all(log_dir).and_then(|_| std::fs::write(&pr_path, format!("# {title}\n\n{body}")));
     if let Err(e) = written {

@@ -119,6 +119,36 @@ impl Proposal {
     }
 }
 
+/// Plans, their joint draft, its re-parse and re-analysis checks, and notes.
+pub struct Drafted {
+    pub plans: Vec<Plan>,
+    pub draft: draft::Draft,
+    pub checks: Vec<verify::Check>,
+    pub notes: Vec<String>,
+}
+
+/// Plan the conversion, draft every plan the rules can, and check the joint draft;
+/// a draft failing its checks marks its plans failed, with the reasons.
+pub fn plan_and_draft(model: &analysis::Model<'_>, config: &Config, catalog: &Catalog, settings: &Settings) -> Drafted {
+    let mut plans = plan::build(model, &config.analysis, settings);
+    let drafted = draft::draft_plans(model, &mut plans, settings);
+    let mut checks = Vec::new();
+    if !drafted.changes.is_empty() {
+        checks = verify::verify(model, &drafted, &plans, config, catalog);
+        if checks.iter().any(|c| !c.ok) {
+            for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
+                plan.status = PlanStatus::Failed;
+                plan.reasons = checks.iter().filter(|c| !c.ok).filter_map(|c| c.detail.clone()).collect();
+            }
+        }
+    }
+    let mut notes = drafted.notes.clone();
+    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
+        notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
+    }
+    Drafted { plans, draft: drafted, checks, notes }
+}
+
 /// Analyse, plan, draft with the rules drafter and check the draft; changes nothing on disk.
 pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progress) -> Result<Proposal, ProposeError> {
     let (_, root) = analysis::locate(path)?;
@@ -127,24 +157,10 @@ pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progr
     }
     let settings = Settings::from_config(config)?;
     let model = analysis::analyze_model(path, config, catalog, progress)?;
-    let mut plans = plan::build(&model, &config.analysis, &settings);
-    let drafted = draft::draft_plans(&model, &mut plans, &settings);
-    let mut validation = Vec::new();
-    if !drafted.changes.is_empty() {
-        validation = verify::verify(&model, &drafted, &plans, config, catalog);
-        if validation.iter().any(|c| !c.ok) {
-            for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
-                plan.status = PlanStatus::Failed;
-                plan.reasons = validation.iter().filter(|c| !c.ok).filter_map(|c| c.detail.clone()).collect();
-            }
-        }
-    }
+    let Drafted { plans, draft: drafted, checks: validation, notes } =
+        plan_and_draft(&model, config, catalog, &settings);
     let diff_text = diff::unified_diff(&drafted.changes);
     let (files, insertions, deletions) = diff::stat(&diff_text);
-    let mut notes = drafted.notes;
-    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
-        notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
-    }
     Ok(Proposal {
         version: 1,
         root: model.report.root.clone(),
