@@ -557,3 +557,51 @@ fn push_sends_the_branch_to_a_remote_and_never_over_someone_elses_work() {
         user.refs
     );
 }
+
+#[test]
+fn jobs_run_validations_at_the_same_time_in_separate_worktrees() {
+    // Each run notes its worktree, waits, and records whether another run was going meanwhile.
+    let shared = tempfile::tempdir().unwrap();
+    let makefile = "test:\n\t@pwd > \"$$RA_SHARED/where-$$$$\"; touch \"$$RA_SHARED/running-$$$$\"; sleep 2; if [ $$(ls \"$$RA_SHARED\" | grep -c running-) -gt 1 ]; then touch \"$$RA_SHARED/overlap\"; fi; rm \"$$RA_SHARED/running-$$$$\"\ntypecheck:\n\ttrue\n";
+    let config = "[validate]\njoint = false\n";
+    let repo = tiny_repo(&[("Makefile", makefile), ("refactor-async.toml", config)]);
+    let dir = repo.path();
+    let mut cmd = bin(&python());
+    let out = cmd
+        .env("RA_SHARED", shared.path())
+        .arg("propose")
+        .arg(dir)
+        .args(["--jobs", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["validation_runs"], 2, "joint validation is off: one run per proposal");
+    assert!(shared.path().join("overlap").exists(), "the two runs did not overlap");
+    let mut worktrees: Vec<String> = std::fs::read_dir(shared.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("where-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    worktrees.dedup();
+    assert_eq!(worktrees.len(), 2, "each run in a worktree of its own: {worktrees:?}");
+    assert!(worktrees.iter().all(|w| w.contains(".git/refactor-async/worktrees/")), "{worktrees:?}");
+    no_worktrees_left(dir);
+}
+
+#[test]
+fn nothing_to_convert_needs_no_checks_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pure.py"), "def add(a: int, b: int) -> int:\n    return a + b\n").unwrap();
+    run_ok(git_cmd(dir.path()).args(["init", "-q", "-b", "main"]));
+    run_ok(git_cmd(dir.path()).args(["add", "-A"]));
+    run_ok(git_cmd(dir.path()).args(["commit", "-q", "-m", "initial"]));
+    // No Makefile at all: nothing is validated, so nothing is missing.
+    let (code, doc, out) = propose(dir.path(), &[]);
+    assert_eq!(code, Some(0), "{}", text(&out));
+    assert_eq!(doc["plans"], serde_json::json!([]));
+    assert_eq!(doc["branch"], Value::Null);
+    assert_eq!(branches(dir.path()), ["main"]);
+    no_worktrees_left(dir.path());
+}
