@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod draft;
 pub mod git;
+pub mod llm;
 pub mod output;
 pub mod plan;
 pub mod propose;
