@@ -69,6 +69,18 @@ pub struct ProposeArgs {
     /// Do not read or write the analysis cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// The OpenAI-compatible endpoint (over `[llm] base_url`), e.g. http://localhost:11434/v1.
+    #[arg(long, value_name = "URL")]
+    pub llm_base_url: Option<String>,
+    /// The model (over `[llm] model`).
+    #[arg(long, value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// Requests in flight at once, at most (over `[llm] max_concurrency`).
+    #[arg(long, value_name = "N")]
+    pub llm_max_concurrency: Option<usize>,
+    /// Seconds one request may take (over `[llm] timeout_s`).
+    #[arg(long, value_name = "SECONDS")]
+    pub llm_timeout: Option<f64>,
 }
 
 /// `refactor-async analyze`.
@@ -113,16 +125,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 }
 
 fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
-    if args.drafter == DrafterChoice::Llm {
-        anyhow::bail!("--drafter llm: no LLM drafter is available yet; use --drafter rules or auto");
-    }
     if args.jobs == Some(0) {
         anyhow::bail!("--jobs must be at least 1");
     }
     let progress = analysis::Progress::default();
     let show = args.format == ProposeFormat::Text;
     let proposal = if args.dry_run {
+        if args.drafter == DrafterChoice::Llm {
+            anyhow::bail!(
+                "--dry-run drafts with the rules drafter only and makes no network calls; run without --dry-run to draft with the LLM"
+            );
+        }
         for (given, flag) in [
+            (args.llm_base_url.is_some() || args.llm_model.is_some(), "--llm-base-url/--llm-model"),
             (args.base.is_some(), "--base"),
             (args.branch.is_some(), "--branch"),
             (args.jobs.is_some(), "--jobs"),
@@ -150,6 +165,17 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
             push: args.push.clone(),
             no_cache: args.no_cache,
             show_progress: show,
+            drafter: match args.drafter {
+                DrafterChoice::Auto => crate::propose::Drafter::Auto,
+                DrafterChoice::Rules => crate::propose::Drafter::Rules,
+                DrafterChoice::Llm => crate::propose::Drafter::Llm,
+            },
+            llm: crate::propose::LlmOverrides {
+                base_url: args.llm_base_url.clone(),
+                model: args.llm_model.clone(),
+                max_concurrency: args.llm_max_concurrency,
+                timeout_s: args.llm_timeout,
+            },
         };
         match crate::propose::run(&args.path, &options, &progress) {
             Ok(proposal) => proposal,

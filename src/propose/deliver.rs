@@ -1,5 +1,6 @@
 //! `propose` without `--dry-run`: from a base commit to validated commits on branches.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use git2::Oid;
@@ -15,6 +16,10 @@ use crate::draft::{self};
 use crate::git::branch::{self, BranchState};
 use crate::git::worktree::{self, Worktree};
 use crate::git::{self, GitError, Repo, commit, push};
+use crate::llm::client::CallUsage;
+use crate::llm::drafter::{self as llm_drafter, Accepted, Failure, Outcome, Prompts};
+use crate::llm::run::LlmRun;
+use crate::llm::settings::LlmSettings;
 use crate::plan::{Plan, PlanStatus, Settings};
 use crate::validate::settings::GitSettings;
 use crate::validate::{self, HookMode, ValidateSettings, hooks};
@@ -32,6 +37,60 @@ pub struct Options {
     pub no_cache: bool,
     /// Progress lines on standard error.
     pub show_progress: bool,
+    pub drafter: Drafter,
+    /// `--llm-*` flags, over `[llm]`.
+    pub llm: LlmOverrides,
+}
+
+/// Which drafter writes the code (`--drafter`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Drafter {
+    /// Rules first; the LLM for plans that need it and to repair failed drafts, when configured.
+    #[default]
+    Auto,
+    /// Never call an LLM.
+    Rules,
+    /// Every plan through the LLM.
+    Llm,
+}
+
+/// Flags that override `[llm]`.
+#[derive(Debug, Clone, Default)]
+pub struct LlmOverrides {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub max_concurrency: Option<usize>,
+    pub timeout_s: Option<f64>,
+}
+
+impl LlmOverrides {
+    fn apply(&self, s: &mut LlmSettings) {
+        if let Some(v) = &self.base_url {
+            s.base_url = v.clone();
+        }
+        if let Some(v) = &self.model {
+            s.model = v.clone();
+        }
+        if let Some(v) = self.max_concurrency {
+            s.max_concurrency = v;
+        }
+        if let Some(v) = self.timeout_s {
+            s.timeout_s = v;
+        }
+    }
+}
+
+/// What the LLM did in a run, for `--format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LlmReport {
+    pub model: String,
+    pub base_url: String,
+    /// Every call of every plan, together.
+    pub usage: CallUsage,
+    /// The most requests in flight at once.
+    pub peak_in_flight: usize,
+    /// Per plan (drafts and repairs): attempts, calls, tokens, retries, time, and why it gave up.
+    pub plans: Vec<Outcome>,
 }
 
 /// What happened to a proposal.
@@ -69,6 +128,11 @@ pub struct Delivered {
     pub run: Option<usize>,
     pub pull_request: Option<PullRequest>,
     pub push: Option<PushResult>,
+    /// `rules`, `llm:<model>`, or `rules+llm:<model>` when both drafted parts of it.
+    pub drafter: String,
+    /// The LLM calls that drafted it, together (absent for the rules drafter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_usage: Option<CallUsage>,
 }
 
 /// A pull-request description, also written to `path`.
@@ -153,12 +217,87 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if crate::cancel::requested() {
         return Err(ProposeError::Cancelled);
     }
-    let super::Drafted { mut plans, draft: drafted, checks: internal, notes: drafting_notes } =
+    let super::Drafted { mut plans, draft: _, checks: internal, notes: drafting_notes } =
         super::plan_and_draft(&model, &config, &catalog, &settings);
     notes.extend(drafting_notes);
 
+    // The LLM: for plans the rules cannot do (auto), or for every plan (llm).
+    let mut llm_settings = LlmSettings::from_config(&config)?;
+    options.llm.apply(&mut llm_settings);
+    llm_settings.check().map_err(|e| ProposeError::Preflight(format!("[llm]: {e}")))?;
+    let llm_run = match options.drafter {
+        Drafter::Rules => None,
+        _ if llm_settings.configured() => {
+            Some(LlmRun::new(&llm_settings).map_err(|e| ProposeError::Preflight(e.to_string()))?)
+        }
+        Drafter::Llm => {
+            return Err(ProposeError::Preflight(
+                "--drafter llm needs an LLM: set [llm] base_url and model (or --llm-base-url and --llm-model)"
+                    .to_string(),
+            ));
+        }
+        Drafter::Auto => None,
+    };
+    let prompts = Prompts::load(&source.path, &llm_settings.prompts).map_err(ProposeError::Preflight)?;
+    let llm_label = format!("llm:{}", llm_settings.model);
+    let mut accepted: BTreeMap<usize, Accepted> = BTreeMap::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let llm_ctx = llm_drafter::Context {
+        model: &model,
+        config: &config,
+        catalog: &catalog,
+        settings: &settings,
+        llm: &llm_settings,
+        prompts: &prompts,
+    };
+    match &llm_run {
+        Some(run) => {
+            let selected: Vec<usize> = (0..plans.len())
+                .filter(|&i| match options.drafter {
+                    Drafter::Llm => {
+                        matches!(plans[i].status, PlanStatus::Converted | PlanStatus::NeedsLlm | PlanStatus::Failed)
+                    }
+                    _ => plans[i].status == PlanStatus::NeedsLlm,
+                })
+                .collect();
+            if !selected.is_empty() {
+                progress_line(show, &format!("drafting {} plan(s) with {llm_label}", selected.len()));
+                let refs: Vec<&Plan> = selected.iter().map(|&i| &plans[i]).collect();
+                let drafted = run.draft_all(&llm_ctx, &refs).map_err(|_| ProposeError::Cancelled)?;
+                for (&i, outcome) in selected.iter().zip(drafted) {
+                    match &outcome.accepted {
+                        Some(a) => {
+                            accepted.insert(i, a.clone());
+                            plans[i].status = PlanStatus::Converted;
+                            plans[i].reasons.clear();
+                        }
+                        None => {
+                            plans[i].status = PlanStatus::Failed;
+                            plans[i].reasons.extend(outcome.reasons.iter().map(|r| format!("{llm_label}: {r}")));
+                        }
+                    }
+                    outcomes.push(outcome);
+                }
+            }
+        }
+        None => {
+            let waiting = plans.iter().filter(|p| p.status == PlanStatus::NeedsLlm).count();
+            if waiting > 0 {
+                notes.push(match options.drafter {
+                    Drafter::Rules => format!("--drafter rules: {waiting} plan(s) that need an LLM were left as they are"),
+                    _ => format!(
+                        "no LLM is configured ([llm] base_url and model): the rules drafter worked alone, and {waiting} plan(s) that need an LLM were left as they are"
+                    ),
+                });
+            }
+        }
+    }
+    if crate::cancel::requested() {
+        return Err(ProposeError::Cancelled);
+    }
     // One proposal per independent plan, or one with all of them on --branch.
     let converted: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].status == PlanStatus::Converted).collect();
+    let whole = group_changes(&model, &settings, &plans, &accepted, &converted).unwrap_or_default();
     let groups: Vec<Vec<usize>> = match &options.branch {
         Some(_) if !converted.is_empty() => vec![converted.clone()],
         Some(_) => Vec::new(),
@@ -166,26 +305,25 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     };
     let mut items = Vec::new();
     for group in groups {
-        let refs: Vec<&Plan> = group.iter().map(|&i| &plans[i]).collect();
-        let changes = if group.len() == converted.len() {
-            drafted.changes.clone()
-        } else {
-            match draft::draft(&model, &refs, &settings) {
-                Ok(d) => d.changes,
-                Err(reasons) => {
-                    for &i in &group {
-                        plans[i].status = PlanStatus::Failed;
-                        plans[i].reasons = reasons.clone();
-                    }
-                    continue;
+        let changes = match group_changes(&model, &settings, &plans, &accepted, &group) {
+            Ok(changes) => changes,
+            Err(reasons) => {
+                for &i in &group {
+                    plans[i].status = PlanStatus::Failed;
+                    plans[i].reasons = reasons.clone();
                 }
+                continue;
             }
         };
+        let refs: Vec<&Plan> = group.iter().map(|&i| &plans[i]).collect();
         let name = match &options.branch {
             Some(name) => name.clone(),
             None => unique_branch(&items, &format!("{}{}", git_settings.branch_prefix, refs[0].id)),
         };
-        items.push(prepare(&repo, &base, &refs, group, name, changes)?);
+        let mut item = prepare(&repo, &base, &refs, group.clone(), name, changes)?;
+        item.delivered.drafter = drafter_of(&accepted, &group, &llm_label);
+        item.delivered.llm_usage = usage_of(&outcomes, &refs);
+        items.push(item);
     }
 
     // Only now is it known that checks will run: a missing program or target is named before any does.
@@ -231,30 +369,29 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
             ),
         );
     }
-    let schedule = {
+    let mut schedule = {
         let items = &items;
         let plans = &plans;
         let model = &model;
         let settings = &settings;
-        let (config, catalog, internal) = (&config, &catalog, &internal);
+        let (config, catalog, internal, accepted) = (&config, &catalog, &internal, &accepted);
         let validate_one = |number: usize, members: &[usize]| -> Result<Vec<Check>, validate::ValidateError> {
-            let together: Vec<&Plan> =
-                members.iter().flat_map(|&m| items[pending[m]].plans.iter().map(|&i| &plans[i])).collect();
+            let group: Vec<usize> = members.iter().flat_map(|&m| items[pending[m]].plans.iter().copied()).collect();
             let changes = if members.len() == 1 {
                 items[pending[members[0]]].changes.clone()
             } else {
-                match draft::draft(model, &together, settings) {
-                    Ok(d) => d.changes,
+                match group_changes(model, settings, plans, accepted, &group) {
+                    Ok(changes) => changes,
                     Err(reasons) => {
                         return Ok(vec![Check::internal("draft together", false, 0.0, Some(reasons.join("; ")))]);
                     }
                 }
             };
-            // Re-parse and re-analysis of exactly this draft (already done when it is the whole one).
-            let mut results = if together.len() == converted.len() {
+            // Re-parse and re-analysis of exactly this draft (already done when it is the whole rules draft).
+            let mut results = if group.len() == converted.len() && accepted.is_empty() {
                 internal.clone()
             } else {
-                let owned: Vec<Plan> = together.iter().map(|p| (*p).clone()).collect();
+                let owned: Vec<Plan> = group.iter().map(|&i| plans[i].clone()).collect();
                 let draft = draft::Draft { changes: changes.clone(), notes: Vec::new() };
                 verify::verify(model, &draft, &owned, config, catalog)
             };
@@ -280,6 +417,95 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         };
         schedule::validate_groups(pending.len(), options.jobs.max(1), checks.joint, validate_one)?
     };
+
+    // Repair: a proposal that failed validation goes back to the LLM with the failing
+    // check's output, and the new draft is validated again, a bounded number of times.
+    if let Some(run) = &llm_run {
+        for (k, &i) in pending.iter().enumerate() {
+            if schedule.passed(k) || items[i].plans.len() != 1 {
+                continue;
+            }
+            let Some(r) = schedule.decided_by[k] else { continue };
+            let plan_index = items[i].plans[0];
+            let mut failing = schedule.runs[r].checks.iter().find(|c| !c.ok).cloned();
+            let helper = format!("{}.py", settings.helper_module);
+            let without_helper = |changes: &[FileChange]| -> String {
+                let shown: Vec<FileChange> = changes.iter().filter(|c| !c.path.ends_with(&helper)).cloned().collect();
+                diff::unified_diff(&shown)
+            };
+            let mut previous = without_helper(&items[i].changes);
+            let mut last_detail: Option<String> = None;
+            for _ in 0..llm_settings.repair_attempts {
+                let Some(check) = failing.take() else { break };
+                let detail = check.detail.clone().unwrap_or_default();
+                if last_detail.as_deref() == Some(detail.as_str()) {
+                    items[i]
+                        .delivered
+                        .reasons
+                        .push(format!("repair stopped: `{}` failed the same way twice in a row", check.name));
+                    break;
+                }
+                last_detail = Some(detail.clone());
+                progress_line(
+                    show,
+                    &format!("repairing {} with {llm_label} (`{}` failed)", items[i].branch, check.name),
+                );
+                let failure = Failure {
+                    stage: format!("`{}` failed during validation", check.name),
+                    error: detail,
+                    diff: previous.clone(),
+                };
+                let outcome =
+                    run.repair(&llm_ctx, &plans[plan_index], &failure).map_err(|_| ProposeError::Cancelled)?;
+                let answer = outcome.accepted.clone();
+                if answer.is_none() {
+                    items[i]
+                        .delivered
+                        .reasons
+                        .extend(outcome.reasons.iter().map(|r| format!("repair by {llm_label}: {r}")));
+                }
+                outcomes.push(outcome);
+                let Some(answer) = answer else { break };
+                let changes = match llm_drafter::compose(&model, &settings, Vec::new(), &[&answer]) {
+                    Ok(changes) => changes,
+                    Err(e) => {
+                        items[i].delivered.reasons.push(format!("repair by {llm_label}: {e}"));
+                        break;
+                    }
+                };
+                let number = schedule.runs.iter().map(|r| r.number).max().unwrap_or(0) + 1;
+                let worktree = Worktree::create(&common, base.oid)?;
+                let results = validate::Run {
+                    hooks_dir: &hooks_dir,
+                    worktree: &worktree,
+                    settings: &checks,
+                    log_dir: log_dir.join(format!("run-{number:02}")),
+                    label: format!("[run {number}: {} as repaired] ", items[i].branch),
+                    show_progress: show,
+                }
+                .validate(&changes)?;
+                let ok = results.iter().all(|c| c.ok);
+                failing = results.iter().find(|c| !c.ok).cloned();
+                schedule.runs.push(schedule::RunRecord { number, items: vec![k], ok, checks: results });
+                schedule.decided_by[k] = Some(schedule.runs.len() - 1);
+                previous = without_helper(&changes);
+                if ok {
+                    accepted.insert(plan_index, answer);
+                    let refs = [&plans[plan_index]];
+                    let item = &mut items[i];
+                    item.tree = commit::tree_with(&repo.git, base.oid, &changes)?;
+                    item.delivered.diff = diff::unified_diff(&changes);
+                    let (files, insertions, deletions) = diff::stat(&item.delivered.diff);
+                    item.delivered.stat = DiffStat { files, insertions, deletions };
+                    item.delivered.drafter = llm_label.clone();
+                    item.delivered.llm_usage = usage_of(&outcomes, &refs);
+                    item.delivered.reasons.push(format!("repaired by {llm_label} after validation failed"));
+                    item.changes = changes;
+                    break;
+                }
+            }
+        }
+    }
     drop(source);
 
     let signature = {
@@ -309,15 +535,29 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         }
     }
 
+    let whole = group_changes(&model, &settings, &plans, &accepted, &converted).unwrap_or(whole);
     let delivered: Vec<Delivered> = items.into_iter().map(|i| i.delivered).collect();
+    let llm = llm_run.as_ref().map(|run| {
+        let mut usage = CallUsage::default();
+        for o in &outcomes {
+            usage.add(&o.usage);
+        }
+        LlmReport {
+            model: llm_settings.model.clone(),
+            base_url: llm_settings.base_url.clone(),
+            usage,
+            peak_in_flight: run.client.policy.peak_in_flight(),
+            plans: outcomes.clone(),
+        }
+    });
     let first = delivered.iter().find(|d| matches!(d.status, DeliveryStatus::Committed | DeliveryStatus::UpToDate));
-    let diff_text = diff::unified_diff(&drafted.changes);
+    let diff_text = diff::unified_diff(&whole);
     let (files, insertions, deletions) = diff::stat(&diff_text);
     Ok(Proposal {
         version: 1,
         root: repo.workdir.clone(),
         dry_run: false,
-        drafter: "rules".to_string(),
+        drafter: drafter_of(&accepted, &converted, &llm_label),
         branch: first.map(|d| d.branch.clone()),
         commit: first.and_then(|d| d.commit.clone()),
         diff: diff_text,
@@ -328,8 +568,43 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         base: Some(BaseInfo { rev: base.rev.clone(), commit: base.oid.to_string() }),
         proposals: delivered,
         validation_runs: schedule.runs.len(),
+        llm,
         log_dir: (!schedule.runs.is_empty()).then_some(log_dir),
     })
+}
+
+/// The changes of a set of plans: the rules drafter's for its plans, then the
+/// LLM's accepted answers spliced on top.
+fn group_changes(
+    model: &analysis::Model<'_>,
+    settings: &Settings,
+    plans: &[Plan],
+    accepted: &BTreeMap<usize, Accepted>,
+    group: &[usize],
+) -> Result<Vec<FileChange>, Vec<String>> {
+    let rules: Vec<&Plan> = group.iter().filter(|i| !accepted.contains_key(i)).map(|&i| &plans[i]).collect();
+    let base = if rules.is_empty() { Vec::new() } else { draft::draft(model, &rules, settings)?.changes };
+    let llm: Vec<&Accepted> = group.iter().filter_map(|i| accepted.get(i)).collect();
+    if llm.is_empty() { Ok(base) } else { llm_drafter::compose(model, settings, base, &llm).map_err(|e| vec![e]) }
+}
+
+/// Who drafted a set of plans.
+fn drafter_of(accepted: &BTreeMap<usize, Accepted>, group: &[usize], llm_label: &str) -> String {
+    let llm = group.iter().filter(|i| accepted.contains_key(i)).count();
+    match (llm, group.len() - llm) {
+        (0, _) => "rules".to_string(),
+        (_, 0) => llm_label.to_string(),
+        _ => format!("rules+{llm_label}"),
+    }
+}
+
+/// The LLM calls that drafted these plans, together; none when the LLM drafted none of them.
+fn usage_of(outcomes: &[Outcome], plans: &[&Plan]) -> Option<CallUsage> {
+    let mut total = CallUsage::default();
+    for o in outcomes.iter().filter(|o| plans.iter().any(|p| p.id == o.plan)) {
+        total.add(&o.usage);
+    }
+    (total.calls > 0).then_some(total)
 }
 
 /// Work out what a proposal's branch holds: absent or the tool's (to be validated;
@@ -360,6 +635,8 @@ fn prepare(
         run: None,
         pull_request: None,
         push: None,
+        drafter: "rules".to_string(),
+        llm_usage: None,
     };
     let mut expected = None;
     match branch::state(&repo.git, &name) {
@@ -442,9 +719,10 @@ fn finish(
         plans: &refs,
         checks: &item.delivered.validation,
         base,
-        drafter: "rules",
+        drafter: &item.delivered.drafter,
         validated_with: run.items.len(),
         hooks_skipped: checks.hooks == HookMode::Off,
+        llm_usage: item.delivered.llm_usage,
     };
     let text = message::commit_message(&facts);
     let oid = commit::commit(&repo.git, base.oid, item.tree, &text, signature)?;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use crate::draft::verify::Check;
 use crate::git::Base;
 use crate::git::branch::PLAN_TRAILER;
+use crate::llm::client::CallUsage;
 use crate::plan::{CallRewrite, Plan};
 
 /// Titles stay under this many characters (git's and forges' convention).
@@ -21,6 +22,8 @@ pub struct Facts<'a> {
     pub validated_with: usize,
     /// Set when the repository's hooks were skipped by configuration.
     pub hooks_skipped: bool,
+    /// The LLM calls that drafted it, when an LLM did.
+    pub llm_usage: Option<CallUsage>,
 }
 
 /// The title: the plan's own, or a summary of several; always under 72 characters.
@@ -168,7 +171,7 @@ pub fn commit_message(facts: &Facts<'_>) -> String {
     let _ = writeln!(out, "{}\n", title(facts.plans));
     let _ = writeln!(
         out,
-        "Turns sequential blocking I/O into async/await (drafted by refactor-async's {} drafter).\n",
+        "Turns sequential blocking I/O into async/await (drafted by refactor-async: {}).\n",
         facts.drafter
     );
     out.push_str(&changes(facts, "- ", &|s| s.to_string()));
@@ -178,7 +181,24 @@ pub fn commit_message(facts: &Facts<'_>) -> String {
     let _ = writeln!(out, "{PLAN_TRAILER}: {}", ids.join(", "));
     let _ = writeln!(out, "Refactor-Async-Drafter: {}", facts.drafter);
     let _ = writeln!(out, "Refactor-Async-Base: {}", facts.base.oid);
+    if let Some(u) = &facts.llm_usage {
+        let _ = writeln!(out, "Refactor-Async-LLM-Usage: {}", usage_line(u));
+    }
     out
+}
+
+/// `3 calls, 5120 tokens in, 1432 out, 1 retry, 12.4 s`.
+pub fn usage_line(u: &CallUsage) -> String {
+    format!(
+        "{} call{}, {} tokens in, {} out, {} retr{}, {:.1} s",
+        u.calls,
+        if u.calls == 1 { "" } else { "s" },
+        u.prompt_tokens,
+        u.completion_tokens,
+        u.retries,
+        if u.retries == 1 { "y" } else { "ies" },
+        u.duration_ms / 1000.0
+    )
 }
 
 /// The pull-request title and markdown body.
@@ -188,13 +208,16 @@ pub fn pull_request(facts: &Facts<'_>, branch: &str, stat: &str) -> (String, Str
     let _ = writeln!(
         body,
         "Sequential blocking I/O becomes async/await, so independent calls run concurrently. \
-         Existing sync callers keep working through the sync wrappers. Drafted by refactor-async's {} drafter \
+         Existing sync callers keep working through the sync wrappers. Drafted by refactor-async ({}) \
          on branch `{branch}` ({stat}).\n",
         facts.drafter
     );
     body.push_str(&changes(facts, "- ", &|s| format!("`{s}`")));
     let _ = writeln!(body, "## Validation\n");
     body.push_str(&validation(facts, "- "));
+    if let Some(u) = &facts.llm_usage {
+        let _ = writeln!(body, "\nLLM: {}.", usage_line(u));
+    }
     let _ = writeln!(
         body,
         "\n## Reviewing\n\nThe async functions keep the behaviour of the sync ones: same results in the same order, \

@@ -21,7 +21,7 @@ use crate::draft::{self, diff, verify};
 use crate::git::GitError;
 use crate::plan::{self, Plan, PlanStatus, Settings};
 use crate::validate::ValidateError;
-pub use deliver::{Delivered, DeliveryStatus, Options, run};
+pub use deliver::{Delivered, DeliveryStatus, Drafter, LlmOverrides, LlmReport, Options, run};
 
 /// Why a proposal could not be made at all (exit code 2, or 130 when cancelled).
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +91,8 @@ pub struct Proposal {
     pub validation_runs: usize,
     /// Where this run's logs and pull-request descriptions are.
     pub log_dir: Option<PathBuf>,
+    /// What the LLM drafter did: calls, tokens, retries, time (null when no LLM ran).
+    pub llm: Option<LlmReport>,
 }
 
 /// The base commit, for the JSON output.
@@ -142,10 +144,7 @@ pub fn plan_and_draft(model: &analysis::Model<'_>, config: &Config, catalog: &Ca
             }
         }
     }
-    let mut notes = drafted.notes.clone();
-    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
-        notes.push("drafted by the rules drafter; no LLM drafter is configured".to_string());
-    }
+    let notes = drafted.notes.clone();
     Drafted { plans, draft: drafted, checks, notes }
 }
 
@@ -157,8 +156,11 @@ pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progr
     }
     let settings = Settings::from_config(config)?;
     let model = analysis::analyze_model(path, config, catalog, progress)?;
-    let Drafted { plans, draft: drafted, checks: validation, notes } =
+    let Drafted { plans, draft: drafted, checks: validation, mut notes } =
         plan_and_draft(&model, config, catalog, &settings);
+    if plans.iter().any(|p| p.status != PlanStatus::Planned) {
+        notes.push("drafted by the rules drafter alone (--dry-run makes no LLM calls)".to_string());
+    }
     let diff_text = diff::unified_diff(&drafted.changes);
     let (files, insertions, deletions) = diff::stat(&diff_text);
     Ok(Proposal {
@@ -177,5 +179,6 @@ pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progr
         proposals: Vec::new(),
         validation_runs: 0,
         log_dir: None,
+        llm: None,
     })
 }
