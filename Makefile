@@ -37,6 +37,7 @@ demo: venv release
 
 bench: venv release
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) bench --bench analyze
+	$(CARGO) bench --bench llm
 
 clean:
 	$(CARGO) clean

@@ -44,6 +44,11 @@ impl LlmRun {
         })
     }
 
+    /// Run these futures concurrently to completion (the benchmark's entry point).
+    pub fn block_on_all<F: Future>(&self, work: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+        self.runtime.block_on(futures_util::future::join_all(work))
+    }
+
     /// Draft every plan, concurrently.
     pub fn draft_all(&self, ctx: &Context<'_, '_>, plans: &[&Plan]) -> Result<Vec<Outcome>, Cancelled> {
         let client = &self.client;
