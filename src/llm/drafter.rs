@@ -204,6 +204,15 @@ fn signatures(ctx: &Context<'_, '_>, plan: &Plan) -> String {
                 related.insert(*caller, "caller");
             }
         }
+        if let Some(Some(crate::analysis::callgraph::ClosureReason::Via { callee, .. })) =
+            graph.closure.get(f.id as usize)
+            && !planned.contains(callee)
+        {
+            related.insert(*callee, "callee");
+        }
+    }
+    for id in &plan.offloaded_ids {
+        related.insert(*id, "callee that stays sync (await it through asyncio.to_thread)");
     }
     let mut out = String::new();
     for (id, role) in related.into_iter().take(40) {

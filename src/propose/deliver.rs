@@ -280,17 +280,21 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                 }
             }
         }
-        None => {
+        None if !plans.is_empty() => {
             let waiting = plans.iter().filter(|p| p.status == PlanStatus::NeedsLlm).count();
-            if waiting > 0 {
-                notes.push(match options.drafter {
-                    Drafter::Rules => format!("--drafter rules: {waiting} plan(s) that need an LLM were left as they are"),
-                    _ => format!(
-                        "no LLM is configured ([llm] base_url and model): the rules drafter worked alone, and {waiting} plan(s) that need an LLM were left as they are"
-                    ),
-                });
-            }
+            let left = if waiting > 0 {
+                format!("; {waiting} plan(s) that need an LLM were left as they are")
+            } else {
+                String::new()
+            };
+            notes.push(match options.drafter {
+                Drafter::Rules => format!("--drafter rules: the rules drafter worked alone{left}"),
+                _ => format!(
+                    "no LLM is configured ([llm] base_url and model): the rules drafter worked alone, and failed validations are not repaired{left}"
+                ),
+            });
         }
+        None => {}
     }
     if crate::cancel::requested() {
         return Err(ProposeError::Cancelled);
