@@ -23,6 +23,10 @@ pub struct Cli {
 pub enum Command {
     /// Report what should become async and why (changes nothing).
     Analyze(AnalyzeArgs),
+    /// Stay on a repository and keep proposing validated branches as it changes.
+    Daemon(DaemonArgs),
+    /// Show what the repository's daemon is doing and has done.
+    Status(StatusArgs),
     /// Analyse, draft the async conversion, validate it with the repository's checks
     /// and commit it on a branch; with --dry-run, print the diff instead.
     Propose(ProposeArgs),
@@ -83,6 +87,37 @@ pub struct ProposeArgs {
     pub llm_timeout: Option<f64>,
 }
 
+/// How the daemon logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `refactor-async daemon`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Folder inside the git repository to watch.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Log lines as text or JSON (to standard error).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `refactor-async status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Folder inside the git repository.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProposeFormat::Text)]
+    pub format: ProposeFormat,
+}
+
 /// `refactor-async analyze`.
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -121,7 +156,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Propose(args) => propose(args),
+        Command::Daemon(args) => daemon(args),
+        Command::Status(args) => status(args),
     }
+}
+
+fn daemon(args: DaemonArgs) -> anyhow::Result<ExitStatus> {
+    crate::daemon::run(&args.path)?;
+    Ok(ExitStatus::Success)
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitStatus> {
+    let report = crate::output::status::Status::read(&args.path)?;
+    let rendered = match args.format {
+        ProposeFormat::Json => report.json(),
+        ProposeFormat::Text => report.text(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(rendered.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
 }
 
 fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
@@ -176,6 +230,7 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
                 max_concurrency: args.llm_max_concurrency,
                 timeout_s: args.llm_timeout,
             },
+            ..Default::default()
         };
         match crate::propose::run(&args.path, &options, &progress) {
             Ok(proposal) => proposal,

@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod cancel;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod draft;
 pub mod git;
 pub mod llm;

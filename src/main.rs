@@ -13,13 +13,19 @@ use refactor_async::cli::{self, Cli, ExitStatus};
 fn main() -> ExitCode {
     refactor_async::alloc::use_mimalloc_for_tree_sitter();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The daemon logs what it does (info); the one-shot commands only warnings.
+    let (default_level, json) = match &cli.command {
+        cli::Command::Daemon(args) => ("warn,refactor_async=info", args.log_format == cli::LogFormat::Json),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match cli::run(cli) {
         Ok(status) => ExitCode::from(status as u8),
         Err(err) => {

@@ -4,6 +4,7 @@ pub mod json;
 pub mod progress;
 pub mod proposal;
 pub mod sarif;
+pub mod status;
 pub mod text;
 
 use clap::ValueEnum;

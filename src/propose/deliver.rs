@@ -24,8 +24,12 @@ use crate::plan::{Plan, PlanStatus, Settings};
 use crate::validate::settings::GitSettings;
 use crate::validate::{self, HookMode, ValidateSettings, hooks};
 
+/// Asked before each commit: is the base still what the user has? (The daemon's
+/// way of never committing a draft of code that changed while it was validated.)
+pub type StillCurrent = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// What `propose` was asked to do.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// The commit to start from (default HEAD).
     pub base: Option<String>,
@@ -40,6 +44,22 @@ pub struct Options {
     pub drafter: Drafter,
     /// `--llm-*` flags, over `[llm]`.
     pub llm: LlmOverrides,
+    /// At most this many new branches (the daemon's limits); existing ones are still updated.
+    pub max_new_branches: Option<usize>,
+    pub still_current: Option<StillCurrent>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("base", &self.base)
+            .field("branch", &self.branch)
+            .field("jobs", &self.jobs)
+            .field("push", &self.push)
+            .field("drafter", &self.drafter)
+            .field("max_new_branches", &self.max_new_branches)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which drafter writes the code (`--drafter`).
@@ -330,6 +350,20 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         items.push(item);
     }
 
+    if let Some(limit) = options.max_new_branches {
+        let mut new = 0;
+        for item in items.iter_mut().filter(|i| i.pending && i.expected.is_none()) {
+            new += 1;
+            if new > limit {
+                item.pending = false;
+                item.delivered.status = DeliveryStatus::Skipped;
+                item.delivered
+                    .reasons
+                    .push(format!("not proposed now: the limit of {limit} new branch(es) is reached"));
+            }
+        }
+    }
+
     // Only now is it known that checks will run: a missing program or target is named before any does.
     if items.iter().any(|i| i.pending) {
         validate::preflight(&checks, &source.path).map_err(ProposeError::Preflight)?;
@@ -523,6 +557,13 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     }
     for (k, &i) in pending.iter().enumerate() {
         let item = &mut items[i];
+        if schedule.passed(k) && options.still_current.as_ref().is_some_and(|current| !current()) {
+            item.delivered.status = DeliveryStatus::Skipped;
+            item.delivered
+                .reasons
+                .push("the code changed while this was validated; not committed, it will be redone".into());
+            continue;
+        }
         finish(item, k, &schedule, &mut plans, &repo, &base, &checks, &signature, &log_dir)?;
     }
     for item in &mut items {

@@ -1,0 +1,318 @@
+//! `refactor-async daemon`: stay on a repository and keep proposing.
+//!
+//! File events (debounced, filtered) keep the working tree's findings current.
+//! Proposals are made from commits, never from uncommitted work: whenever HEAD
+//! moves to a commit no cycle has handled, that commit is queued, and one cycle at
+//! a time runs the same pipeline as `propose` on it. A cycle whose base is no
+//! longer HEAD when its drafts pass commits nothing (it is redone on the new
+//! HEAD). State lives in `.git/refactor-async/daemon.json`, written atomically, so
+//! a restart resumes the queue and makes no duplicate branch; one daemon per
+//! repository holds `.git/refactor-async/daemon.lock`.
+
+pub mod lock;
+pub mod state;
+pub mod watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::analysis::{self, catalog::Catalog};
+use crate::config::{Config, ConfigError};
+use crate::git::branch::{self, BranchState};
+use crate::git::{GitError, Repo, worktree};
+use crate::propose::{self, DeliveryStatus, Proposal, ProposeError};
+use lock::{Lock, LockError};
+use state::{InFlight, ProposalRecord, State, now};
+
+/// `[daemon]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// Milliseconds without a new event before a burst of changes is handled.
+    pub debounce_ms: u64,
+    /// Open proposal branches at most (the daemon's own).
+    pub max_open_branches: usize,
+    /// New branches per hour at most.
+    pub max_new_branches_per_hour: usize,
+    /// Validation runs at once.
+    pub jobs: usize,
+    /// `delete` or `keep` the tool's branches whose plans no longer apply.
+    pub stale_branches: StaleBranches,
+}
+
+/// What happens to branches of plans that no longer apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaleBranches {
+    Delete,
+    Keep,
+}
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot load the blocking-call catalog: {0}")]
+    Catalog(String),
+    #[error("cannot watch {path}: {message}")]
+    Watch { path: PathBuf, message: String },
+    #[error("cannot write the daemon's state to {path}: {source}")]
+    State { path: PathBuf, source: std::io::Error },
+}
+
+/// A cycle in flight: its thread, its base, and the tool's branches before it began.
+type Cycle = (std::thread::JoinHandle<Result<Proposal, ProposeError>>, String, Vec<String>);
+
+/// The state and lock files of a repository.
+pub fn paths(repo: &Repo) -> (PathBuf, PathBuf) {
+    let dir = repo.state_dir();
+    (dir.join("daemon.json"), dir.join("daemon.lock"))
+}
+
+/// The commit HEAD names now, if any.
+fn head_of(workdir: &Path) -> Option<String> {
+    let git = git2::Repository::open(workdir).ok()?;
+    let oid = git.head().ok()?.peel_to_commit().ok()?.id();
+    Some(oid.to_string())
+}
+
+/// Run until SIGINT or SIGTERM.
+pub fn run(path: &Path) -> Result<(), DaemonError> {
+    let repo = Repo::open(path)?;
+    repo.base(None)?;
+    let (state_path, lock_path) = paths(&repo);
+    let lock = Lock::acquire(&lock_path)?;
+    if let Some(pid) = lock.took_over {
+        tracing::warn!(pid, "took over the lock of a daemon that is no longer running");
+    }
+    let config = Config::load(&repo.workdir)?;
+    let settings: DaemonSettings = config.section("daemon")?;
+    let catalog = Catalog::load(&config, &repo.workdir).map_err(|e| DaemonError::Catalog(e.to_string()))?;
+    crate::cancel::install().map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
+    let save = |state: &mut State| {
+        state.save(&state_path).map_err(|source| DaemonError::State { path: state_path.clone(), source })
+    };
+
+    let mut state = State::load(&state_path);
+    if let Some(interrupted) = state.in_flight.take() {
+        tracing::info!(base = %interrupted.base, "a cycle was interrupted by the last stop; it is redone");
+        state.queue.push(interrupted.base);
+    }
+    let removed = worktree::clean_stale(repo.git.commondir());
+    if !removed.is_empty() {
+        tracing::info!(count = removed.len(), "removed worktrees left behind by an earlier run");
+    }
+    let watcher = watch::watch(&repo.workdir, repo.git.path(), Duration::from_millis(settings.debounce_ms))
+        .map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
+    tracing::info!(repo = %repo.workdir.display(), pid = std::process::id(), "daemon started");
+    update_findings(&mut state, &repo.workdir, &config, &catalog);
+    enqueue_head(&mut state, &repo.workdir, None);
+    save(&mut state)?;
+
+    let mut running: Option<Cycle> = None;
+    while !crate::cancel::requested() {
+        match watcher.batches.recv_timeout(Duration::from_millis(100)) {
+            Ok(batch) => {
+                tracing::info!(files = batch.paths.len(), head_moved = batch.git_moved, "changes");
+                if batch.paths.iter().any(|p| p.extension().is_some_and(|e| e == "py")) {
+                    update_findings(&mut state, &repo.workdir, &config, &catalog);
+                }
+                enqueue_head(&mut state, &repo.workdir, running.as_ref().map(|r| r.1.as_str()));
+                save(&mut state)?;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(DaemonError::Watch { path: repo.workdir.clone(), message: "the watcher stopped".into() });
+            }
+        }
+        if running.as_ref().is_some_and(|r| r.0.is_finished()) {
+            let (handle, base, existing) = running.take().expect("checked");
+            let result = handle.join().unwrap_or_else(|_| Err(ProposeError::Preflight("the cycle panicked".into())));
+            finish_cycle(&mut state, &repo, &settings, &base, &existing, result);
+            save(&mut state)?;
+        }
+        if running.is_none()
+            && let Some(base) = state.queue.pop()
+        {
+            // The newest base wins: older queued ones are already stale.
+            state.queue.clear();
+            let existing = own_branches(&repo);
+            let limit = new_branch_allowance(&state, &settings, existing.len());
+            tracing::info!(base = %base, new_branches_allowed = limit, "cycle started");
+            state.in_flight = Some(InFlight { base: base.clone(), started_at: now() });
+            save(&mut state)?;
+            let workdir = repo.workdir.clone();
+            let current = base.clone();
+            let options = propose::Options {
+                base: Some(base.clone()),
+                jobs: settings.jobs.max(1),
+                max_new_branches: Some(limit),
+                still_current: Some(Arc::new(move || head_of(&workdir).as_deref() == Some(current.as_str()))),
+                ..Default::default()
+            };
+            let workdir = repo.workdir.clone();
+            let handle = std::thread::spawn(move || propose::run(&workdir, &options, &analysis::Progress::default()));
+            running = Some((handle, base, existing));
+        }
+    }
+
+    // Stopping: the cancellation flag is set, so the cycle's checks are killed and
+    // its worktrees removed; its base goes back to the queue for the next start.
+    tracing::info!("stopping");
+    if let Some((handle, base, _)) = running.take() {
+        let deadline = Instant::now() + Duration::from_secs(4);
+        while !handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if handle.is_finished() {
+            let _ = handle.join();
+        }
+        state.queue.push(base);
+    }
+    state.in_flight = None;
+    save(&mut state)?;
+    drop(lock);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Re-analyse the working tree (only changed files are parsed again: the cache is
+/// keyed by content) and keep the number of findings.
+fn update_findings(state: &mut State, workdir: &Path, config: &Config, catalog: &Catalog) {
+    let started = Instant::now();
+    match analysis::analyze(workdir, config, catalog) {
+        Ok(report) => {
+            state.findings = report.findings.len();
+            tracing::info!(
+                findings = state.findings,
+                parsed = report.stats.parsed,
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "findings updated"
+            );
+        }
+        Err(e) => state.fail("analysis", e.to_string()),
+    }
+}
+
+/// Queue HEAD when no cycle has handled it and none is handling it.
+fn enqueue_head(state: &mut State, workdir: &Path, running: Option<&str>) {
+    let Some(head) = head_of(workdir) else { return };
+    if state.last_base.as_deref() == Some(head.as_str())
+        || running == Some(head.as_str())
+        || state.queue.contains(&head)
+    {
+        return;
+    }
+    tracing::info!(base = %head, "queued");
+    state.queue.push(head);
+}
+
+/// The tool's own branches (local).
+fn own_branches(repo: &Repo) -> Vec<String> {
+    let Ok(branches) = repo.git.branches(Some(git2::BranchType::Local)) else { return Vec::new() };
+    branches
+        .flatten()
+        .filter_map(|(b, _)| {
+            let name = b.name().ok().flatten()?.to_string();
+            let tip = b.get().target()?;
+            matches!(branch::classify(&repo.git, tip), BranchState::Ours { .. }).then_some(name)
+        })
+        .collect()
+}
+
+/// New branches the next cycle may create: what the open-branch and hourly limits leave.
+fn new_branch_allowance(state: &State, settings: &DaemonSettings, open: usize) -> usize {
+    let hour_ago = now().saturating_sub(3600);
+    let recent = state.created.iter().filter(|&&t| t >= hour_ago).count();
+    settings.max_open_branches.saturating_sub(open).min(settings.max_new_branches_per_hour.saturating_sub(recent))
+}
+
+/// Record a finished cycle: its proposals, failures, new branches, stale branches.
+fn finish_cycle(
+    state: &mut State,
+    repo: &Repo,
+    settings: &DaemonSettings,
+    base: &str,
+    existing: &[String],
+    result: Result<Proposal, ProposeError>,
+) {
+    state.in_flight = None;
+    let proposal = match result {
+        Ok(p) => p,
+        Err(ProposeError::Cancelled) => {
+            state.queue.push(base.to_string());
+            return;
+        }
+        Err(e) => {
+            tracing::error!(base, error = %e, "cycle failed");
+            state.fail(format!("cycle on {}", &base[..base.len().min(10)]), e.to_string());
+            state.last_base = Some(base.to_string());
+            return;
+        }
+    };
+    let mut redo = false;
+    for d in &proposal.proposals {
+        let functions = proposal
+            .plans
+            .iter()
+            .filter(|p| d.plans.contains(&p.id))
+            .flat_map(|p| p.functions.iter().map(|f| f.qualname.clone()))
+            .collect();
+        let status =
+            serde_json::to_value(d.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        if d.status == DeliveryStatus::Skipped && d.reasons.iter().any(|r| r.contains("it will be redone")) {
+            redo = true;
+        }
+        if d.status == DeliveryStatus::Failed {
+            state.fail(d.branch.clone(), d.reasons.join("; "));
+        }
+        if d.status == DeliveryStatus::Committed && !existing.contains(&d.branch) {
+            state.created.push(now());
+        }
+        tracing::info!(branch = %d.branch, status = %status, "proposal");
+        state.record(ProposalRecord {
+            branch: d.branch.clone(),
+            plans: d.plans.clone(),
+            functions,
+            status,
+            commit: d.commit.clone(),
+            base: base.to_string(),
+            validated_at: now(),
+            reasons: d.reasons.clone(),
+        });
+    }
+    state.created.retain(|&t| t >= now().saturating_sub(3600));
+    if redo {
+        // HEAD moved while this cycle ran: its newer base is queued already.
+        return;
+    }
+    state.last_base = Some(base.to_string());
+    // Branches of plans that no longer apply (converted by hand, or deleted).
+    let live: Vec<&str> = proposal.proposals.iter().map(|d| d.branch.as_str()).collect();
+    for name in own_branches(repo) {
+        if live.contains(&name.as_str()) || !name.starts_with("refactor-async/") {
+            continue;
+        }
+        match settings.stale_branches {
+            StaleBranches::Keep => {
+                tracing::info!(branch = %name, "its plan no longer applies; kept (daemon.stale_branches = \"keep\")")
+            }
+            StaleBranches::Delete => {
+                if let Ok(mut b) = repo.git.find_branch(&name, git2::BranchType::Local)
+                    && b.delete().is_ok()
+                {
+                    tracing::info!(branch = %name, "its plan no longer applies; deleted");
+                    state.proposals.retain(|p| p.branch != name);
+                }
+            }
+        }
+    }
+}
