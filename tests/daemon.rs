@@ -206,3 +206,21 @@ fn status_without_a_daemon_says_so() {
     let out = cmd.arg("status").arg(plain.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_branch_whose_plan_no_longer_applies_is_deleted() {
+    let repo = calm_repo(&MAKEFILE.replace("$(PYTHON) -m compileall -q src", "true"));
+    let dir = repo.path();
+    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    commit_file(dir, "src/tiny/pause.py", blocking, "wait for real");
+    let daemon = start(dir, &[]);
+    wait_for_status(dir, 120, "the branch", || branches(dir).contains(&"refactor-async/pause".to_string()));
+    // The user converts the code by hand: the plan no longer applies.
+    commit_file(dir, "src/tiny/pause.py", CALM, "no more waiting");
+    wait_idle(dir);
+    assert_eq!(branches(dir), ["main"], "the stale branch is deleted");
+    let s = status(dir);
+    assert!(!s["proposals"].to_string().contains("refactor-async/pause"), "{s:#}");
+    let (code, _, _) = stop(daemon);
+    assert_eq!(code, Some(0));
+}
