@@ -115,6 +115,7 @@ fn every_plan_through_the_llm_is_validated_committed_and_accounted_for() {
         "time.sleep",
         "import time",
         "def pause(seconds: float) -> float:",
+        "test_pause`: `def test_pause() -> None`",
     ] {
         assert!(prompt.contains(needle), "{needle:?} missing from the prompt:\n{prompt}");
     }

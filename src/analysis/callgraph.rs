@@ -87,6 +87,7 @@ pub enum ClosureReason {
 }
 
 /// The resolved call graph.
+#[derive(Default)]
 pub struct CallGraph {
     pub functions: Vec<Function>,
     func_ids: rustc_hash::FxHashMap<ScopeRef, FuncId>,

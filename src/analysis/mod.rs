@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod extract;
 pub mod index;
 pub mod rules;
+pub mod session;
 pub mod sources;
 pub mod summary;
 
@@ -237,6 +238,25 @@ fn run<'c>(
         modules.push(module);
     }
     let index = Index::new(modules, catalog);
+    if let Err(err) = cache.save(&keys, fresh) {
+        tracing::warn!("could not write the analysis cache: {err}");
+    }
+    conclude(root, config, index, diagnostics, stats, timings, t, started)
+}
+
+/// From an index to the report: star-import diagnostics, the call graph, the
+/// rules and the closure. Shared by a full run and an incremental update.
+#[allow(clippy::too_many_arguments)]
+fn conclude<'c>(
+    root: &Path,
+    config: &Config,
+    index: Index<'c>,
+    mut diagnostics: Vec<Diagnostic>,
+    mut stats: Stats,
+    mut timings: Timings,
+    resolve_started: Instant,
+    started: Instant,
+) -> Model<'c> {
     for m in &index.modules {
         for (pos, level, module) in &m.summary.star_imports {
             diagnostics.push(Diagnostic {
@@ -253,7 +273,7 @@ fn run<'c>(
         }
     }
     let graph = CallGraph::build(&index, root);
-    timings.resolve_ms = ms(t);
+    timings.resolve_ms = ms(resolve_started);
 
     let t = Instant::now();
     let ctx = Context { index: &index, graph: &graph, config: &config.analysis };
@@ -261,9 +281,6 @@ fn run<'c>(
     let closure = closure_report(&ctx);
     timings.rules_ms = ms(t);
 
-    if let Err(err) = cache.save(&keys, fresh) {
-        tracing::warn!("could not write the analysis cache: {err}");
-    }
     stats.functions = graph.functions.len();
     stats.closure_tests = closure.iter().filter(|c| c.entry_point == Some(EntryPoint::Test)).count();
     stats.closure = closure.len() - stats.closure_tests;

@@ -113,7 +113,13 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     let watcher = watch::watch(&repo.workdir, repo.git.path(), Duration::from_millis(settings.debounce_ms))
         .map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
     tracing::info!(repo = %repo.workdir.display(), pid = std::process::id(), "daemon started");
-    update_findings(&mut state, &repo.workdir, &config, &catalog);
+    let started = Instant::now();
+    let mut session = match analysis::session::Session::start(&repo.workdir, &config, &catalog) {
+        Ok(session) => session,
+        Err(e) => return Err(DaemonError::Catalog(format!("the first analysis failed: {e}"))),
+    };
+    state.findings = session.report().findings.len();
+    tracing::info!(findings = state.findings, ms = started.elapsed().as_secs_f64() * 1000.0, "findings");
     enqueue_head(&mut state, &repo.workdir, None);
     save(&mut state)?;
 
@@ -123,7 +129,21 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
             Ok(batch) => {
                 tracing::info!(files = batch.paths.len(), head_moved = batch.git_moved, "changes");
                 if batch.paths.iter().any(|p| p.extension().is_some_and(|e| e == "py")) {
-                    update_findings(&mut state, &repo.workdir, &config, &catalog);
+                    match session.update(&batch.paths) {
+                        Ok(update) => {
+                            state.findings = session.report().findings.len();
+                            tracing::info!(
+                                findings = state.findings,
+                                reparsed = update.reparsed,
+                                incremental = update.incremental,
+                                full = update.full,
+                                ms = update.ms,
+                                since_debounce_ms = batch.debounced_at.map(|t| t.elapsed().as_secs_f64() * 1000.0),
+                                "findings updated"
+                            );
+                        }
+                        Err(e) => state.fail("analysis", e.to_string()),
+                    }
                 }
                 enqueue_head(&mut state, &repo.workdir, running.as_ref().map(|r| r.1.as_str()));
                 save(&mut state)?;
@@ -182,24 +202,6 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     drop(lock);
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Re-analyse the working tree (only changed files are parsed again: the cache is
-/// keyed by content) and keep the number of findings.
-fn update_findings(state: &mut State, workdir: &Path, config: &Config, catalog: &Catalog) {
-    let started = Instant::now();
-    match analysis::analyze(workdir, config, catalog) {
-        Ok(report) => {
-            state.findings = report.findings.len();
-            tracing::info!(
-                findings = state.findings,
-                parsed = report.stats.parsed,
-                ms = started.elapsed().as_secs_f64() * 1000.0,
-                "findings updated"
-            );
-        }
-        Err(e) => state.fail("analysis", e.to_string()),
-    }
 }
 
 /// Queue HEAD when no cycle has handled it and none is handling it.

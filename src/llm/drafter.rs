@@ -198,12 +198,21 @@ fn signatures(ctx: &Context<'_, '_>, plan: &Plan) -> String {
     let root = &ctx.model.report.root;
     let planned: Vec<u32> = plan.functions.iter().map(|f| f.id).collect();
     let mut related: BTreeMap<u32, &str> = BTreeMap::new();
-    for f in &plan.functions {
-        for caller in graph.callers.get(f.id as usize).into_iter().flatten().flatten() {
-            if !planned.contains(caller) {
+    // Call sites whose target is a planned function, made in a function outside the plan.
+    for (m, targets) in graph.targets.iter().enumerate() {
+        for (ci, target) in targets.iter().enumerate() {
+            let crate::analysis::callgraph::CallTarget::Repo(callee) = target else { continue };
+            if !planned.contains(callee) {
+                continue;
+            }
+            if let Some(Some(caller)) = graph.callers.get(m).and_then(|c| c.get(ci))
+                && !planned.contains(caller)
+            {
                 related.insert(*caller, "caller");
             }
         }
+    }
+    for f in &plan.functions {
         if let Some(Some(crate::analysis::callgraph::ClosureReason::Via { callee, .. })) =
             graph.closure.get(f.id as usize)
             && !planned.contains(callee)
