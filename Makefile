@@ -38,6 +38,7 @@ demo: venv release
 bench: venv release
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(CARGO) bench --bench analyze
 	$(CARGO) bench --bench llm
+	$(CARGO) bench --bench daemon
 
 clean:
 	$(CARGO) clean
