@@ -171,6 +171,36 @@ impl CallGraph {
         graph
     }
 
+    /// Resolve module `m`'s call sites again after its summary changed without
+    /// changing its interface ([`super::summary::same_interface`]): function ids
+    /// and every other module's call targets stay valid; the closure and entry
+    /// points are recomputed.
+    pub fn refresh_module(&mut self, index: &Index<'_>, root: &Path, m: ModId) {
+        let module = &index.modules[m as usize];
+        self.targets[m as usize] =
+            module.summary.calls.iter().map(|call| resolve_call(index, &self.func_ids, m, call)).collect();
+        for f in self.functions.iter_mut().filter(|f| f.at.module == m) {
+            f.calls.clear();
+        }
+        let scopes = &module.summary.scopes;
+        let mut per_call = Vec::with_capacity(module.summary.calls.len());
+        for (ci, call) in module.summary.calls.iter().enumerate() {
+            let caller = if scopes[call.scope as usize].kind == ScopeKind::Function {
+                self.func_ids.get(&ScopeRef { module: m, scope: call.scope }).copied()
+            } else {
+                None
+            };
+            if let Some(f) = caller {
+                self.functions[f as usize].calls.push(ci as u32);
+            }
+            per_call.push(caller);
+        }
+        self.callers[m as usize] = per_call;
+        self.closure = self.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
+        self.bridges = self.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
+        self.mark_entry_points(index, root);
+    }
+
     /// The function id of a scope.
     pub fn function_at(&self, at: ScopeRef) -> Option<FuncId> {
         self.func_ids.get(&at).copied()

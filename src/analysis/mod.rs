@@ -241,16 +241,18 @@ fn run<'c>(
     if let Err(err) = cache.save(&keys, fresh) {
         tracing::warn!("could not write the analysis cache: {err}");
     }
-    conclude(root, config, index, diagnostics, stats, timings, t, started)
+    conclude(root, config, index, None, diagnostics, stats, timings, t, started)
 }
 
-/// From an index to the report: star-import diagnostics, the call graph, the
-/// rules and the closure. Shared by a full run and an incremental update.
+/// From an index to the report: star-import diagnostics, the call graph (built
+/// here unless an updated one is given), the rules and the closure. Shared by a
+/// full run and an incremental update.
 #[allow(clippy::too_many_arguments)]
 fn conclude<'c>(
     root: &Path,
     config: &Config,
     index: Index<'c>,
+    graph: Option<CallGraph>,
     mut diagnostics: Vec<Diagnostic>,
     mut stats: Stats,
     mut timings: Timings,
@@ -272,7 +274,7 @@ fn conclude<'c>(
             });
         }
     }
-    let graph = CallGraph::build(&index, root);
+    let graph = graph.unwrap_or_else(|| CallGraph::build(&index, root));
     timings.resolve_ms = ms(resolve_started);
 
     let t = Instant::now();

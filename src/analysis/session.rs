@@ -2,9 +2,11 @@
 //! re-summarises only the files that changed, with tree-sitter's incremental
 //! parsing when the file's previous tree is at hand.
 //!
-//! The index is patched in place (a changed module replaces its entry); the call
-//! graph, findings and closure are then recomputed from the in-memory modules.
-//! Added or deleted files start a full run again.
+//! The index is patched in place (a changed module replaces its entry). When the
+//! change leaves every name binding as it was (an edit inside a function body),
+//! the call graph is patched too: only the changed module's calls are resolved
+//! again. Otherwise the graph is rebuilt from the in-memory modules. Findings and
+//! the closure are recomputed either way; added or deleted files start a full run.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use tree_sitter::{InputEdit, Point, Tree};
 
 use super::catalog::Catalog;
 use super::index::{Index, Module};
+use super::summary::same_interface;
 use super::{AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, conclude, extract};
 use crate::config::Config;
 
@@ -30,6 +33,9 @@ pub struct Update {
     pub incremental: usize,
     /// Whether the change needed a full run (a file added or deleted).
     pub full: bool,
+    /// Whether the call graph was patched (only the changed modules' calls resolved
+    /// again) rather than rebuilt, because no module's names changed.
+    pub graph_patched: bool,
     pub ms: f64,
 }
 
@@ -88,6 +94,8 @@ impl<'c> Session<'c> {
             });
         }
         let mut update = Update::default();
+        let mut refreshed: Vec<usize> = Vec::new();
+        let mut interface_changed = false;
         let mut diagnostics: Vec<_> = self
             .model
             .report
@@ -118,6 +126,8 @@ impl<'c> Session<'c> {
             let Some(tree) = tree else { continue };
             let summary = extract::summarize_tree(&tree, &text);
             let old = &self.model.index.modules[pos];
+            interface_changed |= !same_interface(&old.summary, &summary);
+            refreshed.push(pos);
             let module = Module::new(old.name.clone(), old.rel.clone(), old.is_package, old.is_test, Arc::new(summary));
             self.model.index.modules[pos] = module;
             diagnostics.retain(|d| d.path != *rel);
@@ -138,12 +148,22 @@ impl<'c> Session<'c> {
         };
         let timings = Timings { parse_ms: ms(started), ..Timings::default() };
         let index = std::mem::replace(&mut self.model.index, Index::new(Vec::new(), self.catalog));
-        // Freeing the old graph's many small allocations takes milliseconds: elsewhere.
-        let old_graph = std::mem::take(&mut self.model.graph);
-        std::thread::spawn(move || drop(old_graph));
-        let Index { modules, .. } = index;
-        let index = Index::new(modules, self.catalog);
-        self.model = conclude(&root, &self.config, index, diagnostics, stats, timings, Instant::now(), started);
+        let resolve_started = Instant::now();
+        let graph = if interface_changed {
+            // Names other modules resolve through changed: the whole graph again.
+            // Freeing the old one's many small allocations takes milliseconds: elsewhere.
+            let old_graph = std::mem::take(&mut self.model.graph);
+            std::thread::spawn(move || drop(old_graph));
+            None
+        } else {
+            update.graph_patched = true;
+            let mut graph = std::mem::take(&mut self.model.graph);
+            for &m in &refreshed {
+                graph.refresh_module(&index, &root, m as u32);
+            }
+            Some(graph)
+        };
+        self.model = conclude(&root, &self.config, index, graph, diagnostics, stats, timings, resolve_started, started);
         update.ms = ms(started);
         Ok(update)
     }
@@ -233,9 +253,23 @@ mod tests {
         let codes = |r: &Report| r.findings.iter().map(|f| (f.code, f.line, f.function.clone())).collect::<Vec<_>>();
         assert!(!session.report().findings.is_empty());
         assert_eq!(codes(session.report()), codes(&fresh));
+        // A body-only edit keeps every binding: the graph is patched, not rebuilt,
+        // and the findings are still those of a fresh analysis.
+        std::fs::write(root.join("util.py"), "import requests\n\n\ndef ping(url):\n    return url\n").unwrap();
+        session.update(&[PathBuf::from("util.py")]).unwrap();
+        std::fs::write(
+            root.join("util.py"),
+            "import requests\n\n\ndef ping(url):\n    target = url.strip()\n    return requests.head(target)\n",
+        )
+        .unwrap();
+        let update = session.update(&[PathBuf::from("util.py")]).unwrap();
+        assert!(update.graph_patched && !update.full, "{update:?}");
+        let fresh = crate::analysis::analyze(root, &config, &catalog).unwrap();
+        assert_eq!(codes(session.report()), codes(&fresh));
+        assert!(session.report().findings.iter().any(|f| f.function.as_deref() == Some("util.ping")));
         // A new file: a full run.
         std::fs::write(root.join("more.py"), "x = 1\n").unwrap();
         assert!(session.update(&[PathBuf::from("more.py")]).unwrap().full);
-        assert_eq!(session.report().stats.files, 2);
+        assert_eq!(session.report().stats.files, 3);
     }
 }

@@ -60,7 +60,7 @@ pub struct Scope {
 }
 
 /// A function parameter.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub annotation: Option<Chain>,
@@ -83,7 +83,7 @@ pub struct Binding {
 }
 
 /// What a binding binds, as far as a syntactic pass can tell.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BindingValue {
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
     Module(String),
@@ -192,4 +192,34 @@ pub struct FileSummary {
     pub syntax_errors: Vec<Position>,
     /// Where nesting got too deep to follow; the subtree there was skipped.
     pub too_deep: Option<Position>,
+}
+
+/// Whether two summaries of one module define and bind the same names the same
+/// way, positions aside: then what other modules resolve through it is unchanged
+/// (an edit inside a function body), and only its own call sites need resolving again.
+pub fn same_interface(a: &FileSummary, b: &FileSummary) -> bool {
+    fn same_bindings(a: &[Binding], b: &[Binding]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                x.name == y.name && x.scope == y.scope && x.value == y.value && x.until.is_some() == y.until.is_some()
+            })
+    }
+    a.scopes.len() == b.scopes.len()
+        && a.star_imports.len() == b.star_imports.len()
+        && a.scopes.iter().zip(&b.scopes).all(|(x, y)| {
+            x.kind == y.kind
+                && x.name == y.name
+                && x.qualname == y.qualname
+                && x.parent == y.parent
+                && x.is_async == y.is_async
+                && x.is_generator == y.is_generator
+                && x.decorators == y.decorators
+                && x.params == y.params
+                && x.returns == y.returns
+                && x.bases == y.bases
+                // A function's local names only resolve its own calls, which are
+                // resolved again anyway; module and class names are what others see.
+                && (x.kind == ScopeKind::Function || same_bindings(&x.bindings, &y.bindings))
+                && same_bindings(&x.attributes, &y.attributes)
+        })
 }
