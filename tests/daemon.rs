@@ -224,3 +224,57 @@ fn a_branch_whose_plan_no_longer_applies_is_deleted() {
     let (code, _, _) = stop(daemon);
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn sigterm_during_validation_kills_the_checks_and_a_restart_redoes_the_cycle() {
+    let makefile = "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 60\ntypecheck:\n\ttrue\n";
+    let repo = calm_repo(makefile);
+    let dir = repo.path();
+    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let base = commit_file(dir, "src/tiny/pause.py", blocking, "wait for real");
+    let marker = dir.join(".git/validating");
+    let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
+    wait_for_status(dir, 120, "validation to start", || marker.exists());
+    assert_eq!(status(dir)["in_flight"]["base"], base.as_str());
+    let (code, took, _) = stop(daemon);
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    no_worktrees_left(dir);
+    assert_eq!(branches(dir), ["main"], "nothing half-done was committed");
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".git/refactor-async/daemon.json")).unwrap()).unwrap();
+    assert_eq!(saved["queue"], serde_json::json!([base]), "the interrupted cycle waits for the next start");
+    assert!(saved["in_flight"].is_null());
+}
+
+#[test]
+fn a_killed_daemons_lock_is_taken_over_and_logs_can_be_json() {
+    let repo = calm_repo(MAKEFILE);
+    let dir = repo.path();
+    let mut first = start(dir, &[]);
+    wait_for(60, "the daemon to start", || status(dir)["daemon"]["running"] == true);
+    first.kill().unwrap(); // SIGKILL: the lock stays behind
+    first.wait().unwrap();
+    assert!(dir.join(".git/refactor-async/daemon.lock").exists());
+    assert_eq!(status(dir)["daemon"]["running"], false, "a dead holder is not running");
+    let log = dir.with_extension("json.log");
+    let second = Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
+        .args(["daemon", "--log-format", "json"])
+        .arg(dir)
+        .env("PATH", path_with_python_first(&python()))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(60, "the second daemon to take over", || status(dir)["daemon"]["pid"] == second.id());
+    let (code, _, _) = stop(second);
+    assert_eq!(code, Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "took over the lock of a daemon that is no longer running"),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "daemon started"), "{text}");
+}

@@ -86,6 +86,8 @@ fn head_of(workdir: &Path) -> Option<String> {
 
 /// Run until SIGINT or SIGTERM.
 pub fn run(path: &Path) -> Result<(), DaemonError> {
+    // First of all, so that a stop request during start-up is a clean stop too.
+    crate::cancel::install().map_err(|e| DaemonError::Watch { path: path.to_path_buf(), message: e.to_string() })?;
     let repo = Repo::open(path)?;
     repo.base(None)?;
     let (state_path, lock_path) = paths(&repo);
@@ -96,7 +98,6 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     let config = Config::load(&repo.workdir)?;
     let settings: DaemonSettings = config.section("daemon")?;
     let catalog = Catalog::load(&config, &repo.workdir).map_err(|e| DaemonError::Catalog(e.to_string()))?;
-    crate::cancel::install().map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
     let save = |state: &mut State| {
         state.save(&state_path).map_err(|source| DaemonError::State { path: state_path.clone(), source })
     };
