@@ -278,3 +278,41 @@ fn a_killed_daemons_lock_is_taken_over_and_logs_can_be_json() {
     );
     assert!(lines.iter().any(|l| l["fields"]["message"] == "daemon started"), "{text}");
 }
+
+#[test]
+fn uncommitted_work_is_proposed_on_a_snapshot_and_an_edit_during_validation_drops_the_stale_draft() {
+    let makefile =
+        "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 3; python3 -m pytest -q -p no:cacheprovider\ntypecheck:\n\ttrue\n";
+    let repo = calm_repo(makefile);
+    let dir = repo.path();
+    let marker = dir.join(".git/validating");
+    let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
+    wait_idle(dir);
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    let before = user_state(dir);
+    // Blocking I/O added to a file, not committed.
+    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    std::fs::write(dir.join("src/tiny/pause.py"), blocking).unwrap();
+    wait_for_status(dir, 120, "validation to start", || marker.exists());
+    // Edited again while the first draft is validated.
+    let again = blocking.replace("Waiting.", "Waiting, again.");
+    std::fs::write(dir.join("src/tiny/pause.py"), &again).unwrap();
+    wait_for_status(dir, 120, "the branch on the newer snapshot", || {
+        branches(dir).contains(&"refactor-async/pause".to_string())
+            && git(dir, &["show", "refactor-async/pause^:src/tiny/pause.py"]).contains("Waiting, again.")
+    });
+    let moves = git(dir, &["log", "-g", "--format=%H", "refactor-async/pause"]);
+    assert_eq!(moves.lines().count(), 1, "the stale draft was never committed:\n{moves}");
+    // The proposal sits on a snapshot of the working tree, on top of HEAD.
+    assert_eq!(git(dir, &["rev-parse", "refactor-async/pause^^"]), head);
+    assert!(
+        git(dir, &["log", "-1", "--format=%s", "refactor-async/pause^"]).contains("snapshot of uncommitted changes")
+    );
+    // The user's files, index, HEAD and refs are as they left them.
+    let mut expected = before;
+    expected.files.insert("src/tiny/pause.py".into(), again.into_bytes());
+    assert_eq!(user_state(dir), expected);
+    let (code, _, _) = stop(daemon);
+    assert_eq!(code, Some(0));
+    no_worktrees_left(dir);
+}

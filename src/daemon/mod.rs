@@ -10,11 +10,13 @@
 //! repository holds `.git/refactor-async/daemon.lock`.
 
 pub mod lock;
+pub mod snapshot;
 pub mod state;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -41,6 +43,17 @@ pub struct DaemonSettings {
     pub jobs: usize,
     /// `delete` or `keep` the tool's branches whose plans no longer apply.
     pub stale_branches: StaleBranches,
+    /// `snapshot`: uncommitted work is proposed on a snapshot commit of it;
+    /// `ignore`: only commits are proposed.
+    pub uncommitted: Uncommitted,
+}
+
+/// What the daemon proposes from when the working tree has uncommitted changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Uncommitted {
+    Snapshot,
+    Ignore,
 }
 
 /// What happens to branches of plans that no longer apply.
@@ -121,7 +134,8 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     };
     state.findings = session.report().findings.len();
     tracing::info!(findings = state.findings, ms = started.elapsed().as_secs_f64() * 1000.0, "findings");
-    enqueue_head(&mut state, &repo.workdir, None);
+    let generation = Arc::new(AtomicU64::new(0));
+    enqueue_head(&mut state, &repo.workdir, None, &settings, &generation);
     save(&mut state)?;
 
     let mut running: Option<Cycle> = None;
@@ -146,7 +160,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
                         Err(e) => state.fail("analysis", e.to_string()),
                     }
                 }
-                enqueue_head(&mut state, &repo.workdir, running.as_ref().map(|r| r.1.as_str()));
+                enqueue_head(&mut state, &repo.workdir, running.as_ref().map(|r| r.1.as_str()), &settings, &generation);
                 save(&mut state)?;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -170,13 +184,14 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
             tracing::info!(base = %base, new_branches_allowed = limit, "cycle started");
             state.in_flight = Some(InFlight { base: base.clone(), started_at: now() });
             save(&mut state)?;
-            let workdir = repo.workdir.clone();
-            let current = base.clone();
+            // Current as long as nothing newer has been queued since the cycle began.
+            let started_at = generation.load(Ordering::SeqCst);
+            let generation = Arc::clone(&generation);
             let options = propose::Options {
                 base: Some(base.clone()),
                 jobs: settings.jobs.max(1),
                 max_new_branches: Some(limit),
-                still_current: Some(Arc::new(move || head_of(&workdir).as_deref() == Some(current.as_str()))),
+                still_current: Some(Arc::new(move || generation.load(Ordering::SeqCst) == started_at)),
                 ..Default::default()
             };
             let workdir = repo.workdir.clone();
@@ -205,9 +220,21 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// Queue HEAD when no cycle has handled it and none is handling it.
-fn enqueue_head(state: &mut State, workdir: &Path, running: Option<&str>) {
-    let Some(head) = head_of(workdir) else { return };
+/// Queue what the user has now (HEAD, or a snapshot of uncommitted work on it)
+/// when no cycle has handled it and none is handling it; bump `generation` so
+/// that a cycle on an older base commits nothing.
+fn enqueue_head(
+    state: &mut State,
+    workdir: &Path,
+    running: Option<&str>,
+    settings: &DaemonSettings,
+    generation: &AtomicU64,
+) {
+    let current = match settings.uncommitted {
+        Uncommitted::Snapshot => snapshot::base(workdir),
+        Uncommitted::Ignore => head_of(workdir),
+    };
+    let Some(head) = current else { return };
     if state.last_base.as_deref() == Some(head.as_str())
         || running == Some(head.as_str())
         || state.queue.contains(&head)
@@ -216,6 +243,7 @@ fn enqueue_head(state: &mut State, workdir: &Path, running: Option<&str>) {
     }
     tracing::info!(base = %head, "queued");
     state.queue.push(head);
+    generation.fetch_add(1, Ordering::SeqCst);
 }
 
 /// The tool's own branches (local).
