@@ -81,6 +81,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
+    if std::env::var_os("BENCH_TRACE").is_some() {
+        tracing_subscriber::fmt().with_env_filter("refactor_async=debug").with_writer(std::io::stderr).init();
+    }
     let smoke = !std::env::args().any(|a| a == "--bench");
     let edits: usize =
         if smoke { 3 } else { std::env::var("BENCH_EDITS").ok().and_then(|v| v.parse().ok()).unwrap_or(50) };
