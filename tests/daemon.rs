@@ -12,6 +12,14 @@ mod common;
 use common::tiny::*;
 use common::*;
 
+/// `pause` with blocking I/O: what a test adds to give the daemon something to propose.
+const BLOCKING: &str = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+
+/// `make test` that takes 3 s and touches `$RA_VALIDATING` when it starts, so a
+/// test can change the code while a draft is being validated.
+const SLOW_MAKEFILE: &str =
+    "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 3; python3 -m pytest -q -p no:cacheprovider\ntypecheck:\n\ttrue\n";
+
 /// Pure code: nothing to convert until a test commits some.
 const CALM: &str = "\"\"\"Waiting.\"\"\"\n\n\ndef pause(seconds: float) -> float:\n    return seconds\n";
 
@@ -54,24 +62,25 @@ fn status(dir: &Path) -> Value {
 }
 
 /// Poll `check` until it holds or `secs` pass.
-fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for(secs: u64, what: &str, check: impl FnMut() -> bool) {
+    poll(secs, check, || format!("timed out waiting for {what}"));
 }
 
-/// [`wait_for`], showing the daemon's status when it times out.
-fn wait_for_status(dir: &Path, secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
+/// [`wait_for`], showing the daemon's status and log when it times out.
+fn wait_for_status(dir: &Path, secs: u64, what: &str, check: impl FnMut() -> bool) {
+    poll(secs, check, || {
+        format!(
             "timed out waiting for {what}; status: {:#}\nlog:\n{}",
             status(dir),
             std::fs::read_to_string(log_path(dir)).unwrap_or_default()
-        );
+        )
+    });
+}
+
+fn poll(secs: u64, mut check: impl FnMut() -> bool, failure: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "{}", failure());
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -116,7 +125,7 @@ fn blocking_io_committed_becomes_a_validated_branch_and_sigterm_stops_cleanly() 
     assert_eq!(branches(dir), ["main"], "nothing to convert yet");
     assert_eq!(status(dir)["daemon"]["running"], true);
 
-    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let blocking = BLOCKING;
     let base = commit_file(dir, "src/tiny/pause.py", blocking, "wait for real");
     wait_for_status(dir, 120, "the branch", || branches(dir).contains(&"refactor-async/pause".to_string()));
     assert_eq!(git(dir, &["rev-parse", "refactor-async/pause^"]), base);
@@ -151,14 +160,13 @@ fn blocking_io_committed_becomes_a_validated_branch_and_sigterm_stops_cleanly() 
 #[test]
 fn code_that_changes_during_validation_is_not_committed_stale() {
     // `make test` takes 3 s and says when it starts, so the test can commit meanwhile.
-    let makefile =
-        "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 3; python3 -m pytest -q -p no:cacheprovider\ntypecheck:\n\ttrue\n";
+    let makefile = SLOW_MAKEFILE;
     let repo = calm_repo(makefile);
     let dir = repo.path();
     let marker = dir.join(".git/validating");
     let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
     wait_idle(dir);
-    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let blocking = BLOCKING;
     let first = commit_file(dir, "src/tiny/pause.py", blocking, "first");
     wait_for(120, "validation to start", || marker.exists());
     let second = commit_file(dir, "src/tiny/pause.py", &blocking.replace("Waiting.", "Waiting, again."), "second");
@@ -211,7 +219,7 @@ fn status_without_a_daemon_says_so() {
 fn a_branch_whose_plan_no_longer_applies_is_deleted() {
     let repo = calm_repo(&MAKEFILE.replace("$(PYTHON) -m compileall -q src", "true"));
     let dir = repo.path();
-    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let blocking = BLOCKING;
     commit_file(dir, "src/tiny/pause.py", blocking, "wait for real");
     let daemon = start(dir, &[]);
     wait_for_status(dir, 120, "the branch", || branches(dir).contains(&"refactor-async/pause".to_string()));
@@ -230,7 +238,7 @@ fn sigterm_during_validation_kills_the_checks_and_a_restart_redoes_the_cycle() {
     let makefile = "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 60\ntypecheck:\n\ttrue\n";
     let repo = calm_repo(makefile);
     let dir = repo.path();
-    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let blocking = BLOCKING;
     let base = commit_file(dir, "src/tiny/pause.py", blocking, "wait for real");
     let marker = dir.join(".git/validating");
     let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
@@ -281,8 +289,7 @@ fn a_killed_daemons_lock_is_taken_over_and_logs_can_be_json() {
 
 #[test]
 fn uncommitted_work_is_proposed_on_a_snapshot_and_an_edit_during_validation_drops_the_stale_draft() {
-    let makefile =
-        "test:\n\t@touch \"$$RA_VALIDATING\"; sleep 3; python3 -m pytest -q -p no:cacheprovider\ntypecheck:\n\ttrue\n";
+    let makefile = SLOW_MAKEFILE;
     let repo = calm_repo(makefile);
     let dir = repo.path();
     let marker = dir.join(".git/validating");
@@ -291,7 +298,7 @@ fn uncommitted_work_is_proposed_on_a_snapshot_and_an_edit_during_validation_drop
     let head = git(dir, &["rev-parse", "HEAD"]);
     let before = user_state(dir);
     // Blocking I/O added to a file, not committed.
-    let blocking = "\"\"\"Waiting.\"\"\"\n\nimport time\n\n\ndef pause(seconds: float) -> float:\n    time.sleep(seconds)\n    return seconds\n";
+    let blocking = BLOCKING;
     std::fs::write(dir.join("src/tiny/pause.py"), blocking).unwrap();
     wait_for_status(dir, 120, "validation to start", || marker.exists());
     // Edited again while the first draft is validated.

@@ -18,7 +18,9 @@ use tree_sitter::{InputEdit, Point, Tree};
 use super::catalog::Catalog;
 use super::index::{Index, Module};
 use super::summary::same_interface;
-use super::{AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, conclude, extract};
+use super::{
+    AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, conclude, extract, ms,
+};
 use crate::config::Config;
 
 /// How many recently edited files keep their syntax tree for incremental parsing.
@@ -177,10 +179,6 @@ impl<'c> Session<'c> {
             self.trees.remove(&oldest);
         }
     }
-}
-
-fn ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
 }
 
 /// The edit that turns `old` into `new`: the span between their common prefix and suffix.

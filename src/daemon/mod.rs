@@ -75,6 +75,10 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error("cannot load the blocking-call catalog: {0}")]
     Catalog(String),
+    #[error("the first analysis of the repository failed: {0}")]
+    Analysis(#[from] crate::analysis::AnalysisError),
+    #[error("cannot handle SIGINT and SIGTERM: {0}")]
+    Signals(std::io::Error),
     #[error("cannot watch {path}: {message}")]
     Watch { path: PathBuf, message: String },
     #[error("cannot write the daemon's state to {path}: {source}")]
@@ -100,7 +104,7 @@ fn head_of(workdir: &Path) -> Option<String> {
 /// Run until SIGINT or SIGTERM.
 pub fn run(path: &Path) -> Result<(), DaemonError> {
     // First of all, so that a stop request during start-up is a clean stop too.
-    crate::cancel::install().map_err(|e| DaemonError::Watch { path: path.to_path_buf(), message: e.to_string() })?;
+    crate::cancel::install().map_err(DaemonError::Signals)?;
     let repo = Repo::open(path)?;
     repo.base(None)?;
     let (state_path, lock_path) = paths(&repo);
@@ -128,10 +132,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
     tracing::info!(repo = %repo.workdir.display(), pid = std::process::id(), "daemon started");
     let started = Instant::now();
-    let mut session = match analysis::session::Session::start(&repo.workdir, &config, &catalog) {
-        Ok(session) => session,
-        Err(e) => return Err(DaemonError::Catalog(format!("the first analysis failed: {e}"))),
-    };
+    let mut session = analysis::session::Session::start(&repo.workdir, &config, &catalog)?;
     state.findings = session.report().findings.len();
     tracing::info!(findings = state.findings, ms = started.elapsed().as_secs_f64() * 1000.0, "findings");
     let generation = Arc::new(AtomicU64::new(0));

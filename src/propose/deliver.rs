@@ -407,6 +407,20 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
             ),
         );
     }
+    // One validation run: a fresh worktree at the base, the draft written in, the checks.
+    let validate_run =
+        |number: usize, label: String, changes: &[FileChange]| -> Result<Vec<Check>, validate::ValidateError> {
+            let worktree = Worktree::create(&common, base.oid)?;
+            validate::Run {
+                hooks_dir: &hooks_dir,
+                worktree: &worktree,
+                settings: &checks,
+                log_dir: log_dir.join(format!("run-{number:02}")),
+                label,
+                show_progress: show,
+            }
+            .validate(changes)
+        };
     let mut schedule = {
         let items = &items;
         let plans = &plans;
@@ -436,21 +450,12 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
             if results.iter().any(|c| !c.ok) {
                 return Ok(results);
             }
-            let worktree = Worktree::create(&common, base.oid)?;
             let label = if members.len() == 1 {
                 format!("[run {number}: {}] ", items[pending[members[0]]].branch)
             } else {
                 format!("[run {number}: {} proposals together] ", members.len())
             };
-            let run = validate::Run {
-                hooks_dir: &hooks_dir,
-                worktree: &worktree,
-                settings: &checks,
-                log_dir: log_dir.join(format!("run-{number:02}")),
-                label,
-                show_progress: show,
-            };
-            results.extend(run.validate(&changes)?);
+            results.extend(validate_run(number, label, &changes)?);
             Ok(results)
         };
         schedule::validate_groups(pending.len(), options.jobs.max(1), checks.joint, validate_one)?
@@ -512,16 +517,8 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                     }
                 };
                 let number = schedule.runs.iter().map(|r| r.number).max().unwrap_or(0) + 1;
-                let worktree = Worktree::create(&common, base.oid)?;
-                let results = validate::Run {
-                    hooks_dir: &hooks_dir,
-                    worktree: &worktree,
-                    settings: &checks,
-                    log_dir: log_dir.join(format!("run-{number:02}")),
-                    label: format!("[run {number}: {} as repaired] ", items[i].branch),
-                    show_progress: show,
-                }
-                .validate(&changes)?;
+                let results =
+                    validate_run(number, format!("[run {number}: {} as repaired] ", items[i].branch), &changes)?;
                 let ok = results.iter().all(|c| c.ok);
                 failing = results.iter().find(|c| !c.ok).cloned();
                 schedule.runs.push(schedule::RunRecord { number, items: vec![k], ok, checks: results });

@@ -226,45 +226,6 @@ pub fn kill_group(pgid: i32, signal: i32) {
     }
 }
 
-/// Run a short helper command (a `make -q` probe) to completion, or kill its
-/// process group at `timeout` and return `None`.
-pub fn output_with_timeout(cmd: &mut Command, timeout: Duration) -> std::io::Result<Option<std::process::Output>> {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).spawn()?;
-    let pgid = child.id() as i32;
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr.as_mut() {
-            let _ = s.read_to_end(&mut buf);
-        }
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if Instant::now() >= deadline || crate::cancel::requested() {
-            kill_group(pgid, libc::SIGKILL);
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(POLL);
-    };
-    kill_group(pgid, libc::SIGKILL);
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    Ok(status.map(|status| std::process::Output { status, stdout, stderr }))
-}
-
 /// Whether process `pid` is running (a zombie, dead but not yet reaped, is not).
 pub fn process_alive(pid: i32) -> bool {
     if pid <= 0 {

@@ -167,16 +167,17 @@ pub fn preflight(settings: &ValidateSettings, worktree: &Path) -> Result<(), Str
                 "validation command `{line}` needs a Makefile, and the base commit has none at the repository root"
             ));
         }
+        let probe_logs = tempfile::tempdir().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+        let limits = command::Limits { timeout: Duration::from_secs(30), log_limit: 64 * 1024, tail_lines: 20 };
         for target in targets {
             // `make -q` decides whether the target is up to date without running its recipe;
             // exit 2 with "No rule to make target" means there is no such target.
-            let out = command::output_with_timeout(
-                std::process::Command::new(program).args(["-q", target]).current_dir(worktree),
-                Duration::from_secs(30),
-            );
-            if let Ok(Some(out)) = out
-                && out.status.code() == Some(2)
-                && String::from_utf8_lossy(&out.stderr).contains("No rule to make target")
+            let probe = format!("{program} -q {}", hooks::shell_quote(target));
+            let log = probe_logs.path().join("make-q.log");
+            let out = command::run(&probe, worktree, &[], &limits, &log, &crate::cancel::requested);
+            if let Ok(out) = out
+                && out.exit_code == Some(2)
+                && out.tail.contains("No rule to make target")
             {
                 return Err(format!(
                     "validation command `{line}`: the Makefile has no target `{target}` (set [validate] commands to the checks this repository has)"
