@@ -18,7 +18,7 @@ use git2::{Oid, Repository, StatusOptions};
 pub enum GitError {
     #[error("{0} does not exist")]
     NotFound(PathBuf),
-    #[error("{0} is not inside a git repository (propose works on git repositories)")]
+    #[error("{0} is not inside a git repository (propose, daemon and status work on git repositories)")]
     NotGit(PathBuf),
     #[error("{0} is a bare repository; propose needs one with a working tree")]
     Bare(PathBuf),
