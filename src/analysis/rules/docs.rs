@@ -1,5 +1,5 @@
 //! Rule documentation, taken from the doc comment of each rule's source file, so
-//! the README's findings reference and SARIF help are generated from one text.
+//! the findings reference (`docs/findings.md`) and SARIF help are generated from one text.
 
 use super::RuleInfo;
 
@@ -32,15 +32,15 @@ pub fn rule_doc(rule: &RuleInfo) -> String {
     lines.join("\n")
 }
 
-/// The README's findings reference: every rule, with its documentation.
+/// The findings reference of `docs/findings.md`: every rule, with its documentation.
 pub fn reference_markdown() -> String {
     let mut out = String::new();
     for rule in super::all_rules() {
-        out.push_str(&format!("### {} `{}`\n\n{}.\n\n", rule.code, rule.name, rule.summary));
+        out.push_str(&format!("## {} `{}`\n\n{}.\n\n", rule.code, rule.name, rule.summary));
         // Rule docs use level-2 headings; nest them under the rule's heading.
         for line in rule_doc(&rule).lines() {
             if let Some(rest) = line.strip_prefix("## ") {
-                out.push_str(&format!("#### {rest}\n"));
+                out.push_str(&format!("### {rest}\n"));
             } else {
                 out.push_str(line);
                 out.push('\n');
@@ -66,20 +66,24 @@ mod tests {
         }
     }
 
+    /// `docs/findings.md` holds `reference_markdown()` between its `rules:start` and
+    /// `rules:end` markers; `UPDATE_README=1` rewrites it there.
     #[test]
-    fn readme_reference_is_generated_from_the_rule_docs() {
-        let readme_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-        let readme = std::fs::read_to_string(&readme_path).unwrap();
+    fn findings_reference_is_generated_from_the_rule_docs() {
+        let page_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md");
+        let page = std::fs::read_to_string(&page_path).unwrap();
         let (start, end) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
-        let begin = readme.find(start).expect("README has a rules:start marker") + start.len();
-        let finish = readme.find(end).expect("README has a rules:end marker");
+        let begin = page.find(start).expect("docs/findings.md has a rules:start marker") + start.len();
+        let finish = page.find(end).expect("docs/findings.md has a rules:end marker");
         let expected = reference_markdown();
-        if readme[begin..finish] != expected {
+        if page[begin..finish] != expected {
             if std::env::var_os("UPDATE_README").is_some() {
-                let updated = format!("{}{}{}", &readme[..begin], expected, &readme[finish..]);
-                std::fs::write(&readme_path, updated).unwrap();
+                let updated = format!("{}{}{}", &page[..begin], expected, &page[finish..]);
+                std::fs::write(&page_path, updated).unwrap();
             } else {
-                panic!("README findings reference is out of date: run `UPDATE_README=1 cargo test readme_reference`");
+                panic!(
+                    "the findings reference in docs/findings.md is out of date: run `UPDATE_README=1 cargo test --lib findings_reference`"
+                );
             }
         }
     }
