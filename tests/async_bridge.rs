@@ -7,43 +7,18 @@
 //! `.venv`, else `python3`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::*;
 
 const SOURCE: &str = "src/draft/async_bridge.py";
 const FLAG_LINE: &str = "USE_TASK_GROUP = False";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("REFACTOR_ASYNC_PYTHON") {
-        return python.into();
-    }
-    let venv = root().join(".venv/bin/python");
-    if venv.is_file() { venv } else { PathBuf::from("python3") }
-}
-
-fn python_command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(python());
-    command.args(args).current_dir(dir).env("PYTHONDONTWRITEBYTECODE", "1");
-    command
-}
-
-fn assert_success(what: &str, output: &Output) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-}
-
 /// The module as the tool writes it for a package, in a directory of its own so that
 /// no configuration of this repository applies.
 fn variant(use_task_group: bool) -> (tempfile::TempDir, PathBuf) {
-    let source = std::fs::read_to_string(root().join(SOURCE)).unwrap();
+    let source = std::fs::read_to_string(manifest_dir().join(SOURCE)).unwrap();
     let flag_lines = source.lines().filter(|line| *line == FLAG_LINE).count();
     assert_eq!(flag_lines, 1, "the tool rewrites exactly one `{FLAG_LINE}` line in {SOURCE}");
     let text = if use_task_group { source.replace(FLAG_LINE, "USE_TASK_GROUP = True") } else { source };
@@ -55,9 +30,8 @@ fn variant(use_task_group: bool) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn pytest_suite_passes() {
-    let output = python_command(
-        root(),
-        &[
+    let output = python_cmd(manifest_dir())
+        .args([
             "-m",
             "pytest",
             "-q",
@@ -67,10 +41,9 @@ fn pytest_suite_passes() {
             // Silences pytest-asyncio's warning about the unset default; the tests use none.
             "-o",
             "asyncio_default_fixture_loop_scope=function",
-        ],
-    )
-    .output()
-    .expect("run pytest");
+        ])
+        .output()
+        .expect("run pytest");
     assert_success("pytest tests/python/test_async_bridge.py", &output);
 }
 
@@ -86,7 +59,7 @@ fn supported_target(stderr: &str) -> Option<String> {
 fn mypy(dir: &Path, path: &Path, target: &str) -> (String, Output) {
     let run = |target: &str| {
         let args = ["-m", "mypy", "--strict", "--no-incremental", "--python-version", target];
-        let output = python_command(dir, &args).arg(path).output().expect("run mypy");
+        let output = python_cmd(dir).args(args).arg(path).output().expect("run mypy");
         (format!("mypy --strict --python-version {target} on {}", path.display()), output)
     };
     let (what, output) = run(target);
@@ -118,12 +91,11 @@ fn mypy_strict_passes_for_old_and_new_pythons_with_either_flag() {
 fn ruff_finds_nothing() {
     for use_task_group in [false, true] {
         let (dir, path) = variant(use_task_group);
-        let output = python_command(
-            dir.path(),
-            &["-m", "ruff", "check", "--select", "ASYNC,E,F,B", "--no-cache", path.to_str().unwrap()],
-        )
-        .output()
-        .expect("run ruff");
+        let output = python_cmd(dir.path())
+            .args(["-m", "ruff", "check", "--select", "ASYNC,E,F,B", "--no-cache"])
+            .arg(&path)
+            .output()
+            .expect("run ruff");
         assert_success(&format!("ruff check on {}", path.display()), &output);
     }
 }

@@ -1,74 +1,23 @@
 //! The `refactor-async` binary end to end: real git repositories in temp dirs,
 //! every output format, bad input, exit codes, and the cache.
 
-use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("refactor-async").unwrap();
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    cmd
-}
+mod common;
+use common::*;
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
-}
-
-/// Copy a folder recursively (no symlinks in the examples).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let name = entry.file_name();
-        if name == "__pycache__" || name == ".pytest_cache" || name == ".mypy_cache" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = StdCommand::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?} failed");
-}
-
-/// A committed git repository holding a copy of an example.
-fn example_repo(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&examples().join(name), dir.path());
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-qm", "initial"]);
-    dir
-}
-
-/// A git repository with the given files.
+/// A git repository, without commits, holding the given files.
 fn repo_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
-    git(dir.path(), &["init", "-q", "-b", "main"]);
+    write_files(dir.path(), files.iter().copied());
+    init_repo(dir.path());
     dir
 }
 
 fn analyze_json(dir: &Path, extra: &[&str]) -> Value {
-    let out = bin().arg("analyze").arg(dir).args(["--format", "json"]).args(extra).output().unwrap();
+    let out = bin(&python()).arg("analyze").arg(dir).args(["--format", "json"]).args(extra).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
@@ -163,7 +112,8 @@ fn async_reference_has_no_blocking_calls_left_in_library_code() {
 #[test]
 fn sarif_output_is_sarif_2_1_0() {
     let repo = example_repo("ragjudge");
-    let out = bin().arg("analyze").arg(repo.path()).args(["--format", "sarif", "--no-cache"]).output().unwrap();
+    let out =
+        bin(&python()).arg("analyze").arg(repo.path()).args(["--format", "sarif", "--no-cache"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
@@ -194,7 +144,7 @@ fn sarif_output_is_sarif_2_1_0() {
 #[test]
 fn text_output_groups_by_file_and_shows_call_paths() {
     let repo = example_repo("ragjudge");
-    let out = bin().arg("analyze").arg(repo.path()).arg("--no-cache").output().unwrap();
+    let out = bin(&python()).arg("analyze").arg(repo.path()).arg("--no-cache").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains('\u{1b}'), "no colours when not on a terminal");
@@ -207,7 +157,7 @@ fn text_output_groups_by_file_and_shows_call_paths() {
 fn output_file_receives_the_report() {
     let repo = example_repo("ragjudge");
     let out_file = repo.path().join("report.json");
-    bin()
+    bin(&python())
         .arg("analyze")
         .arg(repo.path())
         .args(["--format", "json", "--output"])
@@ -261,17 +211,22 @@ fn bad_files_are_diagnostics_and_the_rest_is_analysed() {
 
 #[test]
 fn usage_and_configuration_errors_exit_2() {
-    bin()
+    bin(&python())
         .args(["analyze", "/definitely/not/here"])
         .assert()
         .code(2)
         .stderr(predicates::str::contains("does not exist"));
-    bin().args(["analyze", "--format", "xml"]).assert().code(2);
-    bin().arg("frobnicate").assert().code(2);
+    bin(&python()).args(["analyze", "--format", "xml"]).assert().code(2);
+    bin(&python()).arg("frobnicate").assert().code(2);
     let repo = repo_with(&[("a.py", b"x = 1\n"), ("refactor-async.toml", b"[analysis]\ncache = \"yes\"\n")]);
-    bin().arg("analyze").arg(repo.path()).assert().code(2).stderr(predicates::str::contains("refactor-async.toml"));
+    bin(&python())
+        .arg("analyze")
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("refactor-async.toml"));
     let repo = repo_with(&[("a.py", b"x = 1\n"), ("pyproject.toml", b"[tool.refactor-async.analysis\n")]);
-    bin().arg("analyze").arg(repo.path()).assert().code(2).stderr(predicates::str::contains("pyproject.toml"));
+    bin(&python()).arg("analyze").arg(repo.path()).assert().code(2).stderr(predicates::str::contains("pyproject.toml"));
 }
 
 #[test]
@@ -343,31 +298,19 @@ fn a_single_file_or_subfolder_keeps_package_names_and_repository_paths() {
 /// clean clone has them); when the shared folder is at hand, they must not drift.
 #[test]
 fn bundled_examples_match_the_shared_ones() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples");
+    let shared = manifest_dir().join("../shared/examples");
     if !shared.is_dir() {
         eprintln!("../shared/examples is not here; nothing to compare");
         return;
     }
-    fn files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name == "__pycache__" || name.starts_with('.') && name != ".gitignore" {
-                continue;
-            }
-            if path.is_dir() {
-                files(root, &path, out);
-            } else {
-                out.push(path.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
+    let files = |root: &Path| {
+        list_files(root, |name| {
+            name == "__pycache__" || name.to_string_lossy().starts_with('.') && name != ".gitignore"
+        })
+    };
     for example in ["ragjudge", "hubmirror", "ragjudge-async-reference", "bench"] {
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        files(&examples().join(example), &examples().join(example), &mut ours);
-        files(&shared.join(example), &shared.join(example), &mut theirs);
-        ours.sort();
-        theirs.sort();
+        let ours = files(&examples().join(example));
+        let theirs = files(&shared.join(example));
         assert_eq!(ours, theirs, "{example}: file lists differ");
         for rel in ours {
             let a = std::fs::read(examples().join(example).join(&rel)).unwrap();

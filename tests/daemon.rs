@@ -2,8 +2,8 @@
 //! validated branches, a draft of code that changed meanwhile is dropped, SIGTERM
 //! stops cleanly, a restart duplicates nothing, a second daemon is refused.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -36,23 +36,28 @@ fn calm_repo(makefile: &str) -> tempfile::TempDir {
 }
 
 /// The daemon's log, beside the repository (inside it, its writes would be file events).
-fn log_path(dir: &Path) -> std::path::PathBuf {
+fn log_path(dir: &Path) -> PathBuf {
     dir.with_extension("daemon.log")
 }
 
 fn start(dir: &Path, envs: &[(&str, &Path)]) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("refactor-async"));
+    let mut cmd = bin_std(&python());
     let log = std::fs::File::create(log_path(dir)).unwrap();
-    cmd.arg("daemon")
-        .arg(dir)
-        .env("RUST_LOG", "warn,refactor_async=debug")
-        .env("PATH", path_with_python_first(&python()))
-        .stdout(Stdio::null())
-        .stderr(log);
+    cmd.arg("daemon").arg(dir).env("RUST_LOG", "warn,refactor_async=debug").stdout(Stdio::null()).stderr(log);
     for (k, v) in envs {
         cmd.env(k, v);
     }
     cmd.spawn().unwrap()
+}
+
+/// A calm repository with [`SLOW_MAKEFILE`] and an idle daemon on it; the path is
+/// the file `make test` touches when a validation starts.
+fn slow_daemon() -> (tempfile::TempDir, PathBuf, Child) {
+    let repo = calm_repo(SLOW_MAKEFILE);
+    let marker = repo.path().join(".git/validating");
+    let daemon = start(repo.path(), &[("RA_VALIDATING", &marker)]);
+    wait_idle(repo.path());
+    (repo, marker, daemon)
 }
 
 fn status(dir: &Path) -> Value {
@@ -92,13 +97,6 @@ fn wait_idle(dir: &Path) {
         let s = status(dir);
         s["last_base"] == head.as_str() && s["in_flight"].is_null() && s["queue"] == serde_json::json!([])
     });
-}
-
-fn commit_file(dir: &Path, path: &str, text: &str, message: &str) -> String {
-    std::fs::write(dir.join(path), text).unwrap();
-    run_ok(git_cmd(dir).args(["add", path]));
-    run_ok(git_cmd(dir).args(["commit", "-q", "-m", message]));
-    git(dir, &["rev-parse", "HEAD"])
 }
 
 fn stop(mut child: Child) -> (Option<i32>, Duration, String) {
@@ -160,12 +158,8 @@ fn blocking_io_committed_becomes_a_validated_branch_and_sigterm_stops_cleanly() 
 #[test]
 fn code_that_changes_during_validation_is_not_committed_stale() {
     // `make test` takes 3 s and says when it starts, so the test can commit meanwhile.
-    let makefile = SLOW_MAKEFILE;
-    let repo = calm_repo(makefile);
+    let (repo, marker, daemon) = slow_daemon();
     let dir = repo.path();
-    let marker = dir.join(".git/validating");
-    let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
-    wait_idle(dir);
     let blocking = BLOCKING;
     let first = commit_file(dir, "src/tiny/pause.py", blocking, "first");
     wait_for(120, "validation to start", || marker.exists());
@@ -266,10 +260,9 @@ fn a_killed_daemons_lock_is_taken_over_and_logs_can_be_json() {
     assert!(dir.join(".git/refactor-async/daemon.lock").exists());
     assert_eq!(status(dir)["daemon"]["running"], false, "a dead holder is not running");
     let log = dir.with_extension("json.log");
-    let second = Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
+    let second = bin_std(&python())
         .args(["daemon", "--log-format", "json"])
         .arg(dir)
-        .env("PATH", path_with_python_first(&python()))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -289,12 +282,8 @@ fn a_killed_daemons_lock_is_taken_over_and_logs_can_be_json() {
 
 #[test]
 fn uncommitted_work_is_proposed_on_a_snapshot_and_an_edit_during_validation_drops_the_stale_draft() {
-    let makefile = SLOW_MAKEFILE;
-    let repo = calm_repo(makefile);
+    let (repo, marker, daemon) = slow_daemon();
     let dir = repo.path();
-    let marker = dir.join(".git/validating");
-    let daemon = start(dir, &[("RA_VALIDATING", &marker)]);
-    wait_idle(dir);
     let head = git(dir, &["rev-parse", "HEAD"]);
     let before = user_state(dir);
     // Blocking I/O added to a file, not committed.

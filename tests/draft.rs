@@ -16,58 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::*;
 
 /// The file name of the runtime helper module the drafter adds (`rewrite.helper_module`).
 const HELPER_FILE: &str = "_async_bridge.py";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/draft")
-}
-
-/// The Python that compiles, tests and type-checks the drafts.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("REFACTOR_ASYNC_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
-}
-
-/// Copy a folder recursively, leaving out Python caches.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "__pycache__" || name == ".pytest_cache" || name == ".mypy_cache" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn git_command(dir: &Path) -> StdCommand {
-    let mut cmd = StdCommand::new("git");
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-        .current_dir(dir);
-    cmd
-}
-
-/// Run git in `dir`, insist that it succeeds, and return its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_command(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// What a child process did: its exit status (None when it timed out) and output.
 struct Ran {
@@ -108,12 +63,6 @@ fn run_limited(cmd: &mut StdCommand, limit: Duration) -> Ran {
     Ran { success, output }
 }
 
-fn python_command(dir: &Path) -> StdCommand {
-    let mut cmd = StdCommand::new(python());
-    cmd.current_dir(dir).env("PYTHONDONTWRITEBYTECODE", "1").env_remove("PYTHONPATH");
-    cmd
-}
-
 /// Known gaps of the rules drafter a fixture documents in `known_gaps`: lines
 /// `pytest <node id>  # why` (tests that fail after conversion) and `mypy  # why`
 /// (mypy fails after conversion). After conversion the listed tests are run apart
@@ -144,7 +93,7 @@ fn project_checks(dir: &Path, when: &str) -> Vec<String> {
     let gaps = if after { known_gaps(dir) } else { KnownGaps { tests: Vec::new(), mypy: false } };
     for id in &gaps.tests {
         let ran = run_limited(
-            python_command(dir).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", id]),
+            python_cmd(dir).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", id]),
             Duration::from_secs(180),
         );
         if ran.success == Some(true) {
@@ -152,7 +101,7 @@ fn project_checks(dir: &Path, when: &str) -> Vec<String> {
         }
     }
     if dir.join("tests").is_dir() {
-        let mut cmd = python_command(dir);
+        let mut cmd = python_cmd(dir);
         cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]);
         for id in &gaps.tests {
             cmd.arg(format!("--deselect={id}"));
@@ -168,7 +117,7 @@ fn project_checks(dir: &Path, when: &str) -> Vec<String> {
         && !gaps.mypy
     {
         let ran = run_limited(
-            python_command(dir)
+            python_cmd(dir)
                 .args(["-m", "mypy", "--strict", "--cache-dir=/dev/null", "--no-color-output"])
                 .args(targets.split_whitespace()),
             Duration::from_secs(300),
@@ -250,16 +199,10 @@ fn render(code: i32, doc: &Value, repo: &Path) -> String {
 fn draft_project(fixture: &Path) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    copy_dir(fixture, &repo);
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "fixture"]);
+    committed_copy(fixture, &repo);
     let head = git(&repo, &["rev-parse", "HEAD"]);
 
-    let out = Command::cargo_bin("refactor-async")
-        .unwrap()
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
+    let out = bin(&python())
         .args(["propose", "--dry-run", "--format", "json"])
         .arg(&repo)
         .timeout(Duration::from_secs(120))
@@ -277,12 +220,12 @@ fn draft_project(fixture: &Path) -> (String, Vec<String>) {
 
     let mut failures = Vec::new();
     // A dry run writes nothing: no file, no branch, no worktree, same HEAD.
-    let status = git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
+    let status = git_status(&repo);
     if !status.is_empty() {
         failures.push(format!("the dry run left changes in the repository:\n{status}"));
     }
     let branches = git(&repo, &["for-each-ref", "--format=%(refname)", "refs/heads"]);
-    if branches != "refs/heads/main\n" {
+    if branches != "refs/heads/main" {
         failures.push(format!("the dry run changed the branches:\n{branches}"));
     }
     if git(&repo, &["rev-parse", "HEAD"]) != head {
@@ -311,7 +254,7 @@ fn draft_project(fixture: &Path) -> (String, Vec<String>) {
     }
     let patch = dir.path().join("draft.diff");
     std::fs::write(&patch, diff).unwrap();
-    let check = git_command(&repo).arg("apply").arg("--check").arg(&patch).output().unwrap();
+    let check = git_cmd(&repo).arg("apply").arg("--check").arg(&patch).output().unwrap();
     if !check.status.success() {
         failures.push(format!("git apply --check rejects the diff: {}", String::from_utf8_lossy(&check.stderr)));
         return (text, failures);
@@ -321,7 +264,7 @@ fn draft_project(fixture: &Path) -> (String, Vec<String>) {
     let changed: Vec<&str> =
         diff.lines().filter_map(|l| l.strip_prefix("+++ b/")).filter(|p| p.ends_with(".py")).collect();
     for path in &changed {
-        let ran = run_limited(python_command(&repo).args(["-m", "py_compile", path]), Duration::from_secs(60));
+        let ran = run_limited(python_cmd(&repo).args(["-m", "py_compile", path]), Duration::from_secs(60));
         if ran.success != Some(true) {
             failures.push(format!("{path} does not compile after the change:\n{}", ran.output));
         }
@@ -332,7 +275,7 @@ fn draft_project(fixture: &Path) -> (String, Vec<String>) {
 
 /// Snapshot one fixture folder (or its variants) and fail on every problem found.
 fn case(name: &str) {
-    let folder = fixtures().join(name);
+    let folder = fixtures("draft").join(name);
     let mut variants: Vec<(String, PathBuf)> = Vec::new();
     if folder.join("pyproject.toml").exists() {
         variants.push((String::new(), folder));
@@ -391,7 +334,7 @@ cases!(
 
 #[test]
 fn every_fixture_has_a_case() {
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
+    for entry in std::fs::read_dir(fixtures("draft")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(CASES.contains(&name.as_str()), "tests/fixtures/draft/{name} has no test in tests/draft.rs");
     }

@@ -81,27 +81,19 @@ fn make(dir: &Path, python: &Path, target: &str) {
     run_ok(&mut cmd);
 }
 
-fn ruff_async(dir: &Path, python: &Path) {
-    let mut cmd = StdCommand::new(python);
-    cmd.args(["-m", "ruff", "check", "--select", "ASYNC", "--no-cache"])
-        .arg(dir)
-        .env("PATH", path_with_python_first(python))
-        .current_dir(dir);
+fn ruff_async(dir: &Path) {
+    let mut cmd = python_cmd(dir);
+    cmd.args(["-m", "ruff", "check", "--select", "ASYNC", "--no-cache"]).arg(dir);
     let (what, out) = output(&mut cmd);
     // ruff exits 1 when it reports something, 2 when it cannot run.
     assert!(out.status.success(), "ruff reports ASYNC findings in the converted code: {}", describe(&what, &out));
 }
 
 /// One benchmark run: its `seconds`, after checking it printed `ok=1`.
-fn bench(name: &str, project: &Path, python: &Path) -> f64 {
+fn bench(name: &str, project: &Path) -> f64 {
     let script = examples().join("bench").join(name).join("bench.py");
-    let mut cmd = StdCommand::new(python);
-    cmd.arg(&script)
-        .arg(project)
-        .args(["--latency", LATENCY])
-        .env("PATH", path_with_python_first(python))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(project);
+    let mut cmd = python_cmd(project);
+    cmd.arg(&script).arg(project).args(["--latency", LATENCY]);
     let (what, out) = output(&mut cmd);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
@@ -124,15 +116,15 @@ fn propose_example(name: &str) {
     apply(dir, doc["diff"].as_str().unwrap());
     make(dir, &python, "test");
     make(dir, &python, "typecheck");
-    ruff_async(dir, &python);
+    ruff_async(dir);
 
     let original = tempfile::tempdir().unwrap();
     copy_dir(&examples().join(name), original.path());
-    let sync = bench(name, original.path(), &python);
+    let sync = bench(name, original.path());
     let mut runs = Vec::new();
     let mut best = f64::INFINITY;
     for _ in 0..CONVERTED_RUNS {
-        let seconds = bench(name, dir, &python);
+        let seconds = bench(name, dir);
         runs.push(seconds);
         best = best.min(seconds);
         if sync / best >= MIN_SPEEDUP {
@@ -182,7 +174,7 @@ fn propose_commits_a_validated_branch_on_ragjudge() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let python = python();
     let repo = example_repo("ragjudge");
-    let head_before = run_ok(git_cmd(repo.path()).args(["rev-parse", "HEAD"])).stdout;
+    let head_before = git(repo.path(), &["rev-parse", "HEAD"]);
     let mut cmd = bin(&python);
     cmd.arg("propose").arg(repo.path()).args(["--format", "json"]);
     let what = format!("{cmd:?}");
@@ -197,10 +189,8 @@ fn propose_commits_a_validated_branch_on_ragjudge() {
     assert!(doc["validation"].as_array().unwrap().iter().all(|c| c["ok"] == true && c["duration_ms"].is_number()));
     assert_eq!(doc["validation_runs"], 1);
 
-    let tip = run_ok(git_cmd(repo.path()).args(["rev-parse", &branch])).stdout;
-    assert_eq!(String::from_utf8_lossy(&tip).trim(), commit);
-    let message =
-        String::from_utf8(run_ok(git_cmd(repo.path()).args(["log", "-1", "--format=%B", &branch])).stdout).unwrap();
+    assert_eq!(git(repo.path(), &["rev-parse", &branch]), commit);
+    let message = git(repo.path(), &["log", "-1", "--format=%B", &branch]);
     let title = message.lines().next().unwrap();
     assert!(title.chars().count() < 72, "title too long: {title}");
     for needle in
@@ -209,8 +199,7 @@ fn propose_commits_a_validated_branch_on_ragjudge() {
         assert!(message.contains(needle), "commit message lacks {needle:?}:\n{message}");
     }
     // The branch holds exactly the proposed diff on the base.
-    let numstat =
-        String::from_utf8(run_ok(git_cmd(repo.path()).args(["diff", "--numstat", "HEAD", &branch])).stdout).unwrap();
+    let numstat = git(repo.path(), &["diff", "--numstat", "HEAD", &branch]);
     let (mut files, mut added, mut removed) = (0, 0, 0);
     for line in numstat.lines() {
         let mut parts = line.split_whitespace();
@@ -227,9 +216,9 @@ fn propose_commits_a_validated_branch_on_ragjudge() {
     assert!(Path::new(pr["path"].as_str().unwrap()).is_file(), "{pr:#}");
     assert!(pr["body"].as_str().unwrap().contains("## Validation"));
 
-    assert_eq!(run_ok(git_cmd(repo.path()).args(["rev-parse", "HEAD"])).stdout, head_before, "HEAD moved");
+    assert_eq!(git(repo.path(), &["rev-parse", "HEAD"]), head_before, "HEAD moved");
     let status = git_status(repo.path());
     assert!(status.is_empty(), "propose changed the working tree:\n{status}");
-    let worktrees = String::from_utf8(run_ok(git_cmd(repo.path()).args(["worktree", "list"])).stdout).unwrap();
+    let worktrees = git(repo.path(), &["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "a worktree was left behind:\n{worktrees}");
 }

@@ -77,9 +77,7 @@ fn a_rerun_is_up_to_date_and_a_moved_base_rebuilds_the_tools_own_branches() {
     assert_eq!(proposal(&again, "refactor-async/pause")["status"], "up-to-date");
     assert_eq!(git(dir, &["rev-parse", "refactor-async/pause"]), old_tip);
 
-    std::fs::write(dir.join("README.md"), "moved on\n").unwrap();
-    run_ok(git_cmd(dir).args(["add", "README.md"]));
-    run_ok(git_cmd(dir).args(["commit", "-q", "-m", "docs"]));
+    commit_file(dir, "README.md", "moved on\n", "docs");
     let (code, rebuilt, out) = propose(dir, &[]);
     assert_eq!(code, Some(0), "{}", text(&out));
     let p = proposal(&rebuilt, "refactor-async/pause");
@@ -102,18 +100,14 @@ fn branches_with_someone_elses_commits_are_never_rewritten() {
     let theirs = tempfile::tempdir().unwrap();
     let wt = theirs.path().join("wt");
     run_ok(git_cmd(dir).args(["worktree", "add", "-q"]).arg(&wt).arg("refactor-async/pause"));
-    std::fs::write(wt.join("CHANGELOG.md"), "reviewed\n").unwrap();
-    run_ok(git_cmd(&wt).args(["add", "CHANGELOG.md"]));
-    run_ok(git_cmd(&wt).args(["commit", "-q", "-m", "review fixes"]));
+    commit_file(&wt, "CHANGELOG.md", "reviewed\n", "review fixes");
     run_ok(git_cmd(dir).args(["worktree", "remove"]).arg(&wt));
     let human_tip = git(dir, &["rev-parse", "refactor-async/pause"]);
     // And someone made a branch of their own under the name the fetch plan would take.
     run_ok(git_cmd(dir).args(["branch", "-f", "refactor-async/fetch-all", "main"]));
     let foreign_tip = git(dir, &["rev-parse", "refactor-async/fetch-all"]);
 
-    std::fs::write(dir.join("README.md"), "moved on\n").unwrap();
-    run_ok(git_cmd(dir).args(["add", "README.md"]));
-    run_ok(git_cmd(dir).args(["commit", "-q", "-m", "docs"]));
+    commit_file(dir, "README.md", "moved on\n", "docs");
     let (code, doc, out) = propose(dir, &[]);
     assert_eq!(code, Some(0), "being left alone is not a failure: {}", text(&out));
     let pause = proposal(&doc, "refactor-async/pause");
@@ -249,10 +243,9 @@ fn a_detached_head_proposes_from_its_commit() {
 /// with the file holding the hanging shell's pid.
 fn propose_until_validation_hangs(dir: &Path) -> (std::process::Child, PathBuf) {
     let marker = dir.join(".git/hang-started");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
+    let child = bin_std(&python())
         .arg("propose")
         .arg(dir)
-        .env("PATH", path_with_python_first(&python()))
         .env("RA_TEST_HANG", &marker)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -348,9 +341,7 @@ fn a_pre_commit_config_without_pre_commit_installed_fails_unless_hooks_are_off()
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(text(&out).contains("`pre-commit` is not installed"), "{}", text(&out));
     }
-    std::fs::write(dir.join("refactor-async.toml"), "[validate]\nhooks = \"off\"\n").unwrap();
-    run_ok(git_cmd(dir).args(["add", "refactor-async.toml"]));
-    run_ok(git_cmd(dir).args(["commit", "-q", "-m", "hooks off"]));
+    commit_file(dir, "refactor-async.toml", "[validate]\nhooks = \"off\"\n", "hooks off");
     let (code, _, out) = propose(dir, &[]);
     assert_eq!(code, Some(0), "{}", text(&out));
     let message = git(dir, &["log", "-1", "--format=%B", "refactor-async/pause"]);
@@ -375,15 +366,10 @@ fn push_sends_the_branch_to_a_remote_and_never_over_someone_elses_work() {
     run_ok(git_cmd(clone.path()).arg("clone").arg("-q").arg(remote.path()).arg("c"));
     let c = clone.path().join("c");
     run_ok(git_cmd(&c).args(["checkout", "-q", "refactor-async/pause"]));
-    std::fs::write(c.join("NOTE.md"), "mine\n").unwrap();
-    run_ok(git_cmd(&c).args(["add", "NOTE.md"]));
-    run_ok(git_cmd(&c).args(["commit", "-q", "-m", "take over"]));
+    let theirs = commit_file(&c, "NOTE.md", "mine\n", "take over");
     run_ok(git_cmd(&c).args(["push", "-q", "origin", "refactor-async/pause"]));
-    let theirs = git(&c, &["rev-parse", "HEAD"]);
 
-    std::fs::write(dir.join("README.md"), "moved on\n").unwrap();
-    run_ok(git_cmd(dir).args(["add", "README.md"]));
-    run_ok(git_cmd(dir).args(["commit", "-q", "-m", "docs"]));
+    commit_file(dir, "README.md", "moved on\n", "docs");
     let local_before = git(dir, &["rev-parse", "refactor-async/pause"]);
     let (code, doc, out) = propose(dir, &["--push", "origin"]);
     assert_eq!(code, Some(0), "being left alone is not a failure: {}", text(&out));
@@ -444,9 +430,8 @@ fn jobs_run_validations_at_the_same_time_in_separate_worktrees() {
 fn nothing_to_convert_needs_no_checks_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pure.py"), "def add(a: int, b: int) -> int:\n    return a + b\n").unwrap();
-    run_ok(git_cmd(dir.path()).args(["init", "-q", "-b", "main"]));
-    run_ok(git_cmd(dir.path()).args(["add", "-A"]));
-    run_ok(git_cmd(dir.path()).args(["commit", "-q", "-m", "initial"]));
+    init_repo(dir.path());
+    commit_all(dir.path(), "initial");
     // No Makefile at all: nothing is validated, so nothing is missing.
     let (code, doc, out) = propose(dir.path(), &[]);
     assert_eq!(code, Some(0), "{}", text(&out));

@@ -277,12 +277,12 @@ fn auto_mode_repairs_a_rules_draft_that_fails_validation() {
         Reply::content(pause_answer(&repaired))
     });
     let repo = tiny_repo(&[("Makefile", makefile), ("src/tiny/fetch.py", "\"\"\"Nothing to fetch.\"\"\"\n")]);
-    std::fs::write(
-        repo.path().join("tests/test_tiny.py"),
+    commit_file(
+        repo.path(),
+        "tests/test_tiny.py",
         "from tiny.pause import pause\n\n\ndef test_pause() -> None:\n    assert pause(0.0) == 0.0\n",
-    )
-    .unwrap();
-    run_ok(git_cmd(repo.path()).args(["commit", "-qam", "only pause"]));
+        "only pause",
+    );
     let (code, doc, out) = propose_llm(repo.path(), &server, &[]);
     assert_eq!(code, Some(0), "{}", text(&out));
     let p = proposal(&doc, "refactor-async/pause");
@@ -309,12 +309,11 @@ fn without_an_llm_auto_uses_rules_alone_and_llm_mode_is_refused() {
 fn ctrl_c_cancels_requests_in_flight_within_a_second() {
     let server = Server::start(|_, _| Reply::Hang);
     let repo = tiny_repo(&[]);
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("refactor-async"))
+    let child = bin_std(&python())
         .arg("propose")
         .arg(repo.path())
         .args(["--drafter", "llm"])
         .args(llm_args(&server))
-        .env("PATH", path_with_python_first(&python()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -20,12 +20,11 @@ use refactor_async::analysis::rules::{Finding, all_rules};
 use refactor_async::analysis::{Report, analyze};
 use refactor_async::config::Config;
 
+mod common;
+use common::*;
+
 /// The codes that have a fixture test below; must match `all_rules()`.
 const CODES: &[&str] = &["RA101", "RA102", "RA103", "RA104", "RA105", "RA106", "RA107", "RA108"];
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules")
-}
 
 /// A Python file of a fixture set: its path relative to the analysed root, and its text.
 struct SourceText {
@@ -40,39 +39,21 @@ struct Staged {
     files: Vec<SourceText>,
 }
 
-fn copy_tree(from: &Path, to: &Path, rel: &str, files: &mut Vec<SourceText>) {
-    let mut entries: Vec<_> = std::fs::read_dir(from).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-        let target = to.join(&name);
-        if path.is_dir() {
-            if name == "__pycache__" {
-                continue;
-            }
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&path, &target, &child_rel, files);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-            if name.ends_with(".py") {
-                files.push(SourceText { rel: child_rel, text: std::fs::read_to_string(&path).unwrap() });
-            }
-        }
-    }
-}
-
 fn stage(code: &str) -> Staged {
     let tmp = tempfile::Builder::new().prefix("rules-").tempdir().unwrap();
     let root = tmp.path().join("fixture");
     std::fs::create_dir_all(&root).unwrap();
-    let main = fixtures_dir().join(format!("{code}.py"));
+    let main = fixtures("rules").join(format!("{code}.py"));
     assert!(main.is_file(), "missing fixture {}", main.display());
     std::fs::copy(&main, root.join(format!("{code}.py"))).unwrap();
     let mut files = vec![SourceText { rel: format!("{code}.py"), text: std::fs::read_to_string(&main).unwrap() }];
-    let extra = fixtures_dir().join(code);
+    let extra = fixtures("rules").join(code);
     if extra.is_dir() {
-        copy_tree(&extra, &root, "", &mut files);
+        copy_dir(&extra, &root);
+        for rel in list_files(&extra, is_cache).into_iter().filter(|rel| rel.extension().is_some_and(|e| e == "py")) {
+            let text = std::fs::read_to_string(extra.join(&rel)).unwrap();
+            files.push(SourceText { rel: rel.to_string_lossy().into_owned(), text });
+        }
     }
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
     Staged { _tmp: tmp, root, files }
@@ -241,7 +222,7 @@ fn every_rule_has_a_fixture_with_markers_and_ok_lines() {
         assert!(ok > 0, "fixture {code} has no `# OK` line");
     }
     // Every fixture file belongs to a rule.
-    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+    for entry in std::fs::read_dir(fixtures("rules")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let stem = name.strip_suffix(".py").unwrap_or(&name);
         assert!(CODES.contains(&stem), "tests/fixtures/rules/{name} belongs to no rule");

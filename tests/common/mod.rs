@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests that run the binary on real git
-//! repositories with a real Python (pytest, mypy) on PATH.
+//! repositories with a real Python (pytest, mypy) on PATH. Test files take them
+//! with `mod common; use common::*;` rather than keeping copies of their own.
 #![allow(dead_code)]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output};
 
@@ -14,6 +15,11 @@ pub fn manifest_dir() -> &'static Path {
 
 pub fn examples() -> PathBuf {
     manifest_dir().join("examples")
+}
+
+/// `tests/fixtures/<kind>`.
+pub fn fixtures(kind: &str) -> PathBuf {
+    manifest_dir().join("tests/fixtures").join(kind)
 }
 
 /// `REFACTOR_ASYNC_PYTHON`, else the repository's `.venv`, else `python3` from PATH.
@@ -40,7 +46,19 @@ pub fn path_with_python_first(python: &Path) -> OsString {
     std::env::join_paths(dirs).expect("PATH entries are valid")
 }
 
-/// Git without the user's or the system's configuration.
+/// [`python()`] in `dir`, with its bin folder first on PATH, writing no bytecode and
+/// ignoring any `PYTHONPATH` of the caller.
+pub fn python_cmd(dir: &Path) -> StdCommand {
+    let python = python();
+    let mut cmd = StdCommand::new(&python);
+    cmd.current_dir(dir)
+        .env("PATH", path_with_python_first(&python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONPATH");
+    cmd
+}
+
+/// Git without the user's or the system's configuration, committing as a test identity.
 pub fn git_cmd(dir: &Path) -> StdCommand {
     let mut cmd = StdCommand::new("git");
     cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -48,6 +66,38 @@ pub fn git_cmd(dir: &Path) -> StdCommand {
         .args(["-c", "user.name=refactor-async tests", "-c", "user.email=tests@example.invalid"])
         .current_dir(dir);
     cmd
+}
+
+/// Runs [`git_cmd`] with `args` in `dir`, asserts it succeeds, and returns its stdout
+/// without trailing white space.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_ok(git_cmd(dir).args(args));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+/// `git status --porcelain`, untracked files listed one by one; empty when clean.
+pub fn git_status(dir: &Path) -> String {
+    let out = run_ok(git_cmd(dir).args(["status", "--porcelain", "--untracked-files=all"]));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `git init` on the branch `main`.
+pub fn init_repo(dir: &Path) {
+    run_ok(git_cmd(dir).args(["init", "-q", "-b", "main"]));
+}
+
+/// Commits everything in the working tree.
+pub fn commit_all(dir: &Path, message: &str) {
+    run_ok(git_cmd(dir).args(["add", "-A"]));
+    run_ok(git_cmd(dir).args(["commit", "-q", "-m", message]));
+}
+
+/// Writes `text` to `path` in `dir` and commits that file alone; returns the new HEAD.
+pub fn commit_file(dir: &Path, path: &str, text: &str, message: &str) -> String {
+    std::fs::write(dir.join(path), text).unwrap();
+    run_ok(git_cmd(dir).args(["add", path]));
+    run_ok(git_cmd(dir).args(["commit", "-q", "-m", message]));
+    git(dir, &["rev-parse", "HEAD"])
 }
 
 /// The last `n` lines of `bytes`, as text.
@@ -80,20 +130,33 @@ pub fn output(cmd: &mut StdCommand) -> (String, Output) {
     (what, out)
 }
 
+/// Asserts that a finished command succeeded, showing the tails of its output if not.
+pub fn assert_success(what: &str, out: &Output) {
+    assert!(out.status.success(), "command failed: {}", describe(what, out));
+}
+
 /// Runs `cmd` and asserts it succeeds.
 pub fn run_ok(cmd: &mut StdCommand) -> Output {
     let (what, out) = output(cmd);
-    assert!(out.status.success(), "command failed: {}", describe(&what, &out));
+    assert_success(&what, &out);
     out
 }
 
-/// Copy a folder recursively, leaving out Python caches (no symlinks in the examples).
+/// The caches Python tools leave in a project; never copied.
+pub const CACHE_DIRS: [&str; 4] = [".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"];
+
+/// Whether `name` is one of [`CACHE_DIRS`].
+pub fn is_cache(name: &OsStr) -> bool {
+    CACHE_DIRS.iter().any(|cache| name == *cache)
+}
+
+/// Copy a folder recursively, leaving out [`CACHE_DIRS`] (no symlinks in the examples).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if [".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"].iter().any(|skip| name == *skip) {
+        if is_cache(&name) {
             continue;
         }
         let target = to.join(&name);
@@ -105,18 +168,55 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The files below `root`, as sorted paths relative to it; a file or folder whose
+/// name `skip` accepts is left out, at any depth.
+pub fn list_files(root: &Path, skip: impl Fn(&OsStr) -> bool) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, skip: &dyn Fn(&OsStr) -> bool, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(skip) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, skip, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &skip, &mut out);
+    out.sort();
+    out
+}
+
+/// Writes each `(path, content)` below `dir`, creating folders as needed.
+pub fn write_files<'a, C: AsRef<[u8]>>(dir: &Path, files: impl IntoIterator<Item = (&'a str, C)>) {
+    for (path, content) in files {
+        let to = dir.join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, content).unwrap();
+    }
+}
+
+/// Makes `to` a git repository whose one commit holds a copy of `from`.
+pub fn committed_copy(from: &Path, to: &Path) {
+    copy_dir(from, to);
+    init_repo(to);
+    commit_all(to, "initial");
+}
+
 /// A committed git repository holding a copy of `examples/<name>`.
 pub fn example_repo(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&examples().join(name), dir.path());
-    run_ok(git_cmd(dir.path()).args(["init", "-q", "-b", "main"]));
-    run_ok(git_cmd(dir.path()).args(["add", "-A"]));
-    run_ok(git_cmd(dir.path()).args(["commit", "-q", "-m", "initial"]));
+    committed_copy(&examples().join(name), dir.path());
     dir
 }
 
-pub fn bin(python: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("refactor-async").unwrap();
+/// The binary as a plain process, for tests that spawn it and signal it; the
+/// environment of [`bin`].
+pub fn bin_std(python: &Path) -> StdCommand {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("refactor-async"));
     cmd.env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -126,9 +226,10 @@ pub fn bin(python: &Path) -> Command {
     cmd
 }
 
-pub fn git_status(dir: &Path) -> String {
-    let out = run_ok(git_cmd(dir).args(["status", "--porcelain", "--untracked-files=all"]));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// The binary with no colours, no `RUST_LOG`, git isolated from the user's and the
+/// system's configuration, and `python` (its bin folder first on PATH) for the checks.
+pub fn bin(python: &Path) -> Command {
+    Command::from_std(bin_std(python))
 }
 
 /// Where `program` is on PATH.

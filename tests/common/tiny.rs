@@ -69,16 +69,11 @@ pub fn tiny_repo(extra: &[(&str, &str)]) -> tempfile::TempDir {
         (".gitignore", "__pycache__/\n"),
     ]);
     files.extend(extra.iter().copied());
-    for (path, text) in files {
-        let to = dir.path().join(path);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::write(to, text).unwrap();
-    }
-    run_ok(git_cmd(dir.path()).args(["init", "-q", "-b", "main"]));
+    write_files(dir.path(), files);
+    init_repo(dir.path());
     run_ok(git_cmd(dir.path()).args(["config", "user.name", "Test User"]));
     run_ok(git_cmd(dir.path()).args(["config", "user.email", "user@example.invalid"]));
-    run_ok(git_cmd(dir.path()).args(["add", "-A"]));
-    run_ok(git_cmd(dir.path()).args(["commit", "-q", "-m", "initial"]));
+    commit_all(dir.path(), "initial");
     dir
 }
 
@@ -93,10 +88,6 @@ pub fn propose(dir: &Path, args: &[&str]) -> (Option<i32>, Value, Output) {
 
 pub fn text(out: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    String::from_utf8(run_ok(git_cmd(dir).args(args)).stdout).unwrap().trim().to_string()
 }
 
 pub fn branches(dir: &Path) -> Vec<String> {
@@ -114,21 +105,13 @@ pub struct UserState {
 }
 
 pub fn user_state(dir: &Path) -> UserState {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(dir, dir, &mut files);
+    let files = list_files(dir, |name| name == ".git")
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(dir.join(&rel)).unwrap();
+            (rel, bytes)
+        })
+        .collect();
     let refs = git(dir, &["for-each-ref", "--format=%(refname) %(objectname)"])
         .lines()
         .filter(|l| !l.starts_with("refs/heads/refactor-async/"))
