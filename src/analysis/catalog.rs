@@ -16,6 +16,9 @@ use crate::config::{Config, ConfigError};
 /// The catalog shipped with the tool.
 pub const BUILTIN_CATALOG: &str = include_str!("../../config/catalog.toml");
 
+/// How the built-in catalog is named in errors.
+const BUILTIN_ORIGIN: &str = "<built-in config/catalog.toml>";
+
 /// What kind of I/O an API does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +86,10 @@ pub struct ApiEntry {
     pub names: Vec<String>,
     pub kind: ApiKind,
     pub strategy: Strategy,
+    /// With `strategy = "native"`: the rules drafter's mapping that rewrites the call
+    /// (a name registered in `draft::mappings`).
+    #[serde(default)]
+    pub mapping: Option<String>,
     pub replacement: String,
     #[serde(default)]
     pub timeout: Option<String>,
@@ -138,7 +145,7 @@ impl Catalog {
     pub fn load(config: &Config, root: &Path) -> Result<Catalog, ConfigError> {
         let mut catalog = Catalog::default();
         if config.catalog.builtin {
-            catalog.add_text(BUILTIN_CATALOG, "<built-in config/catalog.toml>")?;
+            catalog.add_text(BUILTIN_CATALOG, BUILTIN_ORIGIN)?;
         }
         for file in &config.catalog.files {
             let path: PathBuf = root.join(file);
@@ -151,6 +158,7 @@ impl Catalog {
                 origin: format!("catalog.api[{i}]"),
                 message: e.message().to_string(),
             })?;
+            check_mapping(&entry, &format!("catalog.api[{i}]"))?;
             catalog.add_entry(entry);
         }
         for (from, to) in &config.catalog.aliases {
@@ -172,6 +180,7 @@ impl Catalog {
         self.aliases.extend(file.aliases);
         self.returns.extend(file.returns);
         for entry in file.api {
+            check_mapping(&entry, origin)?;
             self.add_entry(entry);
         }
         Ok(())
@@ -251,6 +260,30 @@ impl Catalog {
     }
 }
 
+/// A native entry must name a registered mapping: without one the rules drafter
+/// would silently fall back to threads for an API the catalog calls native.
+fn check_mapping(entry: &ApiEntry, origin: &str) -> Result<(), ConfigError> {
+    let first = entry.names.first().map(String::as_str).unwrap_or("?");
+    let registered = || crate::draft::mappings::names().join(", ");
+    let message = match (&entry.strategy, &entry.mapping) {
+        (Strategy::Native, None) => format!(
+            "the entry for `{first}` has strategy = \"native\" but names no mapping (mapping = \"...\", one of: {})",
+            registered()
+        ),
+        (Strategy::Native, Some(name)) if crate::draft::mappings::find(name).is_none() => {
+            format!(
+                "the entry for `{first}` names mapping {name:?}, which is not registered (one of: {})",
+                registered()
+            )
+        }
+        (Strategy::Thread, Some(name)) => {
+            format!("the entry for `{first}` has strategy = \"thread\" but names mapping {name:?}")
+        }
+        _ => return Ok(()),
+    };
+    Err(ConfigError::Invalid { origin: origin.to_string(), message })
+}
+
 /// The first dotted segment of a name.
 fn head(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
@@ -278,6 +311,29 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry_origin_and_message(toml_text: &str) -> String {
+        let mut catalog = Catalog::default();
+        match catalog.add_text(toml_text, "extra.toml") {
+            Err(ConfigError::Invalid { origin, message }) => format!("{origin}: {message}"),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_native_entry_must_name_a_registered_mapping() {
+        let none = "[[api]]\nnames = [\"sdk.fetch\"]\nkind = \"http\"\nstrategy = \"native\"\nreplacement = \"x\"\n";
+        let error = entry_origin_and_message(none);
+        assert!(error.starts_with("extra.toml: the entry for `sdk.fetch`"), "{error}");
+        assert!(error.contains("names no mapping") && error.contains("http_module"), "{error}");
+        let unknown = none.replace("strategy = \"native\"", "strategy = \"native\"\nmapping = \"redis\"");
+        let error = entry_origin_and_message(&unknown);
+        assert!(error.contains("names mapping \"redis\", which is not registered"), "{error}");
+        let thread = none.replace("\"native\"", "\"thread\"\nmapping = \"sleep\"");
+        assert!(entry_origin_and_message(&thread).contains("strategy = \"thread\" but names mapping"));
+        let named = none.replace("strategy = \"native\"", "strategy = \"native\"\nmapping = \"http_module\"");
+        Catalog::default().add_text(&named, "extra.toml").expect("a native entry naming a mapping loads");
+    }
 
     #[test]
     fn braces_expand() {

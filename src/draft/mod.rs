@@ -9,6 +9,7 @@
 
 pub mod diff;
 pub mod edits;
+pub mod mappings;
 pub mod python;
 pub mod rewrite;
 pub mod verify;

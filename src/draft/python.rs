@@ -156,18 +156,6 @@ pub fn import_insertion_point(tree: &Tree, src: &str) -> usize {
     point
 }
 
-/// Whether the module imports `module` at top level (`import asyncio`).
-pub fn imports_module(tree: &Tree, src: &str, module: &str) -> bool {
-    let root = tree.root_node();
-    let mut cursor = root.walk();
-    root.named_children(&mut cursor).any(|child| {
-        child.kind() == "import_statement" && {
-            let mut c = child.walk();
-            child.named_children(&mut c).any(|n| n.kind() == "dotted_name" && text(src, n) == module)
-        }
-    })
-}
-
 /// The start of the line of the first top-level plain import (`import x`) whose module matches.
 pub fn plain_import_line(tree: &Tree, src: &str, matches: impl Fn(&str) -> bool) -> Option<usize> {
     let root = tree.root_node();
@@ -179,16 +167,6 @@ pub fn plain_import_line(tree: &Tree, src: &str, matches: impl Fn(&str) -> bool)
             child.named_children(&mut c).any(|n| n.kind() == "dotted_name" && matches(text(src, n)))
         })
         .map(|child| line_start(src, child.start_byte()))
-}
-
-/// The top-level `from module import ...` statement, if any.
-pub fn from_import<'t>(tree: &'t Tree, src: &str, module: &str) -> Option<Node<'t>> {
-    let root = tree.root_node();
-    let mut cursor = root.walk();
-    root.named_children(&mut cursor).find(|child| {
-        child.kind() == "import_from_statement"
-            && child.child_by_field_name("module_name").is_some_and(|m| text(src, m) == module)
-    })
 }
 
 /// The lowest Python version `requires-python` in `root/pyproject.toml` allows, as (major, minor).
@@ -240,8 +218,7 @@ mod tests {
         let tree = parse(src);
         let at = import_insertion_point(&tree, src);
         assert_eq!(&src[at..], "\nX = 1\n");
-        assert!(imports_module(&tree, src, "os"));
-        assert!(!imports_module(&tree, src, "asyncio"));
+        assert_eq!(plain_import_line(&tree, src, |m| m > "os"), Some(src.find("import sys").unwrap()));
     }
 
     #[test]

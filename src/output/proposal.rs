@@ -54,7 +54,7 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
         }
         for c in &plan.calls {
             let why = c.why_thread.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
-            let _ = writeln!(out, "      {}:{}: `{}` → {}{why}", c.path, c.line, c.api, rewrite_name(&c.rewrite));
+            let _ = writeln!(out, "      {}:{}: `{}` → {}{why}", c.path, c.line, c.api, c.rewrite.description().plan);
         }
         for g in &plan.gathers {
             let _ = writeln!(out, "      {}:{}: loop in {} → bounded gather", g.path, g.line, g.function);
@@ -158,15 +158,5 @@ fn write_checks(out: &mut String, checks: &[Check], paint: &dyn Fn(Style, &str) 
         {
             let _ = writeln!(out, "        full output: {}", log.display());
         }
-    }
-}
-
-fn rewrite_name(rewrite: &crate::plan::CallRewrite) -> &'static str {
-    match rewrite {
-        crate::plan::CallRewrite::Sleep => "await asyncio.sleep",
-        crate::plan::CallRewrite::PerCallClient => "await on an httpx.AsyncClient made for the call (async with)",
-        crate::plan::CallRewrite::ClientAttribute => "await on the async client attribute",
-        crate::plan::CallRewrite::Thread => "await asyncio.to_thread",
-        crate::plan::CallRewrite::Subprocess => "await run_process (asyncio subprocess)",
     }
 }

@@ -18,22 +18,73 @@ use crate::analysis::index::{ModId, ScopeRef, Value};
 use crate::analysis::rules::{Context, sequential_calls_in_loop};
 use crate::analysis::summary::{CallSite, ScopeKind};
 use crate::config::AnalysisConfig;
+use crate::draft::mappings::{self, CallFacts, Description, Mapping};
 pub use settings::Settings;
 
-/// How a blocking call is rewritten.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
+/// How a blocking call is rewritten: by a registered native mapping, or in a thread.
+#[derive(Clone, Copy)]
 pub enum CallRewrite {
-    /// `time.sleep(x)` → `await asyncio.sleep(x)`.
-    Sleep,
-    /// `requests.get(...)` → `async with httpx.AsyncClient() as client: await client.get(...)`.
-    PerCallClient,
-    /// `self.session.get(...)` where the attribute becomes an async client → `await self.session.get(...)`.
-    ClientAttribute,
-    /// `subprocess.run(...)` → `await run_process(...)` (asyncio subprocesses, same result and errors).
-    Subprocess,
-    /// `await asyncio.to_thread(f, ...)`.
+    /// A faithful async equivalent (`time.sleep` → `await asyncio.sleep`).
+    Native(&'static dyn Mapping),
+    /// `await asyncio.to_thread(f, ...)`: always behaviour-preserving.
     Thread,
+}
+
+impl CallRewrite {
+    /// The kind, as `--format json` names it (`sleep`, `per-call-client`, `thread`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallRewrite::Native(mapping) => mapping.kind(),
+            CallRewrite::Thread => "thread",
+        }
+    }
+
+    /// The rewrite in words, for plans, commit messages and PR text.
+    pub fn description(&self) -> Description {
+        match self {
+            CallRewrite::Native(mapping) => mapping.description(),
+            CallRewrite::Thread => Description::same("await asyncio.to_thread"),
+        }
+    }
+
+    /// The rewritten call stays one expression, which a gather can take as a coroutine.
+    pub fn is_expression(&self) -> bool {
+        match self {
+            CallRewrite::Native(mapping) => mapping.is_expression(),
+            CallRewrite::Thread => true,
+        }
+    }
+}
+
+impl PartialEq for CallRewrite {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (CallRewrite::Native(a), CallRewrite::Native(b)) => a.name() == b.name(),
+            (CallRewrite::Thread, CallRewrite::Thread) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for CallRewrite {}
+
+impl std::fmt::Debug for CallRewrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallRewrite::Native(mapping) => write!(f, "Native({})", mapping.name()),
+            CallRewrite::Thread => f.write_str("Thread"),
+        }
+    }
+}
+
+/// As `{"kind": "..."}`, the shape the JSON output has always had.
+impl Serialize for CallRewrite {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("CallRewrite", 1)?;
+        out.serialize_field("kind", self.kind())?;
+        out.end()
+    }
 }
 
 /// A function the plan converts.
@@ -163,55 +214,6 @@ impl Plan {
 /// function in sync code.
 const SAFE_DECORATORS: &[&str] = &["staticmethod", "classmethod", "abstractmethod", "override", "final"];
 
-/// Keywords of `subprocess.run` that the helper's `run_process` takes.
-const RUN_PROCESS_KEYWORDS: &[&str] = &[
-    "input",
-    "capture_output",
-    "stdout",
-    "stderr",
-    "text",
-    "universal_newlines",
-    "encoding",
-    "errors",
-    "check",
-    "timeout",
-    "cwd",
-    "env",
-];
-
-/// Keywords of `requests` calls that httpx takes on the client, not per request.
-const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
-
-/// A sync client class and its async counterpart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientClass {
-    pub sync: &'static str,
-    pub async_: &'static str,
-    /// The async client's close coroutine method.
-    pub close: &'static str,
-    /// Built on httpx: takes `timeout=`, `follow_redirects=` and `verify=` at construction.
-    pub httpx: bool,
-}
-
-/// The clients converted natively when held in an attribute.
-pub const CLIENT_CLASSES: &[ClientClass] = &[
-    ClientClass { sync: "requests.Session", async_: "httpx.AsyncClient", close: "aclose", httpx: true },
-    ClientClass { sync: "httpx.Client", async_: "httpx.AsyncClient", close: "aclose", httpx: true },
-    ClientClass { sync: "openai.OpenAI", async_: "openai.AsyncOpenAI", close: "close", httpx: false },
-    ClientClass { sync: "openai.AzureOpenAI", async_: "openai.AsyncAzureOpenAI", close: "close", httpx: false },
-    ClientClass { sync: "anthropic.Anthropic", async_: "anthropic.AsyncAnthropic", close: "close", httpx: false },
-];
-
-/// The client class a qualified API name belongs to (`requests.Session.get` → requests.Session).
-pub fn client_class_of(api: &str) -> Option<&'static ClientClass> {
-    CLIENT_CLASSES.iter().find(|c| api.strip_prefix(c.sync).is_some_and(|rest| rest.starts_with('.')))
-}
-
-/// The client class with this sync or async name.
-pub fn client_class(name: &str) -> Option<&'static ClientClass> {
-    CLIENT_CLASSES.iter().find(|c| c.sync == name || c.async_ == name)
-}
-
 /// Build the plans for a repository from its analysis.
 pub fn build(model: &Model<'_>, analysis: &AnalysisConfig, settings: &Settings) -> Vec<Plan> {
     Planner { model, analysis, settings, hierarchy: std::cell::OnceCell::new() }.plans()
@@ -230,55 +232,23 @@ impl<'a, 'c> Planner<'a, 'c> {
         &self.model.index.modules[m as usize].summary.calls[ci as usize]
     }
 
-    /// How a blocking call at `ci` in module `m` would be rewritten, and why not natively.
+    /// How a blocking call at `ci` in module `m` would be rewritten, and why not natively:
+    /// its catalog entry's strategy, and for a native one, what its mapping says of this call.
     fn rewrite_for(&self, m: ModId, ci: u32) -> Option<(String, CallRewrite, Option<String>)> {
         let CallTarget::Blocking(api) = &self.model.graph.targets[m as usize][ci as usize] else { return None };
         let entry = self.model.index.catalog.entry(api.id);
-        let call = self.call(m, ci);
-        let name = api.name.as_str();
-        let thread = |why: &str| Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
         if entry.strategy == Strategy::Thread {
             return Some((api.name.clone(), CallRewrite::Thread, None));
         }
-        if name == "time.sleep" {
-            return Some((api.name.clone(), CallRewrite::Sleep, None));
-        }
-        if name == "subprocess.run" {
-            if let Some(k) = call.keywords.iter().find(|k| !RUN_PROCESS_KEYWORDS.contains(&k.as_str())) {
-                return thread(&format!("`{k}=` is not supported by the asyncio subprocess rewrite"));
-            }
-            if call.has_splat || call.positional != 1 {
-                return thread("only `subprocess.run(args, keyword=...)` calls are rewritten natively");
-            }
-            return Some((api.name.clone(), CallRewrite::Subprocess, None));
-        }
-        let module_http = name.split_once('.').is_some_and(|(lib, verb)| {
-            (lib == "requests" || lib == "httpx")
-                && ["get", "post", "put", "patch", "delete", "head", "options", "request"].contains(&verb)
-        });
-        if module_http {
-            if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
-                return thread(&format!("`{k}=` is a client setting in httpx, not a per-request one"));
-            }
-            if call.has_splat {
-                return thread("`**kwargs` may carry arguments httpx does not take per request");
-            }
-            return Some((api.name.clone(), CallRewrite::PerCallClient, None));
-        }
-        if client_class_of(name).is_some() {
-            let Some(callee) = &call.callee else { return thread("the client is not a plain attribute") };
-            if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
-                return thread("only clients held in a `self.` attribute are converted natively");
-            }
-            if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
-                return thread(&format!("`{k}=` is a client setting in httpx, not a per-request one"));
-            }
-            if call.has_splat {
-                return thread("`**kwargs` may carry arguments httpx does not take per request");
-            }
-            return Some((api.name.clone(), CallRewrite::ClientAttribute, None));
-        }
-        thread("the rules drafter has no faithful native mapping for this API")
+        // The catalog only loads native entries that name a registered mapping.
+        let Some(mapping) = entry.mapping.as_deref().and_then(mappings::find) else {
+            return Some((api.name.clone(), CallRewrite::Thread, Some(mappings::NO_MAPPING.to_string())));
+        };
+        let facts = CallFacts { api: &api.name, call: self.call(m, ci) };
+        Some(match mapping.check(&facts) {
+            Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),
+            Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why)),
+        })
     }
 
     fn plans(&self) -> Vec<Plan> {
@@ -473,9 +443,9 @@ impl<'a, 'c> Planner<'a, 'c> {
             return None;
         }
         for &ci in &f.calls {
-            let Some((api, CallRewrite::ClientAttribute, _)) = self.rewrite_for(f.at.module, ci) else { continue };
+            let Some((api, CallRewrite::Native(mapping), _)) = self.rewrite_for(f.at.module, ci) else { continue };
+            let Some(class) = mapping.client(&api) else { continue };
             let callee = self.call(f.at.module, ci).callee.as_ref()?;
-            let class = client_class_of(&api)?;
             return Some(PlanClient {
                 class: index.modules[f.at.module as usize].qualname(class_scope),
                 attribute: callee[1].clone(),

@@ -6,7 +6,7 @@ use crate::draft::verify::Check;
 use crate::git::Base;
 use crate::git::branch::PLAN_TRAILER;
 use crate::llm::client::CallUsage;
-use crate::plan::{CallRewrite, Plan};
+use crate::plan::Plan;
 
 /// Titles stay under this many characters (git's and forges' convention).
 const TITLE_MAX: usize = 72;
@@ -44,16 +44,6 @@ fn shorten(text: &str, max: usize) -> String {
     }
     let cut: String = text.chars().take(max - 1).collect();
     format!("{}…", cut.trim_end())
-}
-
-fn rewrite_text(rewrite: &CallRewrite) -> &'static str {
-    match rewrite {
-        CallRewrite::Sleep => "await asyncio.sleep",
-        CallRewrite::PerCallClient => "await on an httpx.AsyncClient opened for the call",
-        CallRewrite::ClientAttribute => "await on the async client attribute",
-        CallRewrite::Thread => "await asyncio.to_thread",
-        CallRewrite::Subprocess => "await run_process (asyncio subprocess)",
-    }
 }
 
 fn seconds(ms: f64) -> String {
@@ -100,7 +90,7 @@ fn changes(facts: &Facts<'_>, bullet: &str, code: &dyn Fn(&str) -> String) -> St
             .flat_map(|p| &p.calls)
             .map(|c| {
                 let why = c.why_thread.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
-                format!("{}:{} {} → {}{why}", c.path, c.line, code(&c.api), rewrite_text(&c.rewrite))
+                format!("{}:{} {} → {}{why}", c.path, c.line, code(&c.api), c.rewrite.description().message)
             })
             .collect(),
     );

@@ -1,0 +1,134 @@
+//! Native mappings: how a blocking call becomes a faithful async call, one file
+//! per mapping, all listed in [`REGISTRY`].
+//!
+//! A catalog entry with `strategy = "native"` names the mapping that rewrites its
+//! calls (`mapping = "http_module"`). The planner asks the mapping whether a call
+//! can be rewritten natively where it stands, or why not (which sends the call to
+//! a thread); the rules drafter asks it for the edit. Everything particular to one
+//! library lives in its mapping: the keywords it supports, the client classes it
+//! converts, the imports it adds and may leave unused, how it is described.
+//!
+//! Adding a mapping: a file here implementing [`Mapping`], a line in
+//! [`REGISTRY`], a fixture in `tests/fixtures/mappings/<name>/` (see
+//! docs/contributing.md).
+
+pub mod http_client;
+pub mod http_module;
+pub mod llm_client;
+pub mod sleep;
+pub mod subprocess;
+
+use crate::analysis::catalog::ApiEntry;
+use crate::analysis::summary::CallSite;
+pub use crate::draft::rewrite::CallEdit;
+
+/// Every native mapping. A catalog entry names one of these by [`Mapping::name`].
+pub static REGISTRY: &[&dyn Mapping] = &[
+    &sleep::Sleep,
+    &http_module::HttpModule,
+    &http_client::HttpClient,
+    &llm_client::LlmClient,
+    &subprocess::Subprocess,
+];
+
+/// Why a native catalog entry's call still goes to a thread when its mapping has
+/// no rewrite for this particular API of the entry.
+pub const NO_MAPPING: &str = "the rules drafter has no faithful native mapping for this API";
+
+/// What a mapping is told about a call when deciding whether it can rewrite it.
+pub struct CallFacts<'a> {
+    /// The canonical qualified API (`requests.Session.get`).
+    pub api: &'a str,
+    /// The call as the analysis summarised it: keywords, splats, the callee chain.
+    pub call: &'a CallSite,
+}
+
+/// How a rewrite is described to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Description {
+    /// In the plan output (`propose` text): `await asyncio.sleep`.
+    pub plan: &'static str,
+    /// In commit messages and pull-request text, where space is shorter.
+    pub message: &'static str,
+}
+
+impl Description {
+    /// The same words everywhere.
+    pub const fn same(text: &'static str) -> Description {
+        Description { plan: text, message: text }
+    }
+}
+
+/// A sync client class and its async counterpart, converted when a class holds
+/// one in an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientClass {
+    pub sync: &'static str,
+    pub async_: &'static str,
+    /// The async client's close coroutine method.
+    pub close: &'static str,
+    /// Built on httpx: takes `timeout=`, `follow_redirects=` and `verify=` at construction.
+    pub httpx: bool,
+    /// The sync client follows redirects by default (requests does, httpx does not).
+    pub follows_redirects: bool,
+}
+
+/// One native rewrite of a family of blocking APIs.
+pub trait Mapping: Sync {
+    /// The name a catalog entry gives in `mapping = "..."`.
+    fn name(&self) -> &'static str;
+    /// The kind of rewrite, as `--format json` names it (`"kind": "sleep"`).
+    fn kind(&self) -> &'static str;
+    /// The rewrite in words, for the plan output, commit messages and PR text.
+    fn description(&self) -> Description;
+    /// Whether this call can be rewritten natively where it stands; the error says
+    /// why not, and the call then runs in a thread.
+    fn check(&self, facts: &CallFacts<'_>) -> Result<(), String>;
+    /// The call's edit: callee, keywords, timeout, await, and the imports it needs.
+    /// An error makes the file need an LLM, with the reason.
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String>;
+    /// The client class an attribute holding the API's receiver becomes, if any.
+    fn client(&self, _api: &str) -> Option<&'static ClientClass> {
+        None
+    }
+    /// The exceptions and types (qualified name → replacement) the rewrite renames
+    /// in annotations and `except` clauses: by default the catalog entry's tables.
+    fn renames<'e>(&self, entry: &'e ApiEntry) -> Vec<(&'e str, &'e str)> {
+        entry.exceptions.iter().chain(entry.types.iter()).map(|(from, to)| (from.as_str(), to.as_str())).collect()
+    }
+    /// Plain imports (`import time`) the rewrite may leave unused, removed when nothing uses them.
+    fn may_leave_unused(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The rewritten call is one expression (a coroutine a gather can take); false
+    /// when the rewrite also wraps the statement around it.
+    fn is_expression(&self) -> bool {
+        true
+    }
+}
+
+/// The registered mapping with this name.
+pub fn find(name: &str) -> Option<&'static dyn Mapping> {
+    REGISTRY.iter().copied().find(|m| m.name() == name)
+}
+
+/// The names of every registered mapping, in registry order (for errors and docs).
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|m| m.name()).collect()
+}
+
+/// The client class with this sync or async name, of any mapping.
+pub fn client_class(name: &str) -> Option<&'static ClientClass> {
+    REGISTRY.iter().flat_map(|m| m.client(name).into_iter()).find(|c| c.sync == name || c.async_ == name)
+}
+
+/// The client class of `classes` that an API belongs to (`requests.Session.get` → requests.Session),
+/// or with this very sync or async name.
+pub fn class_of(classes: &'static [ClientClass], api: &str) -> Option<&'static ClientClass> {
+    classes.iter().find(|c| {
+        c.sync == api || c.async_ == api || api.strip_prefix(c.sync).is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+#[cfg(test)]
+mod tests;

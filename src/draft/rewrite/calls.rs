@@ -1,0 +1,541 @@
+//! Call sites in converted code: awaits of converted functions, blocking calls run
+//! in a thread, and the native mappings' edits through [`CallEdit`].
+
+use super::*;
+
+impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
+    pub(super) fn convert_calls(&mut self, id: FuncId) {
+        let f = &self.job.model.graph.functions[id as usize];
+        let mut calls = f.calls.clone();
+        calls.sort_by_key(|&ci| self.call_site(ci).pos.byte);
+        for ci in calls {
+            let site = self.call_site(ci);
+            if site.in_lambda {
+                continue;
+            }
+            match self.target(ci) {
+                CallTarget::Repo(g) if self.job.functions.contains_key(g) => {
+                    if site.via.is_some() {
+                        self.fail(site.pos.byte as usize, "a function that becomes async is passed to a sync builtin");
+                        continue;
+                    }
+                    let pf = self.job.functions[g];
+                    if pf.generator {
+                        self.consume_async_generator(ci, pf);
+                    } else {
+                        self.await_repo_call(ci, pf);
+                    }
+                }
+                CallTarget::Repo(g) if self.job.offloaded.contains(g) => {
+                    if site.via.is_some() {
+                        self.fail(site.pos.byte as usize, "a blocking function is passed to a sync builtin");
+                        continue;
+                    }
+                    let generator = self.job.model.graph.functions[*g as usize].is_generator;
+                    self.offload(ci, generator);
+                }
+                CallTarget::Blocking(_) => {
+                    if let Some(pc) = self.plan_call(ci) {
+                        self.replace_blocking(ci, pc);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Where the call's value goes needs parentheses around `await call`.
+    pub(super) fn needs_parens(node: Node) -> bool {
+        node.parent().is_some_and(|p| match p.kind() {
+            "attribute" => p.child_by_field_name("object") == Some(node),
+            "subscript" => p.child_by_field_name("value") == Some(node),
+            "call" => p.child_by_field_name("function") == Some(node),
+            "await" => false,
+            _ => false,
+        })
+    }
+
+    pub(super) fn add_await(&mut self, node: Node<'t>, prefix: &str) {
+        if self.awaits.no_await.contains(&node.start_byte()) {
+            if !prefix.is_empty() {
+                self.edits.insert(node.start_byte(), prefix.to_string());
+            }
+            return;
+        }
+        if Self::needs_parens(node) {
+            self.edits.insert(node.start_byte(), format!("(await {prefix}"));
+            self.edits.insert(node.end_byte(), ")");
+        } else {
+            self.edits.insert(node.start_byte(), format!("await {prefix}"));
+        }
+        self.awaits.suspends.push(node.start_byte());
+    }
+
+    pub(super) fn await_repo_call(&mut self, ci: u32, pf: &PlanFunction) {
+        let Some(node) = self.call_node(ci) else { return };
+        self.rename_callee(node, pf);
+        self.add_await(node, "");
+    }
+
+    pub(super) fn rename_callee(&mut self, call: Node<'t>, pf: &PlanFunction) {
+        let Some(function) = call.child_by_field_name("function") else { return };
+        let name = match function.kind() {
+            "identifier" => Some(function),
+            "attribute" => function.child_by_field_name("attribute"),
+            _ => None,
+        };
+        if let Some(name) = name
+            && text(self.src, name) != pf.async_name
+        {
+            self.edits.replace(name.start_byte(), name.end_byte(), pf.async_name.clone());
+            if function.kind() == "identifier"
+                && let Some((module, imported)) = self.import_binding(text(self.src, name))
+            {
+                self.imports.renamed.insert((module, imported, pf.async_name.clone()));
+            }
+        }
+    }
+
+    /// A call of a generator that becomes an async generator: its consumer changes.
+    pub(super) fn consume_async_generator(&mut self, ci: u32, pf: &PlanFunction) {
+        let Some(node) = self.call_node(ci) else { return };
+        let Some(parent) = node.parent() else { return };
+        match parent.kind() {
+            "for_statement" | "for_in_clause" if parent.child_by_field_name("right") == Some(node) => {
+                if parent.kind() == "for_in_clause"
+                    && parent.parent().is_some_and(|p| p.kind() == "generator_expression")
+                {
+                    self.fail(node.start_byte(), "a generator expression over an async generator would itself become async");
+                    return;
+                }
+                self.rename_callee(node, pf);
+                self.edits.insert(parent.start_byte(), "async ");
+                self.awaits.suspends.push(parent.start_byte());
+            }
+            "argument_list" if is_sole_argument_of(self.src, parent, "list") => {
+                let outer = parent.parent().expect("an argument list belongs to a call");
+                self.rename_callee(node, pf);
+                self.deferred.list_consumers.push((outer.start_byte(), outer.end_byte(), node.start_byte(), node.end_byte()));
+                self.awaits.suspends.push(outer.start_byte());
+            }
+            "yield" => {
+                self.rename_callee(node, pf);
+                if let Some(stmt) = parent.parent().filter(|s| s.kind() == "expression_statement") {
+                    self.deferred.yield_froms.push((stmt.start_byte(), stmt.end_byte(), node.start_byte(), node.end_byte(), true));
+                }
+                self.awaits.suspends.push(node.start_byte());
+            }
+            _ => self.fail(
+                node.start_byte(),
+                format!(
+                    "`{}` becomes an async generator; only `for`, comprehensions, `list()` and `yield from` over it are converted",
+                    pf.qualname
+                ),
+            ),
+        }
+    }
+
+    /// `f(a, b)` → `await asyncio.to_thread(f, a, b)`.
+    pub(super) fn offload(&mut self, ci: u32, generator: bool) {
+        let Some(node) = self.call_node(ci) else { return };
+        self.need_import("asyncio");
+        if generator {
+            // Only `list(gen())` can run whole in a thread.
+            let Some(args) = node.parent().filter(|p| is_sole_argument_of(self.src, *p, "list")) else {
+                self.fail(node.start_byte(), "a blocking generator is iterated in async code");
+                return;
+            };
+            let outer = args.parent().expect("an argument list belongs to a call");
+            let callee = outer.child_by_field_name("function").expect("a call has a function");
+            self.edits.replace(callee.start_byte(), args.start_byte() + 1, "asyncio.to_thread(list, ");
+            self.add_await(outer, "");
+            return;
+        }
+        self.offload_call(node, None);
+    }
+
+    /// Rewrite a call as `await asyncio.to_thread(callee, args...)`, with an extra keyword when given.
+    pub(super) fn offload_call(&mut self, node: Node<'t>, extra_keyword: Option<String>) {
+        self.need_import("asyncio");
+        let Some(args) = node.child_by_field_name("arguments") else { return };
+        if args.kind() == "generator_expression" {
+            self.edits.insert(args.start_byte(), ", ");
+            self.edits.insert(args.end_byte(), ")");
+        } else if args.named_child_count() == 0 {
+            let close = match extra_keyword {
+                Some(k) => format!(", {k})"),
+                None => ")".to_string(),
+            };
+            self.edits.replace(args.start_byte(), args.end_byte(), close);
+        } else {
+            self.edits.replace(args.start_byte(), args.start_byte() + 1, ", ");
+            if let Some(k) = extra_keyword {
+                self.insert_keyword(args, &k);
+            }
+        }
+        self.add_await(node, "asyncio.to_thread(");
+    }
+
+    /// Add `keyword=value` as the last argument (before any comment after it).
+    pub(super) fn insert_keyword(&mut self, args: Node<'t>, keyword: &str) {
+        let mut cursor = args.walk();
+        let last = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").last();
+        if let Some(last) = last {
+            let close = args.end_byte() - 1;
+            let after = &self.src[last.end_byte()..close];
+            let comma = after.find(',').filter(|&i| !after[..i].contains('#'));
+            match comma {
+                Some(i) => self.edits.insert(last.end_byte() + i + 1, format!(" {keyword},")),
+                None => self.edits.insert(last.end_byte(), format!(", {keyword}")),
+            }
+            return;
+        }
+        // No arguments yet: the keyword goes right before `)`.
+        self.edits.insert(args.end_byte() - 1, keyword.to_string());
+    }
+
+    /// Whether the call needs the catalog's timeout keyword added.
+    pub(super) fn missing_timeout(&self, ci: u32) -> Option<String> {
+        let CallTarget::Blocking(api) = self.target(ci) else { return None };
+        let entry = self.job.model.index.catalog.entry(api.id);
+        let keyword = entry.timeout.as_ref()?;
+        let site = self.call_site(ci);
+        if site.keywords.iter().any(|k| k == keyword) || site.has_splat {
+            return None;
+        }
+        if entry.timeout_position.is_some_and(|p| site.positional > p) {
+            return None;
+        }
+        Some(format!("{keyword}={}", self.job.settings.timeout_literal()))
+    }
+
+    /// A blocking call the plan replaces: in a thread, or by its native mapping's edit.
+    pub(super) fn replace_blocking(&mut self, ci: u32, pc: &PlanCall) {
+        let Some(node) = self.call_node(ci) else { return };
+        let Some(args) = node.child_by_field_name("arguments").filter(|a| a.kind() == "argument_list") else {
+            return;
+        };
+        let timeout = self.missing_timeout(ci);
+        let mapping = match pc.rewrite {
+            CallRewrite::Thread => return self.offload_call(node, timeout),
+            CallRewrite::Native(mapping) => mapping,
+        };
+        self.imports.may_drop.extend(mapping.may_leave_unused());
+        let mut edit = CallEdit { rewriter: self, node, args, ci, api: &pc.api, timeout };
+        if let Err(why) = mapping.edit(&mut edit) {
+            self.fail(node.start_byte(), why);
+        }
+    }
+
+    /// Keyword arguments that change name with the native replacement (`allow_redirects` → `follow_redirects`).
+    pub(super) fn rename_keywords(&mut self, args: Node<'t>, ci: u32) {
+        let CallTarget::Blocking(api) = self.target(ci) else { return };
+        let entry = self.job.model.index.catalog.entry(api.id);
+        let mut cursor = args.walk();
+        for arg in args.named_children(&mut cursor) {
+            if arg.kind() != "keyword_argument" {
+                continue;
+            }
+            let Some(name) = arg.child_by_field_name("name") else { continue };
+            if let Some(to) = entry.keywords.get(text(self.src, name)) {
+                self.edits.replace(name.start_byte(), name.end_byte(), to.clone());
+            }
+        }
+    }
+}
+
+pub(super) fn is_sole_argument_of(src: &str, args: Node, function: &str) -> bool {
+    args.kind() == "argument_list"
+        && args.named_child_count() == 1
+        && args
+            .parent()
+            .and_then(|call| call.child_by_field_name("function"))
+            .is_some_and(|f| f.kind() == "identifier" && text(src, f) == function)
+}
+
+/// The statement directly in a block that holds `node`, when it is a simple statement.
+pub(super) fn enclosing_simple_statement(node: Node) -> Option<Node> {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if matches!(parent.kind(), "block" | "module") {
+            return matches!(current.kind(), "expression_statement" | "return_statement").then_some(current);
+        }
+        if matches!(
+            parent.kind(),
+            "lambda"
+                | "function_definition"
+                | "generator_expression"
+                | "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+        ) {
+            return None;
+        }
+        current = parent;
+    }
+    None
+}
+
+/// One blocking call being rewritten by a native mapping: what the mapping may
+/// change about it. The edits go into the file's rewrite; nothing else is reachable.
+pub struct CallEdit<'r, 'a, 'c, 't> {
+    rewriter: &'r mut Rewriter<'a, 'c, 't>,
+    node: Node<'t>,
+    args: Node<'t>,
+    ci: u32,
+    api: &'r str,
+    /// The catalog's timeout keyword with the configured value, when the call has none.
+    timeout: Option<String>,
+}
+
+impl CallEdit<'_, '_, '_, '_> {
+    /// The canonical qualified API called (`requests.get`).
+    pub fn api(&self) -> &str {
+        self.api
+    }
+
+    /// Replace the called expression (`time.sleep` → `asyncio.sleep`).
+    pub fn replace_callee(&mut self, text: &str) {
+        if let Some(function) = self.node.child_by_field_name("function") {
+            self.rewriter.edits.replace(function.start_byte(), function.end_byte(), text.to_string());
+        }
+    }
+
+    /// Rename keyword arguments as the catalog entry says (`allow_redirects` → `follow_redirects`).
+    pub fn rename_keywords(&mut self) {
+        self.rewriter.rename_keywords(self.args, self.ci);
+    }
+
+    /// Add the timeout keyword when the call has none.
+    pub fn add_timeout(&mut self) {
+        if let Some(timeout) = self.timeout.take() {
+            self.rewriter.insert_keyword(self.args, &timeout);
+        }
+    }
+
+    /// Await the call (or leave it a coroutine when a gather takes it).
+    pub fn await_call(&mut self) {
+        self.rewriter.add_await(self.node, "");
+    }
+
+    /// `import module` at the top of the file.
+    pub fn need_import(&mut self, module: &str) {
+        self.rewriter.need_import(module);
+    }
+
+    /// `from <package>._async_bridge import name`.
+    pub fn need_helper(&mut self, name: &'static str) {
+        self.rewriter.imports.helpers.insert(name);
+    }
+
+    /// The name of an `httpx.AsyncClient` opened around the call's statement
+    /// (`async with httpx.AsyncClient(<options>, timeout=..., verify=...) as client:`),
+    /// shared by every call of the statement; an error when the call is not in a
+    /// simple statement.
+    pub fn statement_client(&mut self, options: &str) -> Result<String, String> {
+        let Some(stmt) = enclosing_simple_statement(self.node) else {
+            return Err(format!("`{}` is not in a simple statement to wrap in `async with`", self.api));
+        };
+        let key = (stmt.start_byte(), stmt.end_byte());
+        if let Some((name, _)) = self.rewriter.deferred.client_statements.get(&key) {
+            return Ok(name.clone());
+        }
+        let scope = enclosing_function(self.node).unwrap_or(self.rewriter.tree.root_node());
+        let name = fresh_name(self.rewriter.src, scope, "client");
+        self.rewriter.deferred.client_statements.insert(key, (name.clone(), options.to_string()));
+        Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::draft::rewrite::testing::*;
+
+    #[test]
+    fn awaits_converted_functions_and_parenthesises_attribute_access() {
+        assert_codemod(
+            r#"import requests
+
+
+def fetch(url: str) -> requests.Response:
+    return requests.get(url, timeout=5)
+
+
+def length(url: str) -> int:
+    return len(fetch(url).text)
+"#,
+            r#"import httpx
+from _async_bridge import run_sync, shared_ssl_context
+
+
+async def fetch_async(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(
+        follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
+    ) as client:
+        return await client.get(url, timeout=5)
+
+
+def fetch(url: str) -> httpx.Response:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+
+
+async def length_async(url: str) -> int:
+    return len((await fetch_async(url)).text)
+
+
+def length(url: str) -> int:
+    """Sync wrapper of `length_async`, kept for existing callers."""
+    return run_sync(length_async(url), "length_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn blocking_helper_runs_in_a_thread() {
+        assert_codemod(
+            r#"import time
+from pathlib import Path
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+def wait_and_read(path: str) -> str:
+    time.sleep(1)
+    return read_config(path)
+"#,
+            r#"import asyncio
+from pathlib import Path
+from _async_bridge import run_sync
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+async def wait_and_read_async(path: str) -> str:
+    await asyncio.sleep(1)
+    return await asyncio.to_thread(read_config, path)
+
+
+def wait_and_read(path: str) -> str:
+    """Sync wrapper of `wait_and_read_async`, kept for existing callers."""
+    return run_sync(wait_and_read_async(path), "wait_and_read_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn for_over_async_generator_becomes_async_for() {
+        assert_codemod(
+            r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def total(n: int) -> int:
+    result = 0
+    for tick in ticks(n):
+        result += tick
+    return result
+
+
+def all_ticks(n: int) -> list[int]:
+    return list(ticks(n))
+"#,
+            r#"import asyncio
+from typing import AsyncIterator, Iterator
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int) -> Iterator[int]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n)), "ticks_async")
+
+
+async def total_async(n: int) -> int:
+    result = 0
+    async for tick in ticks_async(n):
+        result += tick
+    return result
+
+
+def total(n: int) -> int:
+    """Sync wrapper of `total_async`, kept for existing callers."""
+    return run_sync(total_async(n), "total_async")
+
+
+async def all_ticks_async(n: int) -> list[int]:
+    return [item async for item in ticks_async(n)]
+
+
+def all_ticks(n: int) -> list[int]:
+    """Sync wrapper of `all_ticks_async`, kept for existing callers."""
+    return run_sync(all_ticks_async(n), "all_ticks_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn refuses_async_generator_passed_on() {
+        assert_refused(
+            r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def total(n: int) -> int:
+    return sum(ticks(n))
+"#,
+            r#"app.py:12: `app.ticks` becomes an async generator; only `for`, comprehensions, `list()` and `yield from` over it are converted"#,
+        );
+    }
+
+    #[test]
+    fn thread_call_gets_the_catalog_timeout() {
+        assert_codemod(
+            r#"import time
+import urllib.request
+
+
+def fetch_after(url: str, delay: float) -> bytes:
+    time.sleep(delay)
+    response = urllib.request.urlopen(url)
+    return bytes(response.status)
+"#,
+            r#"import asyncio
+import urllib.request
+from _async_bridge import run_sync
+
+
+async def fetch_after_async(url: str, delay: float) -> bytes:
+    await asyncio.sleep(delay)
+    response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=30.0)
+    return bytes(response.status)
+
+
+def fetch_after(url: str, delay: float) -> bytes:
+    """Sync wrapper of `fetch_after_async`, kept for existing callers."""
+    return run_sync(fetch_after_async(url, delay), "fetch_after_async")
+"#,
+        );
+    }
+}

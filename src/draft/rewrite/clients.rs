@@ -1,0 +1,469 @@
+//! Clients: a class's client attribute becomes an async client (its construction,
+//! `aclose()`, `async with`), `with Owner(...)` becomes `async with`, and a
+//! statement calling `requests.get` gets its own `async with httpx.AsyncClient()`.
+
+use super::*;
+use crate::draft::mappings;
+
+impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
+    pub(super) fn convert_clients(&mut self) {
+        let clients: Vec<&PlanClient> =
+            self.job.plans.iter().flat_map(|p| p.clients.iter()).filter(|c| c.module == self.job.module).collect();
+        let mut done = BTreeSet::new();
+        for client in clients {
+            if !done.insert((client.class_scope, client.attribute.clone())) {
+                continue;
+            }
+            self.convert_client(client);
+        }
+    }
+
+    /// A class holding a sync client in an attribute: make the client async, give the
+    /// class `aclose()` and `async with` support, keep `close()` as a sync wrapper.
+    pub(super) fn convert_client(&mut self, client: &PlanClient) {
+        let scopes = &self.module().summary.scopes;
+        let class_scope = &scopes[client.class_scope as usize];
+        let Some(class) = python::node_at(
+            self.tree,
+            class_scope.pos.byte as usize,
+            class_scope.end_byte as usize,
+            "class_definition",
+        ) else {
+            return;
+        };
+        let graph = &self.job.model.graph;
+        let methods: Vec<FuncId> = graph
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.at.module == self.job.module && scopes[f.at.scope as usize].parent == Some(client.class_scope)
+            })
+            .map(|(i, _)| i as FuncId)
+            .collect();
+        self.convert_client_construction(client, &methods);
+        let closing = self.convert_client_closing(client, &methods);
+        self.add_client_lifecycle(client, class, &class_scope.name, &methods, closing);
+    }
+
+    /// `requests.Session()` → `httpx.AsyncClient(...)` with the sync client's
+    /// redirect behaviour, a timeout and the shared SSL context.
+    fn convert_client_construction(&mut self, client: &PlanClient, methods: &[FuncId]) {
+        let graph = &self.job.model.graph;
+        let (from_class, to_class) = (client.from.as_str(), client.to.as_str());
+        let class = mappings::client_class(from_class);
+        for &m in methods {
+            for &ci in &graph.functions[m as usize].calls {
+                if !matches!(self.target(ci), CallTarget::External(q) if q == from_class) {
+                    continue;
+                }
+                let Some(node) = self.call_node(ci) else { continue };
+                let (Some(function), Some(args)) =
+                    (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
+                else {
+                    continue;
+                };
+                self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
+                let mut options = Vec::new();
+                let site = self.call_site(ci);
+                if class.is_some_and(|c| c.follows_redirects) {
+                    options.push("follow_redirects=True".to_string());
+                }
+                if class.is_some_and(|c| c.httpx) {
+                    if !site.keywords.iter().any(|k| k == "timeout") {
+                        options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+                    }
+                    if !site.keywords.iter().any(|k| k == "verify") {
+                        self.imports.helpers.insert("shared_ssl_context");
+                        options.push("verify=shared_ssl_context()".to_string());
+                    }
+                }
+                if !options.is_empty() {
+                    self.insert_keyword(args, &options.join(", "));
+                }
+                if let Some(lib) = to_class.split('.').next() {
+                    self.need_import(lib);
+                }
+            }
+        }
+    }
+
+    /// `self.<attr>.close()`: the method closing it becomes async (`aclose`), its
+    /// old name a sync wrapper. Returns the name of the class's async close, if any.
+    fn convert_client_closing(&mut self, client: &PlanClient, methods: &[FuncId]) -> Option<String> {
+        let graph = &self.job.model.graph;
+        let client_close = mappings::client_class(&client.to).map_or("aclose", |c| c.close);
+        let mut closing: Option<String> = None;
+        for &m in methods {
+            let f = &graph.functions[m as usize];
+            if f.name == "aclose" {
+                closing = Some("aclose".to_string());
+            }
+            for &ci in &f.calls {
+                let site = self.call_site(ci);
+                let is_close = site
+                    .callee
+                    .as_ref()
+                    .is_some_and(|c| c.len() == 3 && c[0] == "self" && c[1] == client.attribute && c[2] == "close");
+                if !is_close {
+                    continue;
+                }
+                if self.job.functions.contains_key(&m) {
+                    self.fail(site.pos.byte as usize, "a converted method closes the client");
+                    continue;
+                }
+                if f.name.starts_with("__") {
+                    self.fail(site.pos.byte as usize, format!("`{}` closes the client and cannot be async", f.name));
+                    continue;
+                }
+                let Some(node) = self.call_node(ci) else { continue };
+                if client_close != "close"
+                    && let Some(attr) =
+                        node.child_by_field_name("function").and_then(|fnode| fnode.child_by_field_name("attribute"))
+                {
+                    self.edits.replace(attr.start_byte(), attr.end_byte(), client_close);
+                }
+                self.add_await(node, "");
+                let async_name =
+                    if f.name == "close" { "aclose".to_string() } else { self.job.settings.async_name(&f.name) };
+                let pf = PlanFunction {
+                    qualname: f.qualname.clone(),
+                    path: self.module().rel.clone(),
+                    line: site.pos.line,
+                    async_name,
+                    wrapper: true,
+                    generator: false,
+                    test: false,
+                    already_async: false,
+                    id: m,
+                };
+                closing = Some(pf.async_name.clone());
+                self.add_wrapper(m, &pf);
+                self.convert_header(m, &pf);
+            }
+        }
+        closing
+    }
+
+    /// `aclose()` when the class has no async close yet, and `__aenter__`/`__aexit__`.
+    fn add_client_lifecycle(
+        &mut self,
+        client: &PlanClient,
+        class: Node<'t>,
+        class_name: &str,
+        methods: &[FuncId],
+        closing: Option<String>,
+    ) {
+        let graph = &self.job.model.graph;
+        let client_close = mappings::client_class(&client.to).map_or("aclose", |c| c.close);
+        let body = class.child_by_field_name("body").expect("a class has a body");
+        let ind = indent_at(self.src, body.start_byte()).to_string();
+        let inner = format!("{ind}{}", self.unit);
+        let nl = self.nl;
+        let mut added = String::new();
+        let closing = match closing {
+            Some(name) => name,
+            None => {
+                added.push_str(&format!(
+                    "{nl}{nl}{ind}async def aclose(self) -> None:{nl}{inner}\"\"\"Close the async client.\"\"\"{nl}{inner}await self.{}.{client_close}()",
+                    client.attribute
+                ));
+                "aclose".to_string()
+            }
+        };
+        let has = |name: &str| methods.iter().any(|&m| graph.functions[m as usize].name == name);
+        if !has("__aenter__") {
+            let enter_type = self.enter_annotation(methods).unwrap_or_else(|| format!("\"{class_name}\""));
+            added.push_str(&format!(
+                "{nl}{nl}{ind}async def __aenter__(self) -> {enter_type}:{nl}{inner}return self{nl}{nl}{ind}async def __aexit__(self, *exc_info: object) -> None:{nl}{inner}await self.{closing}()"
+            ));
+        }
+        if !added.is_empty() {
+            self.edits.insert(body.end_byte(), added);
+        }
+    }
+
+    /// `__enter__`'s return annotation, reused for `__aenter__`.
+    pub(super) fn enter_annotation(&self, methods: &[FuncId]) -> Option<String> {
+        let enter = methods.iter().find(|&&m| self.job.model.graph.functions[m as usize].name == "__enter__")?;
+        let def = self.function_node(*enter)?;
+        def.child_by_field_name("return_type").map(|r| text(self.src, r).to_string())
+    }
+
+    /// `with Owner(...) as x:` in converted code becomes `async with` when Owner gained `__aenter__`.
+    pub(super) fn mark_async_withs(&mut self) {
+        let graph = &self.job.model.graph;
+        for (id, _) in self.local_functions() {
+            for &ci in &graph.functions[id as usize].calls {
+                let owner = match self.target(ci) {
+                    CallTarget::Repo(init) => {
+                        let f = &graph.functions[*init as usize];
+                        let scopes = &self.job.model.index.modules[f.at.module as usize].summary.scopes;
+                        scopes[f.at.scope as usize].parent.map(|p| (f.at.module, p))
+                    }
+                    _ => None,
+                };
+                let Some(owner) = owner else { continue };
+                if !self.job.client_owners.contains(&owner) {
+                    continue;
+                }
+                let Some(node) = self.call_node(ci) else { continue };
+                let mut up = node.parent();
+                while let Some(p) = up {
+                    match p.kind() {
+                        "as_pattern" | "with_item" | "with_clause" => up = p.parent(),
+                        "with_statement" => {
+                            if self.awaits.async_withs.insert(p.start_byte()) {
+                                self.edits.insert(p.start_byte(), "async ");
+                                self.awaits.suspends.push(p.start_byte());
+                            }
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// `response = requests.get(url)` → `async with httpx.AsyncClient() as client:` around it.
+    pub(super) fn wrap_client_statements(&mut self) {
+        let statements = std::mem::take(&mut self.deferred.client_statements);
+        for ((start, end), (name, options)) in statements.into_iter().rev() {
+            let Some(stmt) = statement_at(self.tree, start, end) else { continue };
+            if has_multiline_string(stmt, self.src) {
+                self.fail(start, "the statement holds a multi-line string; re-indenting it would change the string");
+                continue;
+            }
+            let from = line_start(self.src, start);
+            let ind = &self.src[from..start];
+            if !ind.trim().is_empty() {
+                self.fail(start, "the statement shares its line with other code");
+                continue;
+            }
+            let ind = ind.to_string();
+            let unit = self.unit.clone();
+            let nl = self.nl;
+            let timeout = format!("timeout={}, verify=shared_ssl_context()", self.job.settings.timeout_literal());
+            let options = if options.is_empty() { timeout } else { format!("{options}, {timeout}") };
+            self.imports.helpers.insert("shared_ssl_context");
+            let result = self.edits.rewrite_region(self.src, from, end, |current| {
+                let body: Vec<String> = current
+                    .split('\n')
+                    .map(|line| if line.trim().is_empty() { line.to_string() } else { format!("{unit}{line}") })
+                    .collect();
+                let head = format!("{ind}async with httpx.AsyncClient({options}) as {name}:");
+                let head = if head.len() > 99 {
+                    format!("{ind}async with httpx.AsyncClient({nl}{ind}{unit}{options}{nl}{ind}) as {name}:")
+                } else {
+                    head
+                };
+                format!("{head}{nl}{}", body.join("\n"))
+            });
+            if let Err(e) = result {
+                self.fail(start, e.to_string());
+            }
+        }
+    }
+}
+
+pub(super) fn statement_at(tree: &Tree, start: usize, end: usize) -> Option<Node<'_>> {
+    python::node_at(tree, start, end, "expression_statement")
+        .or_else(|| python::node_at(tree, start, end, "return_statement"))
+}
+
+pub(super) fn has_multiline_string(node: Node, src: &str) -> bool {
+    let mut cursor = node.walk();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "string" && text(src, n).contains('\n') {
+            return true;
+        }
+        for child in n.named_children(&mut cursor) {
+            stack.push(child);
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::draft::rewrite::testing::*;
+
+    #[test]
+    fn close_becomes_aclose_with_a_wrapper() {
+        assert_codemod(
+            r#"import requests
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
+    def get(self, path: str) -> bytes:
+        return self.session.get(path).content
+
+    def close(self) -> None:
+        self.session.close()
+"#,
+            r#"import httpx
+from _async_bridge import run_sync, shared_ssl_context
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = httpx.AsyncClient(follow_redirects=True, timeout=30.0, verify=shared_ssl_context())
+
+    async def get_async(self, path: str) -> bytes:
+        return (await self.session.get(path, timeout=30.0)).content
+
+    def get(self, path: str) -> bytes:
+        """Sync wrapper of `get_async`, kept for existing callers."""
+        return run_sync(self.get_async(path), "get_async")
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+    def close(self) -> None:
+        """Sync wrapper of `aclose`, kept for existing callers."""
+        run_sync(self.aclose(), "aclose")
+
+    async def __aenter__(self) -> "Api":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+"#,
+        );
+    }
+
+    #[test]
+    fn refuses_call_outside_simple_statement() {
+        assert_refused(
+            r#"import requests
+
+
+def post(urls: list[str]) -> list[int]:
+    if requests.post(urls[0], timeout=5).ok:
+        return [1]
+    return []
+"#,
+            r#"app.py:5: `requests.post` is not in a simple statement to wrap in `async with`"#,
+        );
+    }
+
+    #[test]
+    fn refuses_dunder_closing_the_client() {
+        assert_refused(
+            r#"import requests
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
+    def get(self, path: str) -> bytes:
+        return self.session.get(path).content
+
+    def __del__(self) -> None:
+        self.session.close()
+"#,
+            r#"app.py:12: `__del__` closes the client and cannot be async"#,
+        );
+    }
+
+    #[test]
+    fn refuses_statement_sharing_its_line() {
+        assert_refused(
+            r#"import requests
+
+
+def post(url: str) -> int:
+    x = 1; return requests.post(url, timeout=5).status_code
+"#,
+            r#"app.py:5: the statement shares its line with other code"#,
+        );
+    }
+
+    #[test]
+    fn refuses_statement_with_multiline_string() {
+        assert_refused(
+            r#"import requests
+
+
+def post(url: str) -> int:
+    return requests.post(url, data="""a
+b""", timeout=5).status_code
+"#,
+            r#"app.py:5: the statement holds a multi-line string; re-indenting it would change the string"#,
+        );
+    }
+
+    #[test]
+    fn with_owner_becomes_async_with() {
+        assert_codemod(
+            r#"import requests
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
+    def __enter__(self) -> "Api":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def get(self, path: str) -> bytes:
+        return self.session.get(path).content
+
+
+def fetch(path: str) -> bytes:
+    with Api() as api:
+        return api.get(path)
+"#,
+            r#"import httpx
+from _async_bridge import run_sync, shared_ssl_context
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = httpx.AsyncClient(follow_redirects=True, timeout=30.0, verify=shared_ssl_context())
+
+    def __enter__(self) -> "Api":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    async def get_async(self, path: str) -> bytes:
+        return (await self.session.get(path, timeout=30.0)).content
+
+    def get(self, path: str) -> bytes:
+        """Sync wrapper of `get_async`, kept for existing callers."""
+        return run_sync(self.get_async(path), "get_async")
+
+    async def aclose(self) -> None:
+        """Close the async client."""
+        await self.session.aclose()
+
+    async def __aenter__(self) -> "Api":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+async def fetch_async(path: str) -> bytes:
+    async with Api() as api:
+        return await api.get_async(path)
+
+
+def fetch(path: str) -> bytes:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(path), "fetch_async")
+"#,
+        );
+    }
+}

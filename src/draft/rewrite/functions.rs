@@ -1,0 +1,395 @@
+//! Functions: `def` → `async def` under the async name, the sync wrapper that keeps
+//! the old name working, and generators that become async generators.
+
+use super::*;
+
+impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
+    /// The sync wrapper that keeps the old name working for sync callers.
+    pub(super) fn add_wrapper(&mut self, id: FuncId, pf: &PlanFunction) {
+        if !pf.wrapper || pf.already_async {
+            return;
+        }
+        let Some(def) = self.function_node(id) else { return };
+        let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
+        let ind = indent_at(self.src, outer.start_byte()).to_string();
+        let body_ind = format!("{ind}{}", self.unit);
+        let nl = self.nl;
+        let mut decorators = String::new();
+        let mut is_static = false;
+        if outer.kind() == "decorated_definition" {
+            let mut c = outer.walk();
+            for d in outer.named_children(&mut c).filter(|n| n.kind() == "decorator") {
+                let t = text(self.src, d);
+                is_static |= t.trim() == "@staticmethod";
+                // Only decorators that describe the method carry over: one that wraps
+                // the function (a retry) already wraps the async version the wrapper calls.
+                let name = t.trim().trim_start_matches('@');
+                let last = name.rsplit('.').next().unwrap_or(name);
+                if ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+                    decorators.push_str(&format!("{t}{nl}{ind}"));
+                }
+            }
+        }
+        let Some(params) = def.child_by_field_name("parameters") else { return };
+        let Ok(params_text) = self.edits.render(self.src, params.start_byte(), params.end_byte()) else { return };
+        let returns = def.child_by_field_name("return_type");
+        let returns_text = match returns {
+            Some(r) => self.edits.render(self.src, r.start_byte(), r.end_byte()).ok(),
+            None => None,
+        };
+        let name = &self.job.model.graph.functions[id as usize].name;
+        let is_method = self.is_method(id);
+        let (receiver, args) = call_arguments(self.src, params, is_method && !is_static);
+        let receiver = match (is_method, is_static, receiver) {
+            (true, true, _) => format!("{}.", self.class_name(id).unwrap_or_default()),
+            (true, false, Some(first)) => format!("{first}."),
+            _ => String::new(),
+        };
+        let lead = if pf.generator {
+            self.imports.helpers.insert("collect");
+            "yield from "
+        } else if returns_text.as_deref().is_some_and(|r| r.trim() == "None") {
+            ""
+        } else {
+            "return "
+        };
+        let run = wrapper_call(lead, &receiver, &pf.async_name, &args, pf.generator, &body_ind, &self.unit, nl);
+        self.imports.helpers.insert("run_sync");
+        let arrow = returns_text.map(|r| format!(" -> {r}")).unwrap_or_default();
+        let blank = if is_method { nl.to_string() } else { format!("{nl}{nl}") };
+        let wrapper = format!(
+            "{nl}{blank}{ind}{decorators}def {name}{params_text}{arrow}:{nl}{body_ind}\"\"\"Sync wrapper of `{}`, kept for existing callers.\"\"\"{nl}{body_ind}{run}",
+            pf.async_name
+        );
+        self.edits.insert(outer.end_byte(), wrapper);
+    }
+
+    pub(super) fn is_method(&self, id: FuncId) -> bool {
+        self.job.model.graph.functions[id as usize].is_method
+    }
+
+    pub(super) fn class_name(&self, id: FuncId) -> Option<String> {
+        let f = &self.job.model.graph.functions[id as usize];
+        let scopes = &self.module().summary.scopes;
+        let parent = scopes[f.at.scope as usize].parent?;
+        Some(scopes[parent as usize].name.clone())
+    }
+
+    /// `def` → `async def`, the new name, an async generator's annotation.
+    pub(super) fn convert_header(&mut self, id: FuncId, pf: &PlanFunction) {
+        if pf.already_async {
+            return;
+        }
+        let Some(def) = self.function_node(id) else {
+            self.fail(0, format!("cannot find the definition of {}", pf.qualname));
+            return;
+        };
+        if pf.test {
+            let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
+            let ind = indent_at(self.src, outer.start_byte()).to_string();
+            self.edits.insert(outer.start_byte(), format!("@pytest.mark.asyncio{}{ind}", self.nl));
+            self.need_import("pytest");
+        }
+        self.edits.insert(def.start_byte(), "async ");
+        if let Some(name) = def.child_by_field_name("name")
+            && text(self.src, name) != pf.async_name
+        {
+            self.edits.replace(name.start_byte(), name.end_byte(), pf.async_name.clone());
+        }
+        if pf.generator {
+            self.convert_generator(def);
+        }
+    }
+
+    pub(super) fn convert_generator(&mut self, def: Node<'t>) {
+        // `return value` inside a generator has no async-generator equivalent.
+        let mut cursor = def.walk();
+        let mut stack: Vec<Node> = def.child_by_field_name("body").into_iter().collect();
+        while let Some(node) = stack.pop() {
+            if matches!(node.kind(), "function_definition" | "lambda" | "class_definition") {
+                continue;
+            }
+            if node.kind() == "return_statement" && node.named_child_count() > 0 {
+                self.fail(node.start_byte(), "a generator that returns a value cannot become an async generator");
+            }
+            for child in node.named_children(&mut cursor) {
+                stack.push(child);
+            }
+        }
+        let Some(returns) = def.child_by_field_name("return_type") else { return };
+        let mut stack = vec![returns];
+        let mut cursor = returns.walk();
+        while let Some(node) = stack.pop() {
+            if node.kind() == "identifier" {
+                let t = text(self.src, node);
+                let replacement = match t {
+                    "Iterator" => "AsyncIterator",
+                    "Iterable" => "AsyncIterable",
+                    "Generator" => "AsyncGenerator",
+                    _ => {
+                        continue;
+                    }
+                };
+                self.edits.replace(node.start_byte(), node.end_byte(), replacement);
+                let qualified = node.parent().is_some_and(|p| p.kind() == "attribute");
+                if !qualified {
+                    let module = self.imported_from(t).unwrap_or_else(|| "collections.abc".to_string());
+                    self.imports.from_names.entry(module).or_default().insert(replacement.to_string());
+                }
+                if t == "Generator" {
+                    self.drop_generator_return_type(node);
+                }
+                return;
+            }
+            let children: Vec<Node> = node.named_children(&mut cursor).collect();
+            for child in children.into_iter().rev() {
+                stack.push(child);
+            }
+        }
+    }
+
+    /// `Generator[Y, S, R]` → `AsyncGenerator[Y, S]`.
+    pub(super) fn drop_generator_return_type(&mut self, name: Node<'t>) {
+        let Some(generic) = name.parent() else { return };
+        let mut cursor = generic.walk();
+        let Some(params) = generic.named_children(&mut cursor).find(|n| n.kind() == "type_parameter") else { return };
+        let mut c = params.walk();
+        let types: Vec<Node> = params.named_children(&mut c).collect();
+        if types.len() == 3 {
+            self.edits.replace(types[1].end_byte(), types[2].end_byte(), "");
+        }
+    }
+}
+
+/// The parameters as call arguments (`a, b, *args, key=key, **kw`), and the first
+/// parameter's name when it is the receiver (`self`/`cls`).
+pub(super) fn call_arguments(src: &str, params: Node, skip_first: bool) -> (Option<String>, Vec<String>) {
+    let mut cursor = params.walk();
+    let mut receiver = None;
+    let mut args = Vec::new();
+    let mut keyword_only = false;
+    for (i, p) in params.named_children(&mut cursor).enumerate() {
+        let name = match p.kind() {
+            "identifier" => Some(text(src, p).to_string()),
+            "typed_parameter" => p.named_child(0).map(|n| text(src, n).to_string()),
+            "default_parameter" | "typed_default_parameter" => {
+                p.child_by_field_name("name").map(|n| text(src, n).to_string())
+            }
+            "list_splat_pattern" | "dictionary_splat_pattern" => Some(text(src, p).to_string()),
+            "keyword_separator" => {
+                keyword_only = true;
+                None
+            }
+            _ => None,
+        };
+        let Some(name) = name else { continue };
+        if i == 0 && skip_first {
+            receiver = Some(name);
+            continue;
+        }
+        if name.starts_with('*') {
+            // `*args: int` is a typed_parameter whose first child is the splat.
+            if name.starts_with("**") {
+                args.push(name);
+            } else {
+                keyword_only = true;
+                args.push(name);
+            }
+            continue;
+        }
+        if keyword_only {
+            args.push(format!("{name}={name}"));
+        } else {
+            args.push(name);
+        }
+    }
+    (receiver, args)
+}
+
+/// The wrapper's one statement, `return run_sync(name_async(args), "name_async")`,
+/// split over lines the way a formatter would when it is longer than 99 characters.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn wrapper_call(
+    lead: &str,
+    receiver: &str,
+    async_name: &str,
+    args: &[String],
+    generator: bool,
+    ind: &str,
+    unit: &str,
+    nl: &str,
+) -> String {
+    let wrap = |call: String| if generator { format!("collect({call})") } else { call };
+    let one_line =
+        format!("{lead}run_sync({}, \"{async_name}\")", wrap(format!("{receiver}{async_name}({})", args.join(", "))));
+    if ind.len() + one_line.len() <= 99 {
+        return one_line;
+    }
+    let i1 = format!("{ind}{unit}");
+    let i2 = format!("{i1}{unit}");
+    let call_line = format!("{receiver}{async_name}({})", args.join(", "));
+    let call = if i1.len() + call_line.len() + 12 <= 99 {
+        wrap(call_line)
+    } else {
+        let listed: Vec<String> = args.iter().map(|a| format!("{i2}{a},{nl}")).collect();
+        wrap(format!("{receiver}{async_name}({nl}{}{i1})", listed.concat()))
+    };
+    format!("{lead}run_sync({nl}{i1}{call},{nl}{i1}\"{async_name}\",{nl}{ind})")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::draft::rewrite::testing::*;
+
+    #[test]
+    fn generator_annotation_drops_return_type() {
+        assert_codemod(
+            r#"import time
+from collections.abc import Generator
+
+
+def ticks(n: int) -> Generator[int, None, None]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+"#,
+            r#"import asyncio
+from collections.abc import AsyncGenerator, Generator
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int) -> AsyncGenerator[int, None]:
+    for i in range(n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int) -> Generator[int, None, None]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n)), "ticks_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn generator_becomes_async_generator() {
+        assert_codemod(
+            r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+"#,
+            r#"import asyncio
+from typing import AsyncIterator, Iterator
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int) -> Iterator[int]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n)), "ticks_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn private_helper_needs_no_wrapper() {
+        assert_codemod(
+            r#"import time
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def pause_twice(seconds: float) -> None:
+    _pause(seconds)
+    _pause(seconds)
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def pause_twice_async(seconds: float) -> None:
+    await _pause(seconds)
+    await _pause(seconds)
+
+
+def pause_twice(seconds: float) -> None:
+    """Sync wrapper of `pause_twice_async`, kept for existing callers."""
+    run_sync(pause_twice_async(seconds), "pause_twice_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn refuses_generator_returning_a_value() {
+        assert_refused(
+            r#"import time
+from typing import Generator
+
+
+def ticks(n: int) -> Generator[int, None, str]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+    return "done"
+"#,
+            r#"app.py:9: a generator that returns a value cannot become an async generator"#,
+        );
+    }
+
+    #[test]
+    fn static_and_class_methods_keep_their_decorators() {
+        assert_codemod(
+            r#"import time
+
+
+class Clock:
+    @staticmethod
+    def tick(seconds: float) -> None:
+        time.sleep(seconds)
+
+    @classmethod
+    def tock(cls, seconds: float, *, twice: bool = False) -> None:
+        time.sleep(seconds)
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+
+class Clock:
+    @staticmethod
+    async def tick_async(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    @staticmethod
+    def tick(seconds: float) -> None:
+        """Sync wrapper of `tick_async`, kept for existing callers."""
+        run_sync(Clock.tick_async(seconds), "tick_async")
+
+    @classmethod
+    async def tock_async(cls, seconds: float, *, twice: bool = False) -> None:
+        await asyncio.sleep(seconds)
+
+    @classmethod
+    def tock(cls, seconds: float, *, twice: bool = False) -> None:
+        """Sync wrapper of `tock_async`, kept for existing callers."""
+        run_sync(cls.tock_async(seconds, twice=twice), "tock_async")
+"#,
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! Loops and list comprehensions of independent calls become bounded gathers:
+//! `for_each_bounded` (the body up to its last await concurrently, the rest in item
+//! order) and `gather_bounded`.
+
+use super::*;
+
+impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
+    pub(super) fn gathers_here(&self) -> Vec<u32> {
+        self.job
+            .plans
+            .iter()
+            .flat_map(|p| p.gathers.iter())
+            .filter(|g| g.module == self.job.module)
+            .map(|g| g.loop_idx)
+            .collect()
+    }
+
+    /// The list comprehensions the plans gather.
+    pub(super) fn gathered_comprehensions(&self) -> Vec<Node<'t>> {
+        self.gathers_here()
+            .into_iter()
+            .map(|li| &self.module().summary.loops[li as usize])
+            .filter(|lp| lp.kind == LoopKind::Comprehension)
+            .filter_map(|lp| {
+                python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "list_comprehension")
+            })
+            .collect()
+    }
+
+    /// Comprehensions whose element is one converted call: that call makes a coroutine for `gather_bounded`.
+    pub(super) fn plan_gathers_of_comprehensions(&mut self) {
+        for comp in self.gathered_comprehensions() {
+            let Some(element) = comp.child_by_field_name("body").filter(|b| b.kind() == "call") else { continue };
+            let converted = self.module().summary.calls.iter().enumerate().find(|(ci, c)| {
+                c.pos.byte as usize == element.start_byte() && c.end_byte as usize == element.end_byte() && {
+                    let ci = *ci as u32;
+                    match self.target(ci) {
+                        CallTarget::Repo(g) => {
+                            self.job.functions.get(g).is_some_and(|pf| !pf.generator) || self.job.offloaded.contains(g)
+                        }
+                        CallTarget::Blocking(_) => self.plan_call(ci).is_some_and(|c| c.rewrite.is_expression()),
+                        _ => false,
+                    }
+                }
+            });
+            if converted.is_some() {
+                self.awaits.no_await.insert(element.start_byte());
+            }
+        }
+    }
+
+    pub(super) fn gather_comprehensions(&mut self) {
+        for comp in self.gathered_comprehensions() {
+            let Some(element) = comp.child_by_field_name("body") else { continue };
+            if !self.awaits.no_await.contains(&element.start_byte()) {
+                continue;
+            }
+            // Other awaits in the comprehension (its `if` or iterable) would run inside the gather's argument.
+            if self
+                .awaits
+                .suspends
+                .iter()
+                .any(|&s| s > comp.start_byte() && s < comp.end_byte() && s != element.start_byte())
+            {
+                self.awaits.no_await.remove(&element.start_byte());
+                self.notes.push(format!(
+                    "{}:{}: comprehension kept sequential: it awaits in more than its element",
+                    self.module().rel,
+                    comp.start_position().row + 1
+                ));
+                continue;
+            }
+            self.imports.helpers.insert("gather_bounded");
+            let limit = self.job.settings.concurrency;
+            let parens = Self::needs_parens(comp);
+            let result = self.edits.rewrite_region(self.src, comp.start_byte(), comp.end_byte(), |current| {
+                let g = format!("await gather_bounded({current}, limit={limit})");
+                if parens { format!("({g})") } else { g }
+            });
+            if let Err(e) = result {
+                self.fail(comp.start_byte(), e.to_string());
+            }
+            self.awaits.suspends.push(comp.start_byte());
+        }
+    }
+
+    pub(super) fn gather_loops(&mut self) {
+        let mut loops: Vec<u32> = self
+            .gathers_here()
+            .into_iter()
+            .filter(|&li| self.module().summary.loops[li as usize].kind == LoopKind::For)
+            .collect();
+        // Inner loops first: an outer loop's rewrite takes their rewritten text.
+        loops.sort_by_key(|&li| std::cmp::Reverse(self.module().summary.loops[li as usize].pos.byte));
+        for li in loops {
+            if let Err(why) = self.gather_loop(li) {
+                let line = self.module().summary.loops[li as usize].pos.line;
+                self.notes.push(format!("{}:{line}: loop kept sequential: {why}", self.module().rel));
+            }
+        }
+    }
+
+    /// Turn a `for` loop into `for_each_bounded`: the body up to its last await runs
+    /// concurrently, the rest in item order after `await _turn()`.
+    pub(super) fn gather_loop(&mut self, li: u32) -> Result<(), String> {
+        let lp = self.module().summary.loops[li as usize].clone();
+        let node = python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "for_statement")
+            .ok_or("the loop was not found")?;
+        let (body, function) = self.loop_can_be_gathered(node)?;
+        let mut cursor = body.walk();
+        let statements: Vec<Node> = body.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+        if statements.iter().any(|s| matches!(s.kind(), "global_statement" | "nonlocal_statement")) {
+            return Err("it declares `global` or `nonlocal` names".into());
+        }
+        let last = statements.iter().rposition(|s| self.suspends_in(*s)).ok_or("nothing in it is awaited")?;
+        let body_ind = indent_at(self.src, statements[0].start_byte()).to_string();
+        let turn = fresh_name(self.src, function, "_turn");
+        let turns = self.continues_end_the_item(node, body);
+        let turned = self.await_last_value_first(statements[last], function, &body_ind, &turn)?;
+        for (at, ind) in turns {
+            self.edits.insert(at, format!("await {turn}(){}{ind}", self.nl));
+        }
+        if !turned && let Some(first_tail) = statements.get(last + 1) {
+            self.edits.insert(first_tail.start_byte(), format!("await {turn}(){}{body_ind}", self.nl));
+        }
+        self.write_for_each_bounded(node, function, &body_ind, &turn)
+    }
+
+    /// Whether the rewritten code suspends inside `node`.
+    fn suspends_in(&self, node: Node) -> bool {
+        self.awaits.suspends.iter().any(|&p| p >= node.start_byte() && p < node.end_byte())
+    }
+
+    /// The loop's body and function, when the loop's shape allows a per-item function.
+    fn loop_can_be_gathered(&self, node: Node<'t>) -> Result<(Node<'t>, Node<'t>), String> {
+        if node.child_by_field_name("alternative").is_some() {
+            return Err("it has an `else:` clause".into());
+        }
+        let body = node.child_by_field_name("body").ok_or("no body")?;
+        if node.start_position().row == body.start_position().row {
+            return Err("its body is on the `for` line".into());
+        }
+        let function = enclosing_function(node).ok_or("not in a function")?;
+        // Names the body assigns must not be read or written outside the loop:
+        // they become locals of the per-item function.
+        let assigned = bound_names(self.src, body);
+        for name in name_uses(self.src, function, (node.start_byte(), node.end_byte())) {
+            if assigned.contains(name) {
+                return Err(format!("`{name}` is assigned in the loop and used outside it"));
+            }
+        }
+        Ok((body, function))
+    }
+
+    /// `continue` ends this item: it becomes `return` in the per-item function, and
+    /// what its branch does after its last await waits for the item's turn too.
+    /// Returns where those turns go (byte, indentation).
+    fn continues_end_the_item(&mut self, node: Node<'t>, body: Node<'t>) -> Vec<(usize, String)> {
+        let mut turned_blocks = BTreeSet::new();
+        let mut turns = Vec::new();
+        for c in loop_continues(node) {
+            self.edits.replace(c.start_byte(), c.end_byte(), "return");
+            let Some(block) = c.parent().filter(|b| b.kind() == "block") else { continue };
+            if block == body || !turned_blocks.insert(block.start_byte()) {
+                continue;
+            }
+            let mut bc = block.walk();
+            let stmts: Vec<Node> = block.named_children(&mut bc).filter(|n| n.kind() != "comment").collect();
+            let from = stmts.iter().rposition(|s| self.suspends_in(*s)).map_or(0, |i| i + 1);
+            if let Some(first) = stmts.get(from) {
+                turns.push((first.start_byte(), indent_at(self.src, first.start_byte()).to_string()));
+            }
+        }
+        turns
+    }
+
+    /// `results.append(await f(x))`: the awaited value goes to a variable first, so
+    /// the append itself waits for the item's turn. Whether that was done.
+    fn await_last_value_first(
+        &mut self,
+        last_stmt: Node<'t>,
+        function: Node<'t>,
+        body_ind: &str,
+        turn: &str,
+    ) -> Result<bool, String> {
+        let nl = self.nl;
+        let plain_assignment = last_stmt.named_child(0).is_some_and(|a| {
+            a.kind() == "assignment"
+                && a.child_by_field_name("left").is_some_and(|l| matches!(l.kind(), "identifier" | "pattern_list"))
+        });
+        if last_stmt.kind() != "expression_statement" || plain_assignment {
+            return Ok(false);
+        }
+        let Some(&point) =
+            self.awaits.suspends.iter().filter(|&&p| p >= last_stmt.start_byte() && p < last_stmt.end_byte()).min()
+        else {
+            return Ok(false);
+        };
+        let Some(call) = python::node_starting(self.tree, point, "call") else { return Ok(false) };
+        if call.end_byte() > last_stmt.end_byte()
+            || call.start_byte() <= last_stmt.start_byte()
+            || Self::needs_parens(call)
+        {
+            return Ok(false);
+        }
+        let value = fresh_name(self.src, function, "_value");
+        let rendered = self.edits.render(self.src, call.start_byte(), call.end_byte()).map_err(|e| e.to_string())?;
+        self.edits
+            .rewrite_region(self.src, call.start_byte(), call.end_byte(), |_| value.clone())
+            .map_err(|e| e.to_string())?;
+        self.edits
+            .insert(last_stmt.start_byte(), format!("{value} = {rendered}{nl}{body_ind}await {turn}(){nl}{body_ind}"));
+        Ok(true)
+    }
+
+    /// The loop itself becomes `items = list(iterable)`, the per-item function and
+    /// `await for_each_bounded(len(items), each, limit=N)`.
+    fn write_for_each_bounded(
+        &mut self,
+        node: Node<'t>,
+        function: Node<'t>,
+        body_ind: &str,
+        turn: &str,
+    ) -> Result<(), String> {
+        let nl = self.nl;
+        let left = node.child_by_field_name("left").ok_or("no target")?;
+        let right = node.child_by_field_name("right").ok_or("no iterable")?;
+        let colon =
+            (0..node.child_count()).filter_map(|i| node.child(i)).find(|c| c.kind() == ":").ok_or("no colon")?;
+        let target_name = python::identifiers(self.src, left)
+            .first()
+            .map(|s| s.trim_start_matches('_').to_string())
+            .unwrap_or_else(|| "item".into());
+        let items = fresh_name(self.src, function, &format!("_{target_name}_items"));
+        let each = fresh_name(self.src, function, &format!("_each_{target_name}"));
+        let index = fresh_name(self.src, function, "_index");
+        let ind = indent_at(self.src, node.start_byte()).to_string();
+        let iterable = self.edits.render(self.src, right.start_byte(), right.end_byte()).map_err(|e| e.to_string())?;
+        let target = self.edits.render(self.src, left.start_byte(), left.end_byte()).map_err(|e| e.to_string())?;
+        let body_start = next_line_start(self.src, colon.end_byte());
+        let body_text = self.edits.render(self.src, body_start, node.end_byte()).map_err(|e| e.to_string())?;
+        let limit = self.job.settings.concurrency;
+        let new = format!(
+            "{ind}{items} = list({iterable}){nl}{nl}{ind}async def {each}({index}: int, {turn}: Turn) -> None:{nl}{body_ind}{target} = {items}[{index}]{nl}{body_text}{nl}{nl}{ind}await for_each_bounded(len({items}), {each}, limit={limit})"
+        );
+        self.edits
+            .rewrite_region(self.src, line_start(self.src, node.start_byte()), node.end_byte(), |_| new)
+            .map_err(|e| e.to_string())?;
+        self.imports.helpers.insert("Turn");
+        self.imports.helpers.insert("for_each_bounded");
+        self.awaits.suspends.push(node.start_byte());
+        Ok(())
+    }
+}
+
+/// `continue` statements that continue `for_node` itself (not an inner loop).
+pub(super) fn loop_continues(for_node: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut cursor = for_node.walk();
+    let mut stack: Vec<Node> = for_node.child_by_field_name("body").into_iter().collect();
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "for_statement" | "while_statement" | "function_definition" | "lambda" | "class_definition" => continue,
+            "continue_statement" => out.push(n),
+            _ => {}
+        }
+        for child in n.named_children(&mut cursor) {
+            stack.push(child);
+        }
+    }
+    out
+}
+
+/// Names read or written in `node` outside `skip` (attribute names and keyword names are not names).
+pub(super) fn name_uses<'s>(src: &'s str, node: Node, skip: (usize, usize)) -> Vec<&'s str> {
+    let mut out = Vec::new();
+    let mut cursor = node.walk();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.start_byte() >= skip.0 && n.end_byte() <= skip.1 {
+            continue;
+        }
+        if n.kind() == "identifier" {
+            let is_attribute_name = n.parent().is_some_and(|p| {
+                (p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n))
+                    || (p.kind() == "keyword_argument" && p.child_by_field_name("name") == Some(n))
+            });
+            if !is_attribute_name {
+                out.push(text(src, n));
+            }
+        }
+        for child in n.named_children(&mut cursor) {
+            stack.push(child);
+        }
+    }
+    out
+}
+
+/// Names a block binds itself (assignment and loop targets, `with ... as`, `except ... as`,
+/// walrus, imports, nested definitions), not counting what nested functions bind.
+pub(super) fn bound_names<'s>(src: &'s str, block: Node) -> BTreeSet<&'s str> {
+    fn targets<'s>(src: &'s str, node: Node, out: &mut BTreeSet<&'s str>) {
+        match node.kind() {
+            "identifier" => {
+                out.insert(text(src, node));
+            }
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "list_splat_pattern"
+            | "parenthesized_expression"
+            | "as_pattern_target"
+            | "tuple"
+            | "list" => {
+                let mut c = node.walk();
+                for child in node.named_children(&mut c) {
+                    targets(src, child, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut cursor = block.walk();
+    let mut stack = vec![block];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_definition" | "class_definition" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    out.insert(text(src, name));
+                }
+                continue;
+            }
+            "lambda"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression" => {
+                continue;
+            }
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                if let Some(left) = n.child_by_field_name("left") {
+                    targets(src, left, &mut out);
+                }
+            }
+            "named_expression" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    targets(src, name, &mut out);
+                }
+            }
+            "as_pattern" => {
+                if let Some(alias) = n.child_by_field_name("alias") {
+                    targets(src, alias, &mut out);
+                }
+            }
+            "except_clause" => {
+                let mut c = n.walk();
+                let children: Vec<Node> = n.children(&mut c).collect();
+                if let Some(pos) = children.iter().position(|c| c.kind() == "as")
+                    && let Some(name) = children.get(pos + 1)
+                {
+                    targets(src, *name, &mut out);
+                }
+            }
+            "import_statement" | "import_from_statement" => {
+                for ident in python::identifiers(src, n) {
+                    out.insert(ident);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        for child in n.named_children(&mut cursor) {
+            stack.push(child);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::draft::rewrite::testing::*;
+
+    #[test]
+    fn comprehension_becomes_gather_bounded() {
+        assert_codemod(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def all_slow(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs]
+"#,
+            r#"import asyncio
+from _async_bridge import gather_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def all_slow_async(xs: list[int]) -> list[int]:
+    return await gather_bounded([slow_async(x) for x in xs], limit=8)
+
+
+def all_slow(xs: list[int]) -> list[int]:
+    """Sync wrapper of `all_slow_async`, kept for existing callers."""
+    return run_sync(all_slow_async(xs), "all_slow_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn loop_becomes_bounded_gather() {
+        assert_codemod(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value * value)
+    return out
+"#,
+            r#"import asyncio
+from _async_bridge import Turn, for_each_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    _x_items = list(xs)
+
+    async def _each_x(_index: int, _turn: Turn) -> None:
+        x = _x_items[_index]
+        value = await slow_async(x)
+        await _turn()
+        out.append(value * value)
+
+    await for_each_bounded(len(_x_items), _each_x, limit=8)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn loop_variable_used_after_stays_sequential() {
+        assert_codemod(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value)
+    print(value)
+    return out
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = await slow_async(x)
+        out.append(value)
+    print(value)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+        );
+        assert_note(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value)
+    print(value)
+    return out
+"#,
+            r#"app.py:11: loop kept sequential: `value` is assigned in the loop and used outside it"#,
+        );
+    }
+
+    #[test]
+    fn loop_with_else_stays_sequential() {
+        assert_codemod(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+    else:
+        out.append(0)
+    return out
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(await slow_async(x))
+    else:
+        out.append(0)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+        );
+        assert_note(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+    else:
+        out.append(0)
+    return out
+"#,
+            r#"app.py:11: loop kept sequential: it has an `else:` clause"#,
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! What the edits need imported (plain imports, names from a module, the helper
+//! module's names), and the imports they leave unused.
+
+use super::*;
+use crate::analysis::summary::BindingValue;
+use crate::draft::edits::Overlap;
+
+/// Imports the phases asked for, added in one place at the end.
+#[derive(Default)]
+pub(super) struct ImportNeeds {
+    /// Plain imports to add (`asyncio`, `httpx`).
+    pub(super) modules: BTreeSet<String>,
+    /// Names to import from the helper module.
+    pub(super) helpers: BTreeSet<&'static str>,
+    /// Names to add to an existing `from module import ...` (module → names).
+    pub(super) from_names: BTreeMap<String, BTreeSet<String>>,
+    /// Functions imported by name whose async versions the module now calls: (module, old, new).
+    pub(super) renamed: BTreeSet<(String, String, String)>,
+    /// Modules whose plain import a native mapping may leave unused (`requests`, `time`).
+    pub(super) may_drop: BTreeSet<&'static str>,
+}
+
+impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
+    pub(super) fn need_import(&mut self, module: &str) {
+        self.imports.modules.insert(module.to_string());
+    }
+
+    /// The module a bare name was imported from (`from typing import Iterator`), as
+    /// written (`.sibling` for a relative import): read from the index's bindings.
+    pub(super) fn imported_from(&self, name: &str) -> Option<String> {
+        self.import_binding(name).map(|(module, _)| module)
+    }
+
+    /// The module-level `from module import name` (or `name as alias`) that binds
+    /// `ident`: the module as written and the imported name.
+    pub(super) fn import_binding(&self, ident: &str) -> Option<(String, String)> {
+        let scope = self.module().summary.scopes.first()?;
+        scope.bindings.iter().filter(|b| b.name == ident).find_map(|b| match &b.value {
+            BindingValue::FromImport { level, module, name } => {
+                Some((format!("{}{module}", ".".repeat(*level as usize)), name.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    /// The module-level `from module import ...` statement (where names are added).
+    fn import_from_statement(&self, module: &str) -> Option<Node<'t>> {
+        let scope = self.module().summary.scopes.first()?;
+        scope.bindings.iter().find_map(|b| match &b.value {
+            BindingValue::FromImport { level: 0, module: m, .. } if m == module => {
+                python::node_starting(self.tree, b.at as usize, "import_from_statement")
+                    .filter(|stmt| stmt.parent().is_some_and(|p| p.kind() == "module"))
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether the module already binds `module` with a plain `import module`.
+    fn imports_module(&self, module: &str) -> bool {
+        let Some(scope) = self.module().summary.scopes.first() else { return false };
+        scope.bindings.iter().any(|b| b.name == module && b.value == BindingValue::Module(module.to_string()))
+    }
+
+    pub(super) fn finish(&mut self) -> Result<String, String> {
+        let nl = self.nl;
+        let mut lines = String::new();
+        for module in self.imports.modules.clone() {
+            let module = module.as_str();
+            if self.imports_module(module) {
+                continue;
+            }
+            // httpx takes the place of requests; others go in order among the plain imports.
+            let at = if module == "httpx" && self.imports_module("requests") {
+                python::plain_import_line(self.tree, self.src, |m| m == "requests")
+            } else {
+                python::plain_import_line(self.tree, self.src, |m| m > module)
+            };
+            match at {
+                Some(at) => self.edits.insert(at, format!("import {module}{nl}")),
+                None => lines.push_str(&format!("import {module}{nl}")),
+            }
+        }
+        for (module, names) in std::mem::take(&mut self.imports.from_names) {
+            match self.import_from_statement(&module) {
+                Some(stmt) => {
+                    let mut c = stmt.walk();
+                    let existing: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
+                    let have: Vec<&str> = existing.iter().map(|n| text(self.src, *n)).collect();
+                    let add: Vec<&String> = names.iter().filter(|n| !have.contains(&n.as_str())).collect();
+                    // In isort's order (constants, classes, functions), each before the first name after it.
+                    for name in add {
+                        let key = import_order(name);
+                        match existing.iter().find(|n| import_order(text(self.src, **n)) > key) {
+                            Some(next) => self.edits.insert(next.start_byte(), format!("{name}, ")),
+                            None => {
+                                if let Some(last) = existing.last() {
+                                    self.edits.insert(last.end_byte(), format!(", {name}"));
+                                }
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let list: Vec<&str> = names.iter().map(String::as_str).collect();
+                    lines.push_str(&format!("from {module} import {}{nl}", list.join(", ")));
+                }
+            }
+        }
+        if !self.imports.helpers.is_empty() {
+            let list: Vec<&str> = self.imports.helpers.iter().copied().collect();
+            lines.push_str(&format!("from {} import {}{nl}", self.job.helper_import, list.join(", ")));
+        }
+        if !lines.is_empty() {
+            let at = python::import_insertion_point(self.tree, self.src);
+            // A blank line before the block when it follows a docstring or code, not other imports.
+            self.edits.insert(at, lines);
+        }
+        let out = self.edits.apply(self.src).map_err(|e| e.to_string())?;
+        let out = import_renamed(&out, &self.imports.renamed).map_err(|e| format!("renaming imports: {e}"))?;
+        let dropped: Vec<&str> = self.imports.may_drop.iter().copied().collect();
+        remove_unused_imports(&out, &dropped).map_err(|e| format!("removing unused imports: {e}"))
+    }
+}
+
+/// Drop `import requests` / `import time` lines once nothing uses the name.
+fn remove_unused_imports(src: &str, modules: &[&str]) -> Result<String, Overlap> {
+    if modules.is_empty() {
+        return Ok(src.to_string());
+    }
+    let tree = python::parse(src);
+    let root = tree.root_node();
+    let used = names_outside_imports(src, root);
+    let mut edits = Edits::new();
+    let mut cursor = root.walk();
+    for stmt in root.named_children(&mut cursor) {
+        if stmt.kind() != "import_statement" || stmt.named_child_count() != 1 {
+            continue;
+        }
+        let Some(name) = stmt.named_child(0).filter(|n| n.kind() == "dotted_name") else { continue };
+        let module = text(src, name);
+        if !modules.contains(&module) {
+            continue;
+        }
+        if !used.contains(module) {
+            let start = line_start(src, stmt.start_byte());
+            let end = next_line_start(src, stmt.end_byte());
+            if src[start..stmt.start_byte()].trim().is_empty() && src[stmt.end_byte()..end].trim().is_empty() {
+                // Between two blank lines, take one of them along so no double gap is left.
+                let before_blank = start > 0 && src[line_start(src, start - 1)..start].trim().is_empty();
+                let after = next_line_start(src, end);
+                let after_blank = end < src.len() && src[end..after].trim().is_empty();
+                let end = if before_blank && after_blank { after } else { end };
+                edits.replace(start, end, "");
+            }
+        }
+    }
+    edits.apply(src)
+}
+
+/// Make `from module import old` bring in `new` too, or instead when `old` is no longer used.
+fn import_renamed(src: &str, renamed: &BTreeSet<(String, String, String)>) -> Result<String, Overlap> {
+    if renamed.is_empty() {
+        return Ok(src.to_string());
+    }
+    let tree = python::parse(src);
+    let root = tree.root_node();
+    let used = names_outside_imports(src, root);
+    let mut edits = Edits::new();
+    let mut cursor = root.walk();
+    for stmt in root.named_children(&mut cursor) {
+        if stmt.kind() != "import_from_statement" {
+            continue;
+        }
+        let Some(module) = stmt.child_by_field_name("module_name").map(|m| text(src, m)) else { continue };
+        let mut c = stmt.walk();
+        let names: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
+        let have: Vec<&str> = names.iter().map(|n| text(src, *n)).collect();
+        for (_, old, new) in renamed.iter().filter(|(m, _, _)| m == module) {
+            if have.contains(&new.as_str()) {
+                continue;
+            }
+            let Some(node) = names.iter().find(|n| text(src, **n) == old) else { continue };
+            if used.contains(old.as_str()) {
+                edits.insert(node.end_byte(), format!(", {new}"));
+            } else {
+                edits.replace(node.start_byte(), node.end_byte(), new.clone());
+            }
+        }
+    }
+    edits.apply(src)
+}
+
+/// isort's default order of imported names: CONSTANTS, then Classes, then functions.
+pub(super) fn import_order(name: &str) -> (u8, String) {
+    let kind = if name.len() > 1 && name.chars().all(|c| !c.is_ascii_lowercase()) {
+        0
+    } else if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        1
+    } else {
+        2
+    };
+    (kind, name.to_lowercase())
+}
+
+/// Every identifier of the module outside its import statements.
+pub(super) fn names_outside_imports<'s>(src: &'s str, root: Node) -> BTreeSet<&'s str> {
+    let mut out = BTreeSet::new();
+    let mut c = root.walk();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if matches!(n.kind(), "import_statement" | "import_from_statement") {
+            continue;
+        }
+        if n.kind() == "identifier" {
+            out.insert(text(src, n));
+        }
+        for child in n.named_children(&mut c) {
+            stack.push(child);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::draft::rewrite::testing::*;
+
+    #[test]
+    fn names_join_an_existing_from_import() {
+        assert_codemod(
+            r#"import time
+from typing import Iterator, Optional
+
+
+def ticks(n: int, start: Optional[int] = None) -> Iterator[int]:
+    for i in range(start or 0, n):
+        time.sleep(0.1)
+        yield i
+"#,
+            r#"import asyncio
+from typing import AsyncIterator, Iterator, Optional
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int, start: Optional[int] = None) -> AsyncIterator[int]:
+    for i in range(start or 0, n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int, start: Optional[int] = None) -> Iterator[int]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n, start)), "ticks_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn imported_function_is_imported_under_its_async_name() {
+        let net = "import time\n\n\ndef pause(seconds: float) -> None:\n    time.sleep(seconds)\n";
+        let app = "from pkg.net import pause\n\n\ndef pause_twice() -> None:\n    pause(1.0)\n    pause(1.0)\n";
+        let drafted = codemod(&[("pkg/__init__.py", ""), ("pkg/net.py", net), ("pkg/app.py", app)]).unwrap();
+        assert_eq!(
+            drafted.changed["pkg/app.py"],
+            "from pkg.net import pause_async\nfrom pkg._async_bridge import run_sync\n\n\nasync def pause_twice_async() -> None:\n    await pause_async(1.0)\n    await pause_async(1.0)\n\n\ndef pause_twice() -> None:\n    \"\"\"Sync wrapper of `pause_twice_async`, kept for existing callers.\"\"\"\n    run_sync(pause_twice_async(), \"pause_twice_async\")\n",
+        );
+    }
+}
