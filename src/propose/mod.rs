@@ -132,7 +132,7 @@ pub struct Drafted {
 /// Plan the conversion, draft every plan the rules can, and check the joint draft;
 /// a draft failing its checks marks its plans failed, with the reasons.
 pub fn plan_and_draft(model: &analysis::Model<'_>, config: &Config, catalog: &Catalog, settings: &Settings) -> Drafted {
-    let mut plans = plan::build(model, &config.analysis, settings);
+    let mut plans = plan::build(model, settings);
     let drafted = draft::draft_plans(model, &mut plans, settings);
     let mut checks = Vec::new();
     if !drafted.changes.is_empty() {

@@ -36,7 +36,7 @@ pub(crate) fn codemod(files: &[(&str, &str)]) -> Outcome {
     let catalog = Catalog::load(&config, dir.path()).expect("the built-in catalog loads");
     let settings = Settings::from_config(&config).expect("the built-in settings are valid");
     let model = analysis::analyze_model(dir.path(), &config, &catalog, &Progress::default()).expect("analysis runs");
-    let mut plans = plan::build(&model, &config.analysis, &settings);
+    let mut plans = plan::build(&model, &settings);
     let drafted = draft::draft_plans(&model, &mut plans, &settings);
     let refused: Vec<String> =
         plans.iter().filter(|p| p.status != PlanStatus::Converted).flat_map(|p| p.reasons.clone()).collect();

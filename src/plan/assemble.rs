@@ -1,0 +1,245 @@
+//! One plan from a group of the async set: its functions (names, wrappers, what
+//! stops the rules), its calls (native, threads, offloaded helpers), its gathers
+//! and clients, and its name.
+
+use std::collections::BTreeSet;
+
+use super::closure::{AsyncSet, CallTable};
+use super::group::Clients;
+use super::{
+    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, Planner, short_name, slug,
+};
+use crate::analysis::callgraph::{CallTarget, FuncId};
+use crate::analysis::loops::LoopCandidate;
+
+/// What a plan is made from besides its functions.
+pub struct Context<'a> {
+    pub set: &'a AsyncSet,
+    pub calls: &'a CallTable,
+    pub clients: &'a Clients,
+    pub gathers: &'a [LoopCandidate],
+}
+
+impl Planner<'_, '_> {
+    pub(super) fn plan_for(&self, funcs: &[FuncId], cx: &Context<'_>) -> Plan {
+        let mut plan = Plan {
+            id: String::new(),
+            title: String::new(),
+            status: PlanStatus::Planned,
+            reasons: Vec::new(),
+            functions: Vec::new(),
+            offloaded: Vec::new(),
+            calls: Vec::new(),
+            gathers: Vec::new(),
+            clients: Vec::new(),
+            decorators: Vec::new(),
+            files: Vec::new(),
+            offloaded_ids: BTreeSet::new(),
+        };
+        for &fid in funcs {
+            self.add_function(&mut plan, fid, cx);
+            self.add_calls(&mut plan, fid, cx.set);
+        }
+        self.add_gathers(&mut plan, funcs, cx.gathers);
+        self.add_clients(&mut plan, funcs, cx.clients);
+        let files: BTreeSet<&String> =
+            plan.functions.iter().map(|f| &f.path).chain(plan.decorators.iter().map(|d| &d.path)).collect();
+        plan.files = files.into_iter().cloned().collect();
+        self.name_plan(&mut plan, funcs);
+        if !plan.reasons.is_empty() {
+            plan.status = PlanStatus::NeedsLlm;
+        }
+        plan
+    }
+
+    /// A function of the plan: its async name and wrapper, and what stops the rules
+    /// from converting it (a name taken, a decorator, a sync override).
+    fn add_function(&self, plan: &mut Plan, fid: FuncId, cx: &Context<'_>) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let f = &graph.functions[fid as usize];
+        let module = &index.modules[f.at.module as usize];
+        let scope = &module.summary.scopes[f.at.scope as usize];
+        let keeps_name = !f.is_async && self.keeps_sync_wrapper(fid, cx.set, cx.calls);
+        let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.clone() };
+        plan.functions.push(PlanFunction {
+            qualname: f.qualname.clone(),
+            path: module.rel.clone(),
+            line: scope.pos.line,
+            async_name: async_name.clone(),
+            wrapper: keeps_name,
+            generator: f.is_generator,
+            test: f.in_test && !f.is_async,
+            already_async: f.is_async,
+            id: fid,
+        });
+        if keeps_name
+            && let Some(parent) = scope.parent
+            && module.summary.scopes[parent as usize].bindings.iter().any(|b| b.name == async_name)
+        {
+            plan.reasons
+                .push(format!("{}: the name `{async_name}` for its async version is already taken", f.qualname));
+        }
+        if let Some(reason) = self.cannot_convert(fid) {
+            plan.reasons.push(format!("{}: {reason}", f.qualname));
+        }
+        if let Some(other) = self.sync_override(fid, cx.set) {
+            plan.reasons.push(format!(
+                "{}: `{other}` overrides it or is overridden by it and stays sync; callers through the base class would mix the two",
+                f.qualname
+            ));
+        }
+        for decorator in &scope.decorators {
+            if let Some((d, w)) = self.coroutine_aware(fid, decorator)
+                && !plan.decorators.iter().any(|pd| pd.wrapper_id == w)
+            {
+                let wf = &graph.functions[w as usize];
+                let wm = &index.modules[wf.at.module as usize];
+                plan.decorators.push(PlanDecorator {
+                    decorator: graph.functions[d as usize].qualname.clone(),
+                    wrapper: wf.qualname.clone(),
+                    path: wm.rel.clone(),
+                    line: wm.summary.scopes[wf.at.scope as usize].pos.line,
+                    wrapper_id: w,
+                });
+            }
+        }
+    }
+
+    /// The plan function's calls: blocking ones with their rewrite, sync helpers run
+    /// in a thread, and calls the rules cannot convert (lambdas, builtins calling back).
+    fn add_calls(&self, plan: &mut Plan, fid: FuncId, set: &AsyncSet) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let f = &graph.functions[fid as usize];
+        let module = &index.modules[f.at.module as usize];
+        for &ci in &f.calls {
+            let call = self.call(f.at.module, ci);
+            match &graph.targets[f.at.module as usize][ci as usize] {
+                CallTarget::Repo(g) if call.in_lambda && set.contains(*g) => plan.reasons.push(format!(
+                    "{}: a lambda calls `{}`, which becomes async (line {})",
+                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                )),
+                CallTarget::Repo(g) if call.via.is_some() && set.contains(*g) => plan.reasons.push(format!(
+                    "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
+                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                )),
+                CallTarget::Repo(g) if !set.contains(*g) && graph.closure[*g as usize].is_some() => {
+                    let callee = &graph.functions[*g as usize];
+                    if plan.offloaded_ids.insert(*g) {
+                        plan.offloaded.push(callee.qualname.clone());
+                    }
+                }
+                CallTarget::Blocking(_) if call.in_lambda => plan
+                    .reasons
+                    .push(format!("{}: a lambda makes a blocking call (line {})", f.qualname, call.pos.line)),
+                CallTarget::Blocking(_) => {
+                    if let Some((api, rewrite, why_thread)) = self.rewrite_for(f.at.module, ci) {
+                        plan.calls.push(PlanCall {
+                            path: module.rel.clone(),
+                            line: call.pos.line,
+                            function: f.qualname.clone(),
+                            api,
+                            rewrite,
+                            why_thread,
+                            module: f.at.module,
+                            call: ci,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The planned functions' loops that become bounded gathers.
+    fn add_gathers(&self, plan: &mut Plan, funcs: &[FuncId], gathers: &[LoopCandidate]) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for g in gathers.iter().filter(|g| funcs.contains(&g.function)) {
+            let module = &index.modules[g.module as usize];
+            plan.gathers.push(PlanGather {
+                path: module.rel.clone(),
+                line: module.summary.loops[g.loop_idx as usize].pos.line,
+                function: graph.functions[g.function as usize].qualname.clone(),
+                module: g.module,
+                loop_idx: g.loop_idx,
+            });
+        }
+    }
+
+    /// Client attributes of the plan's classes; every blocking use of one must go
+    /// native, since the attribute becomes async.
+    fn add_clients(&self, plan: &mut Plan, funcs: &[FuncId], clients: &Clients) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for client in clients.values() {
+            let owns = funcs.iter().any(|&fid| {
+                let f = &graph.functions[fid as usize];
+                f.at.module == client.module
+                    && index.modules[f.at.module as usize].summary.scopes[f.at.scope as usize].parent
+                        == Some(client.class_scope)
+            });
+            if owns {
+                plan.clients.push(client.clone());
+                // Every blocking use of the attribute must go native: the attribute becomes async.
+                let summary = &index.modules[client.module as usize].summary;
+                for (ci, call) in summary.calls.iter().enumerate() {
+                    let on_attribute = call
+                        .callee
+                        .as_ref()
+                        .is_some_and(|c| c.len() >= 3 && c[0] == "self" && c[1] == client.attribute)
+                        && summary.scopes[call.scope as usize].parent == Some(client.class_scope);
+                    if !on_attribute {
+                        continue;
+                    }
+                    if let Some((api, CallRewrite::Thread, why)) = self.rewrite_for(client.module, ci as u32) {
+                        plan.reasons.push(format!(
+                            "{}:{}: `{api}` on `self.{}` cannot go native ({}), but the attribute becomes `{}`",
+                            index.modules[client.module as usize].rel,
+                            call.pos.line,
+                            client.attribute,
+                            why.unwrap_or_default(),
+                            client.to
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Name the plan after its outermost functions: those no other planned function calls.
+    fn name_plan(&self, plan: &mut Plan, funcs: &[FuncId]) {
+        let graph = &self.model.graph;
+        plan.functions.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+        // Name the plan after its outermost functions: those no other planned function calls.
+        let roots: Vec<&PlanFunction> = plan
+            .functions
+            .iter()
+            .filter(|pf| {
+                !funcs.iter().any(|&other| {
+                    other != pf.id
+                        && graph.functions[other as usize].calls.iter().any(|&ci| {
+                            graph.targets[graph.functions[other as usize].at.module as usize][ci as usize]
+                                == CallTarget::Repo(pf.id)
+                        })
+                })
+            })
+            .collect();
+        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test && !f.already_async).collect();
+        let roots = if product.is_empty() { roots } else { product };
+        let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
+        let only_calls = named.iter().all(|f| f.already_async);
+        let short: Vec<String> = named.iter().map(|pf| short_name(&pf.qualname)).collect();
+        plan.id = slug(&short.join("-"));
+        plan.title = format!(
+            "{} {}{}",
+            if only_calls { "Await blocking work in" } else { "Make" },
+            short.iter().take(2).map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" and "),
+            if short.len() > 2 { format!(" (and {} more)", short.len() - 2) } else { String::new() }
+        );
+        if !only_calls {
+            plan.title.push_str(" async");
+        }
+    }
+}

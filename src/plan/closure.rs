@@ -1,0 +1,191 @@
+//! Which functions become async: seeded by native rewrites, propagated to their
+//! callers, settled for entry points, extended to the tests that must await them
+//! and to async code that blocks. Each phase is a method that reads and updates
+//! one [`AsyncSet`].
+
+use std::collections::BTreeSet;
+
+use super::{CallRewrite, Planner};
+use crate::analysis::callgraph::{CallGraph, CallTarget, EntryPoint, FuncId};
+use crate::analysis::index::ModId;
+
+/// The functions that become (or already are) async, by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncSet(Vec<bool>);
+
+impl AsyncSet {
+    /// No function of `n`.
+    pub fn empty(n: usize) -> AsyncSet {
+        AsyncSet(vec![false; n])
+    }
+
+    pub fn contains(&self, f: FuncId) -> bool {
+        self.0[f as usize]
+    }
+
+    /// Add `f`; whether it was new.
+    pub fn insert(&mut self, f: FuncId) -> bool {
+        !std::mem::replace(&mut self.0[f as usize], true)
+    }
+
+    pub fn remove(&mut self, f: FuncId) {
+        self.0[f as usize] = false;
+    }
+
+    /// Every member, in id order.
+    pub fn members(&self) -> impl Iterator<Item = FuncId> + '_ {
+        self.0.iter().enumerate().filter(|(_, a)| **a).map(|(f, _)| f as FuncId)
+    }
+}
+
+/// Who calls each repository function: callers inside the repository's functions
+/// (with the call site), and how many calls come from module-level code.
+pub struct CallTable {
+    pub callers: Vec<Vec<(FuncId, ModId, u32)>>,
+    pub outside: Vec<usize>,
+}
+
+impl CallTable {
+    pub fn new(graph: &CallGraph) -> CallTable {
+        let n = graph.functions.len();
+        let mut table = CallTable { callers: vec![Vec::new(); n], outside: vec![0; n] };
+        for (mi, targets) in graph.targets.iter().enumerate() {
+            for (ci, target) in targets.iter().enumerate() {
+                if let CallTarget::Repo(g) = target {
+                    match graph.callers[mi][ci] {
+                        Some(f) => table.callers[*g as usize].push((f, mi as ModId, ci as u32)),
+                        None => table.outside[*g as usize] += 1,
+                    }
+                }
+            }
+        }
+        table
+    }
+}
+
+impl Planner<'_, '_> {
+    /// Library code of the blocking closure that may become async. A decorator's
+    /// `functools.wraps` wrapper serves sync functions too: it is never converted
+    /// itself; it gains an async twin when it decorates an async function.
+    fn candidate(&self, f: FuncId) -> bool {
+        let graph = &self.model.graph;
+        graph.closure[f as usize].is_some() && !graph.functions[f as usize].in_test && !self.is_wraps_wrapper(f)
+    }
+
+    /// A sync pytest test function.
+    fn is_test_function(&self, f: FuncId) -> bool {
+        let func = &self.model.graph.functions[f as usize];
+        func.in_test && func.name.starts_with("test") && !func.is_async
+    }
+
+    /// Whether a call of `f` has a native rewrite (not a thread).
+    fn has_native_call(&self, f: FuncId) -> bool {
+        let func = &self.model.graph.functions[f as usize];
+        func.calls.iter().any(|&ci| {
+            !self.call(func.at.module, ci).in_lambda
+                && self.rewrite_for(func.at.module, ci).is_some_and(|(_, r, _)| r != CallRewrite::Thread)
+        })
+    }
+
+    /// Functions with a native rewrite of their own become async. The rest of the
+    /// closure blocks only in ways a thread handles: it stays sync, and its async
+    /// callers run it in a thread.
+    pub(super) fn seed(&self) -> AsyncSet {
+        let n = self.model.graph.functions.len();
+        let mut set = AsyncSet::empty(n);
+        for f in (0..n as FuncId).filter(|&f| self.candidate(f) && self.has_native_call(f)) {
+            set.insert(f);
+        }
+        set
+    }
+
+    /// Every candidate caller of an async function becomes async too.
+    pub(super) fn propagate(&self, set: &mut AsyncSet, calls: &CallTable) {
+        let mut queue: Vec<FuncId> = set.members().collect();
+        while let Some(g) = queue.pop() {
+            for &(f, _, _) in &calls.callers[g as usize] {
+                if self.candidate(f) && set.insert(f) {
+                    queue.push(f);
+                }
+            }
+        }
+    }
+
+    /// Whether an async function keeps its sync name as a wrapper: it is an entry
+    /// point, or something that stays sync calls it, or nothing visibly calls it
+    /// (a callback, `getattr`, an override), so the old name has to keep working.
+    pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
+        let f = &self.model.graph.functions[g as usize];
+        let callers = &calls.callers[g as usize];
+        matches!(
+            f.entry_point,
+            Some(EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand)
+        ) || calls.outside[g as usize] > 0
+            || callers.iter().any(|&(c, _, _)| !set.contains(c) && !self.is_test_function(c))
+            || (callers.is_empty() && calls.outside[g as usize] == 0)
+    }
+
+    /// Entry points such as a CLI `main` gain nothing from being async: when they
+    /// only call functions that keep sync wrappers, they stay as they are.
+    pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable) {
+        let graph = &self.model.graph;
+        for fi in 0..graph.functions.len() as FuncId {
+            let f = &graph.functions[fi as usize];
+            let entry = matches!(
+                f.entry_point,
+                Some(EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand)
+            );
+            if !set.contains(fi) || !entry {
+                continue;
+            }
+            let called_from_async = calls.callers[fi as usize].iter().any(|&(c, _, _)| set.contains(c));
+            let own_native = f
+                .calls
+                .iter()
+                .any(|&ci| self.rewrite_for(f.at.module, ci).is_some_and(|(_, r, _)| r != CallRewrite::Thread));
+            let callees_wrapped = f.calls.iter().all(|&ci| match &graph.targets[f.at.module as usize][ci as usize] {
+                CallTarget::Repo(g) => !set.contains(*g) || self.keeps_sync_wrapper(*g, set, calls),
+                _ => true,
+            });
+            if !called_from_async && !own_native && callees_wrapped {
+                set.remove(fi);
+            }
+        }
+    }
+
+    /// Tests calling a function that keeps no sync wrapper become pytest-asyncio tests.
+    pub(super) fn convert_tests(&self, set: &mut AsyncSet, calls: &CallTable) {
+        let mut tests = BTreeSet::new();
+        for g in set.members() {
+            if !self.keeps_sync_wrapper(g, set, calls) {
+                tests
+                    .extend(calls.callers[g as usize].iter().map(|&(c, _, _)| c).filter(|&c| self.is_test_function(c)));
+            }
+        }
+        for t in tests {
+            set.insert(t);
+        }
+    }
+
+    /// Code that is already async but calls blocking code (RA103, RA104): its calls
+    /// are converted with the rest; its callers already await it.
+    pub(super) fn include_blocking_async_code(&self, set: &mut AsyncSet) {
+        let graph = &self.model.graph;
+        for (fi, f) in graph.functions.iter().enumerate() {
+            if !f.is_async {
+                continue;
+            }
+            let blocks = f.calls.iter().any(|&ci| {
+                !self.call(f.at.module, ci).in_lambda
+                    && match &graph.targets[f.at.module as usize][ci as usize] {
+                        CallTarget::Blocking(_) => true,
+                        CallTarget::Repo(g) => set.contains(*g) || self.candidate(*g),
+                        _ => false,
+                    }
+            });
+            if blocks {
+                set.insert(fi as FuncId);
+            }
+        }
+    }
+}
