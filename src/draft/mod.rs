@@ -14,7 +14,7 @@ pub mod python;
 pub mod rewrite;
 pub mod verify;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::analysis::Model;
@@ -69,40 +69,54 @@ pub fn draft_plans(model: &Model<'_>, plans: &mut [Plan], settings: &Settings) -
     }
 }
 
+/// What a set of plans touches, across files.
+struct Reach<'p> {
+    /// Every function of the plans, by id (calls cross files).
+    functions: HashMap<FuncId, &'p PlanFunction>,
+    offloaded: BTreeSet<FuncId>,
+    /// Classes (module, scope) whose client attribute becomes async.
+    client_owners: BTreeSet<(ModId, u32)>,
+    /// The modules to rewrite.
+    modules: BTreeSet<ModId>,
+}
+
+impl<'p> Reach<'p> {
+    fn of(model: &Model<'_>, plans: &[&'p Plan]) -> Reach<'p> {
+        let mut reach = Reach {
+            functions: HashMap::new(),
+            offloaded: BTreeSet::new(),
+            client_owners: BTreeSet::new(),
+            modules: BTreeSet::new(),
+        };
+        for plan in plans {
+            for f in &plan.functions {
+                reach.functions.insert(f.id, f);
+                reach.modules.insert(model.graph.functions[f.id as usize].at.module);
+            }
+            reach.offloaded.extend(plan.offloaded_ids.iter().copied());
+            for c in &plan.clients {
+                reach.client_owners.insert((c.module, c.class_scope));
+                reach.modules.insert(c.module);
+            }
+            for d in &plan.decorators {
+                reach.modules.insert(model.graph.functions[d.wrapper_id as usize].at.module);
+            }
+        }
+        reach
+    }
+}
+
 /// Draft these plans together, or say why the rules cannot.
 pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<Draft, Vec<String>> {
     let root = &model.report.root;
-    let mut functions: HashMap<FuncId, &PlanFunction> = HashMap::new();
-    let mut offloaded = BTreeSet::new();
-    let mut owners = BTreeSet::new();
-    let mut modules: BTreeSet<ModId> = BTreeSet::new();
-    for plan in plans {
-        for f in &plan.functions {
-            functions.insert(f.id, f);
-            modules.insert(model.graph.functions[f.id as usize].at.module);
-        }
-        offloaded.extend(plan.offloaded_ids.iter().copied());
-        for c in &plan.clients {
-            owners.insert((c.module, c.class_scope));
-            modules.insert(c.module);
-        }
-        for d in &plan.decorators {
-            modules.insert(model.graph.functions[d.wrapper_id as usize].at.module);
-        }
-    }
-    let task_group = match settings.task_group {
-        TaskGroupUse::Always => true,
-        TaskGroupUse::Never => false,
-        TaskGroupUse::Auto => python::requires_python(root).is_some_and(|v| v >= (3, 11)),
-    };
+    let reach = Reach::of(model, plans);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
     let mut reasons = Vec::new();
-    let mut helpers: BTreeMap<String, ()> = BTreeMap::new();
-    for m in modules {
+    let mut helper_dirs = BTreeSet::new();
+    for &m in &reach.modules {
         let module = &model.index.modules[m as usize];
-        let path = root.join(&module.rel);
-        let src = match std::fs::read_to_string(&path) {
+        let src = match std::fs::read_to_string(root.join(&module.rel)) {
             Ok(src) => src,
             Err(err) => {
                 reasons.push(format!("{}: cannot read: {err}", module.rel));
@@ -115,17 +129,17 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
             model,
             module: m,
             src: &src,
-            functions: &functions,
-            offloaded: &offloaded,
+            functions: &reach.functions,
+            offloaded: &reach.offloaded,
             plans,
-            client_owners: &owners,
+            client_owners: &reach.client_owners,
             helper_import: &helper_import,
             settings,
         };
         match rewrite_file(&job) {
             Ok(result) => {
                 if result.text.contains(&format!("{helper_import} import")) {
-                    helpers.insert(helper_dir, ());
+                    helper_dirs.insert(helper_dir);
                 }
                 notes.extend(result.notes);
                 if result.text != src {
@@ -138,13 +152,26 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     if !reasons.is_empty() {
         return Err(reasons);
     }
-    for dir in helpers.into_keys() {
+    changes.extend(helper_modules(root, &helper_dirs, settings)?);
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Draft { changes, notes })
+}
+
+/// The helper module in each package folder that imports it, unless already there.
+fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> Result<Vec<FileChange>, Vec<String>> {
+    let task_group = match settings.task_group {
+        TaskGroupUse::Always => true,
+        TaskGroupUse::Never => false,
+        TaskGroupUse::Auto => python::requires_python(root).is_some_and(|v| v >= (3, 11)),
+    };
+    let text = bridge_source(task_group);
+    let mut added = Vec::new();
+    for dir in dirs {
         let rel = if dir.is_empty() {
             format!("{}.py", settings.helper_module)
         } else {
             format!("{dir}/{}.py", settings.helper_module)
         };
-        let text = bridge_source(task_group);
         match std::fs::read_to_string(root.join(&rel)) {
             Ok(existing) if existing == text => {}
             Ok(_) => {
@@ -152,11 +179,10 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
                     "{rel} already exists and is not refactor-async's helper; set rewrite.helper_module to another name"
                 )]);
             }
-            Err(_) => changes.push(FileChange { path: rel, old: None, new: Some(text) }),
+            Err(_) => added.push(FileChange { path: rel, old: None, new: Some(text.clone()) }),
         }
     }
-    changes.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Draft { changes, notes })
+    Ok(added)
 }
 
 /// The helper module's text for a repository.
