@@ -18,6 +18,16 @@ use super::summary::*;
 /// well under 1 KiB of the analysis threads' 64 MiB stacks.
 const MAX_NESTING: u32 = 4000;
 
+/// What a call's argument list says about the call.
+#[derive(Default)]
+struct Arguments<'n> {
+    keywords: Vec<String>,
+    positional: u32,
+    has_splat: bool,
+    /// Functions passed to a builtin that calls them (`map(fetch, ids)`).
+    passed_functions: Vec<Node<'n>>,
+}
+
 /// Where a builtin takes a function it calls before returning.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PassedAs {
@@ -454,46 +464,18 @@ impl<'s> Walker<'s> {
     fn visit_call(&mut self, node: Node, ctx: Ctx, awaited: bool) {
         let function = node.child_by_field_id(fields().function.get());
         let callee = function.and_then(|f| self.chain(f));
-        let mut keywords = Vec::new();
-        let mut positional = 0;
-        let mut has_splat = false;
-        let mut arg_names = Vec::new();
         let arguments = node.child_by_field_id(fields().arguments.get());
-        let in_loop = !self.loop_stack.is_empty();
         // `map(fetch, ids)` and `sorted(xs, key=fetch)` call `fetch` right here.
         let calls_its_argument = match callee.as_deref() {
             Some([name]) => CALLS_ARGUMENT.iter().find(|(n, _)| n == name).map(|(_, how)| *how),
             _ => None,
         };
-        let mut passed_functions: Vec<Node> = Vec::new();
-        if let Some(args) = arguments {
-            let mut c = args.walk();
-            for arg in args.named_children(&mut c) {
-                match arg.kind() {
-                    "keyword_argument" => {
-                        if let Some(name) = arg.child_by_field_id(fields().name.get()) {
-                            let name = self.text(name);
-                            if name == "key" && calls_its_argument == Some(PassedAs::Key) {
-                                passed_functions.extend(arg.child_by_field_id(fields().value.get()));
-                            }
-                            keywords.push(name.to_string());
-                        }
-                    }
-                    "list_splat" | "dictionary_splat" => has_splat = true,
-                    "comment" => {}
-                    _ => {
-                        if positional == 0 && calls_its_argument == Some(PassedAs::First) {
-                            passed_functions.push(arg);
-                        }
-                        positional += 1
-                    }
-                }
+        let args = arguments.map(|a| self.read_arguments(a, calls_its_argument)).unwrap_or_default();
+        let mut arg_names = Vec::new();
+        if !self.loop_stack.is_empty() {
+            if let Some(a) = arguments {
+                self.collect_identifiers(a, &mut arg_names);
             }
-            if in_loop {
-                self.collect_identifiers(args, &mut arg_names);
-            }
-        }
-        if in_loop {
             // A method call on a loop variable (`item.fetch()`) depends on it too.
             if let Some(f) = function
                 && let Some(obj) = f.child_by_field_id(fields().object.get())
@@ -506,9 +488,9 @@ impl<'s> Walker<'s> {
             callee,
             pos: self.position(node),
             end_byte: node.end_byte() as u32,
-            keywords,
-            positional,
-            has_splat,
+            keywords: args.keywords,
+            positional: args.positional,
+            has_splat: args.has_splat,
             awaited,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
@@ -519,29 +501,62 @@ impl<'s> Walker<'s> {
         };
         let via = site.callee.clone();
         self.out.calls.push(site);
-        for f in passed_functions {
-            if let Some(chain) = self.chain(f).filter(|c| c.last().is_some_and(|l| l != CALL_SEGMENT)) {
-                self.out.calls.push(CallSite {
-                    scope: ctx.scope,
-                    callee: Some(chain),
-                    pos: self.position(f),
-                    end_byte: f.end_byte() as u32,
-                    keywords: Vec::new(),
-                    positional: 1,
-                    has_splat: false,
-                    awaited: false,
-                    in_lambda: ctx.in_lambda,
-                    in_main_block: ctx.in_main_block,
-                    loop_idx: self.loop_stack.last().copied(),
-                    arg_names: Vec::new(),
-                    result_used: true,
-                    via: via.clone(),
-                });
-            }
+        for f in args.passed_functions {
+            self.push_passed_function(f, ctx, via.clone());
         }
         // Calls nested in the callee or the arguments are call sites too.
         self.visit_opt(function, ctx);
         self.visit_opt(arguments, ctx);
+    }
+
+    /// The keywords, positional count and splats of a call's arguments, and the
+    /// functions it passes to a builtin that calls them.
+    fn read_arguments<'n>(&self, args: Node<'n>, calls_its_argument: Option<PassedAs>) -> Arguments<'n> {
+        let mut out = Arguments::default();
+        let mut c = args.walk();
+        for arg in args.named_children(&mut c) {
+            match arg.kind() {
+                "keyword_argument" => {
+                    if let Some(name) = arg.child_by_field_id(fields().name.get()) {
+                        let name = self.text(name);
+                        if name == "key" && calls_its_argument == Some(PassedAs::Key) {
+                            out.passed_functions.extend(arg.child_by_field_id(fields().value.get()));
+                        }
+                        out.keywords.push(name.to_string());
+                    }
+                }
+                "list_splat" | "dictionary_splat" => out.has_splat = true,
+                "comment" => {}
+                _ => {
+                    if out.positional == 0 && calls_its_argument == Some(PassedAs::First) {
+                        out.passed_functions.push(arg);
+                    }
+                    out.positional += 1
+                }
+            }
+        }
+        out
+    }
+
+    /// `map(fetch, ids)`: `fetch` is called here, by `via`.
+    fn push_passed_function(&mut self, f: Node, ctx: Ctx, via: Option<Chain>) {
+        let Some(chain) = self.chain(f).filter(|c| c.last().is_some_and(|l| l != CALL_SEGMENT)) else { return };
+        self.out.calls.push(CallSite {
+            scope: ctx.scope,
+            callee: Some(chain),
+            pos: self.position(f),
+            end_byte: f.end_byte() as u32,
+            keywords: Vec::new(),
+            positional: 1,
+            has_splat: false,
+            awaited: false,
+            in_lambda: ctx.in_lambda,
+            in_main_block: ctx.in_main_block,
+            loop_idx: self.loop_stack.last().copied(),
+            arg_names: Vec::new(),
+            result_used: true,
+            via,
+        });
     }
 
     fn collect_identifiers(&self, root: Node, out: &mut Vec<String>) {

@@ -305,6 +305,28 @@ thread_local! {
 fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> Loaded {
     let mut out =
         Loaded { file, module: None, diagnostics: Vec::new(), key: None, fresh_blob: None, parsed: false, lines: 0 };
+    let Some(bytes) = read_source(&mut out, max_size) else { return out };
+    out.lines = bytecount_lines(&bytes);
+    // No cache, no key: hashing is then wasted work.
+    out.key = cache.is_enabled().then(|| cache::content_key(&bytes));
+    // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
+    let summary = match out.key.and_then(|key| cache.get(key)) {
+        Some(summary) => summary,
+        None => match summarize_fresh(&mut out, &bytes) {
+            Some(summary) => summary,
+            None => return out,
+        },
+    };
+    out.diagnostics.extend(summary_diagnostics(&summary, &out.file.rel));
+    let (name, is_package) = namer.name(&out.file.rel);
+    let is_test = sources::is_test_file(&out.file.rel);
+    out.module = Some(Module::new(name, out.file.rel.clone(), is_package, is_test, Arc::new(summary)));
+    out
+}
+
+/// The file's bytes, unless it cannot be read, is over the size limit or is binary
+/// (each a diagnostic).
+fn read_source(out: &mut Loaded, max_size: u64) -> Option<Vec<u8>> {
     let diag = |kind, message: String, rel: &str| Diagnostic {
         kind,
         path: rel.to_string(),
@@ -316,7 +338,7 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
         Ok(meta) => meta.len(),
         Err(err) => {
             out.diagnostics.push(diag(DiagnosticKind::Unreadable, format!("cannot read: {err}"), &out.file.rel));
-            return out;
+            return None;
         }
     };
     if size > max_size {
@@ -325,54 +347,55 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
             format!("skipped: {size} bytes is over the limit of {max_size} (analysis.max_file_size)"),
             &out.file.rel,
         ));
-        return out;
+        return None;
     }
     let bytes = match std::fs::read(&out.file.abs) {
         Ok(bytes) => bytes,
         Err(err) => {
             out.diagnostics.push(diag(DiagnosticKind::Unreadable, format!("cannot read: {err}"), &out.file.rel));
-            return out;
+            return None;
         }
     };
     if bytes[..bytes.len().min(8192)].contains(&0) {
         out.diagnostics.push(diag(DiagnosticKind::Binary, "skipped: binary content (NUL bytes)".into(), &out.file.rel));
-        return out;
+        return None;
     }
-    out.lines = bytecount_lines(&bytes);
-    // No cache, no key: hashing is then wasted work.
-    out.key = cache.is_enabled().then(|| cache::content_key(&bytes));
-    // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
-    let summary = match out.key.and_then(|key| cache.get(key)) {
-        Some(summary) => summary,
-        None => {
-            let text = match std::str::from_utf8(&bytes) {
-                Ok(text) => text,
-                Err(err) => {
-                    let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-                    out.diagnostics.push(Diagnostic {
-                        kind: DiagnosticKind::NotUtf8,
-                        path: out.file.rel.clone(),
-                        line: Some(line),
-                        column: None,
-                        message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
-                    });
-                    out.lines = 0;
-                    return out;
-                }
-            };
-            let summary = PARSER.with(|p| extract::summarize_str(&mut p.borrow_mut(), text));
-            out.parsed = true;
-            // Encoding only pays off when the cache will be written.
-            if out.key.is_some() {
-                out.fresh_blob = Some(Cache::encode(&summary));
-            }
-            summary
+    Some(bytes)
+}
+
+/// Parse and summarise source the cache did not have; none when it is not UTF-8 (a diagnostic).
+fn summarize_fresh(out: &mut Loaded, bytes: &[u8]) -> Option<summary::FileSummary> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            out.diagnostics.push(Diagnostic {
+                kind: DiagnosticKind::NotUtf8,
+                path: out.file.rel.clone(),
+                line: Some(line),
+                column: None,
+                message: format!("skipped: not valid UTF-8 (first bad byte at offset {})", err.valid_up_to()),
+            });
+            out.lines = 0;
+            return None;
         }
     };
+    let summary = PARSER.with(|p| extract::summarize_str(&mut p.borrow_mut(), text));
+    out.parsed = true;
+    // Encoding only pays off when the cache will be written.
+    if out.key.is_some() {
+        out.fresh_blob = Some(Cache::encode(&summary));
+    }
+    Some(summary)
+}
+
+/// What a summary says went wrong in its file: nesting too deep, syntax errors.
+fn summary_diagnostics(summary: &summary::FileSummary, rel: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     if let Some(pos) = summary.too_deep {
-        out.diagnostics.push(Diagnostic {
+        out.push(Diagnostic {
             kind: DiagnosticKind::TooDeep,
-            path: out.file.rel.clone(),
+            path: rel.to_string(),
             line: Some(pos.line),
             column: Some(pos.column),
             message: "nesting too deep to follow (generated code?); the expression here was skipped, the rest of the file analysed".to_string(),
@@ -380,9 +403,9 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
     }
     if let Some(first) = summary.syntax_errors.first() {
         let more = summary.syntax_errors.len() - 1;
-        out.diagnostics.push(Diagnostic {
+        out.push(Diagnostic {
             kind: DiagnosticKind::SyntaxError,
-            path: out.file.rel.clone(),
+            path: rel.to_string(),
             line: Some(first.line),
             column: Some(first.column),
             message: if more == 0 {
@@ -392,9 +415,6 @@ fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> 
             },
         });
     }
-    let (name, is_package) = namer.name(&out.file.rel);
-    let is_test = sources::is_test_file(&out.file.rel);
-    out.module = Some(Module::new(name, out.file.rel.clone(), is_package, is_test, Arc::new(summary)));
     out
 }
 

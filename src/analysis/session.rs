@@ -17,6 +17,7 @@ use tree_sitter::{InputEdit, Point, Tree};
 
 use super::catalog::Catalog;
 use super::index::{Index, Module};
+use super::sources::Diagnostic;
 use super::summary::same_interface;
 use super::{
     AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, conclude, extract, ms,
@@ -86,8 +87,7 @@ impl<'c> Session<'c> {
             .collect();
         let added_or_deleted = python.iter().any(|rel| self.positions.contains_key(rel) != root.join(rel).is_file());
         if added_or_deleted {
-            let mut fresh = Session::start(&self.path, &self.config, self.catalog)?;
-            std::mem::swap(self, &mut fresh);
+            self.restart()?;
             return Ok(Update {
                 reparsed: self.model.report.stats.parsed,
                 full: true,
@@ -108,38 +108,73 @@ impl<'c> Session<'c> {
             .collect();
         for rel in &python {
             let Some(&pos) = self.positions.get(rel) else { continue };
-            let text = match std::fs::read(root.join(rel)).map(String::from_utf8) {
-                Ok(Ok(text)) if text.len() as u64 <= self.config.analysis.max_file_size => text,
+            match self.reparse(&root, rel, pos, &mut update) {
+                Reparse::Done { interface_changed: changed } => {
+                    interface_changed |= changed;
+                    refreshed.push(pos);
+                    diagnostics.retain(|d| d.path != *rel);
+                    update.reparsed += 1;
+                }
+                Reparse::NoTree => {}
                 // Unreadable now (mid-write, not UTF-8, too large): a full run says why.
-                _ => {
-                    let mut fresh = Session::start(&self.path, &self.config, self.catalog)?;
-                    std::mem::swap(self, &mut fresh);
+                Reparse::Unreadable => {
+                    self.restart()?;
                     return Ok(Update { full: true, ms: ms(started), ..Update::default() });
                 }
-            };
-            let tree = match self.trees.remove(rel) {
-                Some((old_text, mut old_tree)) => {
-                    old_tree.edit(&edit_between(&old_text, &text));
-                    update.incremental += 1;
-                    self.parser.parse(&text, Some(&old_tree))
-                }
-                None => self.parser.parse(&text, None),
-            };
-            let Some(tree) = tree else { continue };
-            let summary = extract::summarize_tree(&tree, &text);
-            let old = &self.model.index.modules[pos];
-            interface_changed |= !same_interface(&old.summary, &summary);
-            refreshed.push(pos);
-            let module = Module::new(old.name.clone(), old.rel.clone(), old.is_package, old.is_test, Arc::new(summary));
-            self.model.index.modules[pos] = module;
-            diagnostics.retain(|d| d.path != *rel);
-            self.keep_tree(rel.clone(), text, tree);
-            update.reparsed += 1;
+            }
         }
         if update.reparsed == 0 {
             update.ms = ms(started);
             return Ok(update);
         }
+        self.conclude_update(&root, &refreshed, interface_changed, diagnostics, &mut update, started);
+        update.ms = ms(started);
+        Ok(update)
+    }
+
+    /// A fresh analysis in place of this one.
+    fn restart(&mut self) -> Result<(), AnalysisError> {
+        let mut fresh = Session::start(&self.path, &self.config, self.catalog)?;
+        std::mem::swap(self, &mut fresh);
+        Ok(())
+    }
+
+    /// Parse a changed file again (incrementally from its previous tree when kept)
+    /// and put its new summary in the index.
+    fn reparse(&mut self, root: &Path, rel: &str, pos: usize, update: &mut Update) -> Reparse {
+        let text = match std::fs::read(root.join(rel)).map(String::from_utf8) {
+            Ok(Ok(text)) if text.len() as u64 <= self.config.analysis.max_file_size => text,
+            _ => return Reparse::Unreadable,
+        };
+        let tree = match self.trees.remove(rel) {
+            Some((old_text, mut old_tree)) => {
+                old_tree.edit(&edit_between(&old_text, &text));
+                update.incremental += 1;
+                self.parser.parse(&text, Some(&old_tree))
+            }
+            None => self.parser.parse(&text, None),
+        };
+        let Some(tree) = tree else { return Reparse::NoTree };
+        let summary = extract::summarize_tree(&tree, &text);
+        let old = &self.model.index.modules[pos];
+        let interface_changed = !same_interface(&old.summary, &summary);
+        let module = Module::new(old.name.clone(), old.rel.clone(), old.is_package, old.is_test, Arc::new(summary));
+        self.model.index.modules[pos] = module;
+        self.keep_tree(rel.to_string(), text, tree);
+        Reparse::Done { interface_changed }
+    }
+
+    /// The call graph patched (or rebuilt when module-level names changed), then
+    /// the closure, entry points and findings.
+    fn conclude_update(
+        &mut self,
+        root: &Path,
+        refreshed: &[usize],
+        interface_changed: bool,
+        diagnostics: Vec<Diagnostic>,
+        update: &mut Update,
+        started: Instant,
+    ) {
         let stats = Stats {
             files: self.model.report.stats.files,
             parsed: update.reparsed,
@@ -160,14 +195,12 @@ impl<'c> Session<'c> {
         } else {
             update.graph_patched = true;
             let mut graph = std::mem::take(&mut self.model.graph);
-            for &m in &refreshed {
-                graph.refresh_module(&index, &root, m as u32);
+            for &m in refreshed {
+                graph.refresh_module(&index, root, m as u32);
             }
             Some(graph)
         };
-        self.model = conclude(&root, &self.config, index, graph, diagnostics, stats, timings, resolve_started, started);
-        update.ms = ms(started);
-        Ok(update)
+        self.model = conclude(root, &self.config, index, graph, diagnostics, stats, timings, resolve_started, started);
     }
 
     fn keep_tree(&mut self, rel: String, text: String, tree: Tree) {
@@ -210,6 +243,16 @@ fn point(text: &str, byte: usize) -> Point {
     let row = before.iter().filter(|&&c| c == b'\n').count();
     let column = byte - before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
     Point { row, column }
+}
+
+/// How re-parsing one changed file went.
+enum Reparse {
+    /// Its summary is in the index; whether its module- or class-level names changed.
+    Done { interface_changed: bool },
+    /// The parser gave no tree (cancelled); the file keeps its old summary.
+    NoTree,
+    /// It cannot be read as source now.
+    Unreadable,
 }
 
 #[cfg(test)]
