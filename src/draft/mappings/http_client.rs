@@ -6,9 +6,6 @@
 use super::{CallEdit, CallFacts, ClientClass, Description, Mapping, NO_MAPPING, class_of};
 use crate::analysis::summary::CallSite;
 
-/// The `http_client` mapping.
-pub struct HttpClient;
-
 /// The HTTP clients converted when held in an attribute.
 const CLASSES: &[ClientClass] = &[
     ClientClass {
@@ -41,26 +38,23 @@ pub(super) fn check_request_keywords(call: &CallSite) -> Result<(), String> {
     Ok(())
 }
 
-/// A call on a client held in a plain `self.<attribute>`, with per-request keywords.
-pub(super) fn check_client_attribute(facts: &CallFacts<'_>) -> Result<(), String> {
-    let Some(callee) = &facts.call.callee else { return Err("the client is not a plain attribute".to_string()) };
-    if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
-        return Err("only clients held in a `self.` attribute are converted natively".to_string());
-    }
-    check_request_keywords(facts.call)
+/// Calls on a client held in a `self.` attribute, which becomes the library's
+/// async client: the shape the HTTP and the LLM SDK mappings share, each with its
+/// own client classes.
+pub struct ClientAttribute {
+    pub name: &'static str,
+    pub classes: &'static [ClientClass],
+    /// The plain imports the conversion may leave unused.
+    pub leaves_unused: &'static [&'static str],
 }
 
-/// The edit of a call on a client attribute: its keywords renamed, a timeout, an await.
-pub(super) fn edit_client_attribute(edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
-    edit.rename_keywords();
-    edit.add_timeout();
-    edit.await_call();
-    Ok(())
-}
+/// The `http_client` mapping.
+pub const HTTP_CLIENT: ClientAttribute =
+    ClientAttribute { name: "http_client", classes: CLASSES, leaves_unused: &["requests"] };
 
-impl Mapping for HttpClient {
+impl Mapping for ClientAttribute {
     fn name(&self) -> &'static str {
-        "http_client"
+        self.name
     }
 
     fn kind(&self) -> &'static str {
@@ -71,22 +65,33 @@ impl Mapping for HttpClient {
         Description::same("await on the async client attribute")
     }
 
+    /// Only a plain `self.<attribute>` receiver, with keywords httpx takes per
+    /// request (the SDK clients are built on httpx too).
     fn check(&self, facts: &CallFacts<'_>) -> Result<(), String> {
         if self.client(facts.api).is_none() {
             return Err(NO_MAPPING.to_string());
         }
-        check_client_attribute(facts)
+        let Some(callee) = &facts.call.callee else { return Err("the client is not a plain attribute".to_string()) };
+        if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
+            return Err("only clients held in a `self.` attribute are converted natively".to_string());
+        }
+        check_request_keywords(facts.call)
     }
 
+    /// Its keywords renamed, a timeout, an await: the attribute itself is converted
+    /// by the clients phase.
     fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
-        edit_client_attribute(edit)
+        edit.rename_keywords();
+        edit.add_timeout();
+        edit.await_call();
+        Ok(())
     }
 
     fn client(&self, api: &str) -> Option<&'static ClientClass> {
-        class_of(CLASSES, api)
+        class_of(self.classes, api)
     }
 
     fn may_leave_unused(&self) -> &'static [&'static str] {
-        &["requests"]
+        self.leaves_unused
     }
 }

@@ -26,8 +26,8 @@ pub use crate::draft::rewrite::CallEdit;
 pub static REGISTRY: &[&dyn Mapping] = &[
     &sleep::Sleep,
     &http_module::HttpModule,
-    &http_client::HttpClient,
-    &llm_client::LlmClient,
+    &http_client::HTTP_CLIENT,
+    &llm_client::LLM_CLIENT,
     &subprocess::Subprocess,
 ];
 
