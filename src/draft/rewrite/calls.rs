@@ -538,4 +538,125 @@ def fetch_after(url: str, delay: float) -> bytes:
 "#,
         );
     }
+
+    #[test]
+    fn client_only_keyword_runs_in_a_thread() {
+        assert_codemod(
+            r#"import time
+
+import requests
+
+
+def fetch(url: str) -> bytes:
+    time.sleep(1)
+    return requests.get(url, verify=False, timeout=5).content
+"#,
+            r#"import asyncio
+
+import requests
+from _async_bridge import run_sync
+
+
+async def fetch_async(url: str) -> bytes:
+    await asyncio.sleep(1)
+    return (await asyncio.to_thread(requests.get, url, verify=False, timeout=5)).content
+
+
+def fetch(url: str) -> bytes:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+"#,
+        );
+    }
+
+    #[test]
+    fn refuses_blocking_function_passed_to_a_builtin() {
+        assert_refused(
+            r#"import time
+from pathlib import Path
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+def read_all(paths: list[str]) -> list[str]:
+    time.sleep(1)
+    return list(map(read_config, paths))
+"#,
+            r#"app.py:11: a blocking function is passed to a sync builtin"#,
+        );
+    }
+
+    #[test]
+    fn refuses_blocking_generator_iterated_in_async_code() {
+        assert_refused(
+            r#"import time
+from pathlib import Path
+from typing import Iterator
+
+
+def lines(path: str) -> Iterator[str]:
+    with open(path) as f:
+        yield from f
+
+
+def count(path: str) -> int:
+    time.sleep(1)
+    total = 0
+    for _ in lines(path):
+        total += 1
+    return total
+"#,
+            r#"app.py:14: a blocking generator is iterated in async code"#,
+        );
+    }
+
+    #[test]
+    fn refuses_generator_expression_over_async_generator() {
+        assert_refused(
+            r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def doubled(n: int) -> list[int]:
+    return list(t * 2 for t in ticks(n))
+"#,
+            r#"app.py:12: a generator expression over an async generator would itself become async"#,
+        );
+    }
+
+    #[test]
+    fn subprocess_with_unknown_keyword_runs_in_a_thread() {
+        assert_codemod(
+            r#"import subprocess
+import time
+
+
+def run(args: list[str]) -> int:
+    time.sleep(1)
+    return subprocess.run(args, shell=False).returncode
+"#,
+            r#"import asyncio
+import subprocess
+from _async_bridge import run_sync
+
+
+async def run_async(args: list[str]) -> int:
+    await asyncio.sleep(1)
+    return (await asyncio.to_thread(subprocess.run, args, shell=False, timeout=30.0)).returncode
+
+
+def run(args: list[str]) -> int:
+    """Sync wrapper of `run_async`, kept for existing callers."""
+    return run_sync(run_async(args), "run_async")
+"#,
+        );
+    }
 }

@@ -466,4 +466,23 @@ def fetch(path: str) -> bytes:
 "#,
         );
     }
+
+    #[test]
+    fn refuses_converted_method_closing_the_client() {
+        assert_refused(
+            r#"import requests
+
+
+class Api:
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
+    def get_once(self, path: str) -> bytes:
+        content = self.session.get(path).content
+        self.session.close()
+        return content
+"#,
+            r#"app.py:10: a converted method closes the client"#,
+        );
+    }
 }

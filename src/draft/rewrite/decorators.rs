@@ -223,4 +223,28 @@ def pause(seconds: float) -> None:
 "#,
         );
     }
+
+    #[test]
+    fn refuses_wraps_without_the_wrapped_name() {
+        assert_refused(
+            r#"import functools
+import time
+from typing import Any, Callable
+
+
+def logged(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(getattr(func, "__wrapped__", func))
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@logged
+def pause(seconds: float) -> None:
+    time.sleep(seconds)
+"#,
+            r#"app.py:8: `wraps(...)` does not name the wrapped function"#,
+        );
+    }
 }

@@ -62,7 +62,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 .iter()
                 .any(|&s| s > comp.start_byte() && s < comp.end_byte() && s != element.start_byte())
             {
+                // The element was left a coroutine for the gather: it is awaited in place after all.
                 self.awaits.no_await.remove(&element.start_byte());
+                let (start, end) = (element.start_byte(), element.end_byte());
+                if let Err(e) = self.edits.rewrite_region(self.src, start, end, |current| format!("await {current}")) {
+                    self.fail(start, e.to_string());
+                }
                 self.notes.push(format!(
                     "{}:{}: comprehension kept sequential: it awaits in more than its element",
                     self.module().rel,
@@ -606,6 +611,130 @@ def squares(xs: list[int]) -> list[int]:
     return out
 "#,
             r#"app.py:11: loop kept sequential: it has an `else:` clause"#,
+        );
+    }
+
+    #[test]
+    fn comprehension_awaiting_in_its_condition_stays_sequential() {
+        assert_codemod(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def positive(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs if slow(x) > 0]
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def positive_async(xs: list[int]) -> list[int]:
+    return [await slow_async(x) for x in xs if await slow_async(x) > 0]
+
+
+def positive(xs: list[int]) -> list[int]:
+    """Sync wrapper of `positive_async`, kept for existing callers."""
+    return run_sync(positive_async(xs), "positive_async")
+"#,
+        );
+        assert_note(
+            r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def positive(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs if slow(x) > 0]
+"#,
+            r#"app.py:10: comprehension kept sequential: it awaits in more than its element"#,
+        );
+    }
+
+    #[test]
+    fn loop_declaring_global_stays_sequential() {
+        assert_codemod(
+            r#"import time
+
+TOTAL = 0
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def add_all(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(slow(x))
+    return out
+"#,
+            r#"import asyncio
+from _async_bridge import run_sync
+
+TOTAL = 0
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def add_all_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(await slow_async(x))
+    return out
+
+
+def add_all(xs: list[int]) -> list[int]:
+    """Sync wrapper of `add_all_async`, kept for existing callers."""
+    return run_sync(add_all_async(xs), "add_all_async")
+"#,
+        );
+        assert_note(
+            r#"import time
+
+TOTAL = 0
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def add_all(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(slow(x))
+    return out
+"#,
+            r#"app.py:13: loop kept sequential: it declares `global` or `nonlocal` names"#,
         );
     }
 }
