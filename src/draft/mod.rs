@@ -28,6 +28,39 @@ use rewrite::{FileJob, rewrite_file};
 /// The runtime helpers added to a converted package (sync wrappers, bounded gathers).
 pub const BRIDGE_SOURCE: &str = include_str!("async_bridge.py");
 
+/// Why the rules drafter cannot carry out a plan: where, and why. Shown (and
+/// serialised) as `path:line: reason`, the way the plan's reasons read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The file, relative to the repository root.
+    pub path: String,
+    /// The line, when the reason is about one place.
+    pub line: Option<u32>,
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A reason about a whole file.
+    pub fn file(path: &str, reason: impl Into<String>) -> Refusal {
+        Refusal { path: path.to_string(), line: None, reason: reason.into() }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+impl serde::Serialize for Refusal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The result of drafting a set of plans.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -46,9 +79,9 @@ pub fn draft_plans(model: &Model<'_>, plans: &mut [Plan], settings: &Settings) -
         }
         match draft(model, &[&*plan], settings) {
             Ok(_) => plan.status = PlanStatus::Converted,
-            Err(reasons) => {
+            Err(refusals) => {
                 plan.status = PlanStatus::NeedsLlm;
-                plan.reasons = reasons;
+                plan.reasons = refusals.iter().map(Refusal::to_string).collect();
             }
         }
     }
@@ -58,11 +91,11 @@ pub fn draft_plans(model: &Model<'_>, plans: &mut [Plan], settings: &Settings) -
     }
     match draft(model, &ready, settings) {
         Ok(draft) => draft,
-        Err(reasons) => {
+        Err(refusals) => {
             // Each drafts alone but not together: report it rather than guess.
             for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
                 plan.status = PlanStatus::Failed;
-                plan.reasons = reasons.iter().map(|r| format!("drafted together with the other plans: {r}")).collect();
+                plan.reasons = refusals.iter().map(|r| format!("drafted together with the other plans: {r}")).collect();
             }
             Draft { changes: Vec::new(), notes: Vec::new() }
         }
@@ -107,7 +140,7 @@ impl<'p> Reach<'p> {
 }
 
 /// Draft these plans together, or say why the rules cannot.
-pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<Draft, Vec<String>> {
+pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<Draft, Vec<Refusal>> {
     let root = &model.report.root;
     let reach = Reach::of(model, plans);
     let mut changes = Vec::new();
@@ -119,7 +152,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
         let src = match std::fs::read_to_string(root.join(&module.rel)) {
             Ok(src) => src,
             Err(err) => {
-                reasons.push(format!("{}: cannot read: {err}", module.rel));
+                reasons.push(Refusal::file(&module.rel, format!("cannot read: {err}")));
                 continue;
             }
         };
@@ -158,7 +191,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
 }
 
 /// The helper module in each package folder that imports it, unless already there.
-fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> Result<Vec<FileChange>, Vec<String>> {
+fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> Result<Vec<FileChange>, Vec<Refusal>> {
     let task_group = match settings.task_group {
         TaskGroupUse::Always => true,
         TaskGroupUse::Never => false,
@@ -175,8 +208,9 @@ fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> 
         match std::fs::read_to_string(root.join(&rel)) {
             Ok(existing) if existing == text => {}
             Ok(_) => {
-                return Err(vec![format!(
-                    "{rel} already exists and is not refactor-async's helper; set rewrite.helper_module to another name"
+                return Err(vec![Refusal::file(
+                    &rel,
+                    "already exists and is not refactor-async's helper; set rewrite.helper_module to another name",
                 )]);
             }
             Err(_) => added.push(FileChange { path: rel, old: None, new: Some(text.clone()) }),
@@ -210,6 +244,14 @@ pub fn helper_location(rel: &str, name: &str, is_package: bool, helper: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_read_and_serialise_as_path_line_reason() {
+        let at_line = Refusal { path: "pkg/a.py".into(), line: Some(12), reason: "a lambda".into() };
+        assert_eq!(at_line.to_string(), "pkg/a.py:12: a lambda");
+        assert_eq!(serde_json::to_string(&at_line).unwrap(), "\"pkg/a.py:12: a lambda\"");
+        assert_eq!(Refusal::file("pkg/a.py", "cannot read: gone").to_string(), "pkg/a.py: cannot read: gone");
+    }
 
     #[test]
     fn helper_goes_to_the_top_level_package() {

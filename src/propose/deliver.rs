@@ -625,7 +625,13 @@ fn group_changes(
     group: &[usize],
 ) -> Result<Vec<FileChange>, Vec<String>> {
     let rules: Vec<&Plan> = group.iter().filter(|i| !accepted.contains_key(i)).map(|&i| &plans[i]).collect();
-    let base = if rules.is_empty() { Vec::new() } else { draft::draft(model, &rules, settings)?.changes };
+    let base = if rules.is_empty() {
+        Vec::new()
+    } else {
+        draft::draft(model, &rules, settings)
+            .map_err(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>())?
+            .changes
+    };
     let llm: Vec<&Accepted> = group.iter().filter_map(|i| accepted.get(i)).collect();
     if llm.is_empty() { Ok(base) } else { llm_drafter::compose(model, settings, base, &llm).map_err(|e| vec![e]) }
 }

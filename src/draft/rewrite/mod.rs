@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tree_sitter::{Node, Tree};
 
+use super::Refusal;
 use super::edits::Edits;
 use super::python::{self, fresh_name, indent_at, line_start, next_line_start, text};
 use crate::analysis::Model;
@@ -64,14 +65,14 @@ pub struct FileResult {
 }
 
 /// Rewrite one file, or say why the rules drafter cannot do it safely.
-pub fn rewrite_file(job: &FileJob<'_, '_>) -> Result<FileResult, Vec<String>> {
+pub fn rewrite_file(job: &FileJob<'_, '_>) -> Result<FileResult, Vec<Refusal>> {
     let tree = python::parse(job.src);
     let mut r = Rewriter::new(job, &tree);
     r.run();
     if !r.reasons.is_empty() {
         return Err(r.reasons);
     }
-    let text = r.finish().map_err(|e| vec![e])?;
+    let text = r.finish().map_err(|e| vec![Refusal::file(&r.module().rel, e)])?;
     Ok(FileResult { text, notes: r.notes })
 }
 
@@ -119,7 +120,7 @@ struct Rewriter<'a, 'c, 't> {
     unit: String,
     edits: Edits,
     /// Why the rules cannot rewrite this file safely.
-    reasons: Vec<String>,
+    reasons: Vec<Refusal>,
     notes: Vec<String>,
     imports: ImportNeeds,
     renames: Renames,
@@ -217,8 +218,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// Record why the file cannot be rewritten, at the line holding byte `line_of`.
     fn fail(&mut self, line_of: usize, why: impl Into<String>) {
-        let line = self.src[..line_of].matches('\n').count() + 1;
-        self.reasons.push(format!("{}:{line}: {}", self.module().rel, why.into()));
+        let line = self.src[..line_of].matches('\n').count() as u32 + 1;
+        self.reasons.push(Refusal { path: self.module().rel.clone(), line: Some(line), reason: why.into() });
     }
 }
 
