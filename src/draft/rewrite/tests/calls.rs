@@ -1,0 +1,312 @@
+//! Before/after cases of the calls phase ([`super`]).
+
+use crate::draft::rewrite::testing::*;
+
+#[test]
+fn awaits_converted_functions_and_parenthesises_attribute_access() {
+    assert_codemod(
+        r#"import requests
+
+
+def fetch(url: str) -> requests.Response:
+    return requests.get(url, timeout=5)
+
+
+def length(url: str) -> int:
+    return len(fetch(url).text)
+"#,
+        r#"import httpx
+from _async_bridge import run_sync, shared_ssl_context
+
+
+async def fetch_async(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(
+        follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
+    ) as client:
+        return await client.get(url, timeout=5)
+
+
+def fetch(url: str) -> httpx.Response:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+
+
+async def length_async(url: str) -> int:
+    return len((await fetch_async(url)).text)
+
+
+def length(url: str) -> int:
+    """Sync wrapper of `length_async`, kept for existing callers."""
+    return run_sync(length_async(url), "length_async")
+"#,
+    );
+}
+
+#[test]
+fn blocking_helper_runs_in_a_thread() {
+    assert_codemod(
+        r#"import time
+from pathlib import Path
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+def wait_and_read(path: str) -> str:
+    time.sleep(1)
+    return read_config(path)
+"#,
+        r#"import asyncio
+from pathlib import Path
+from _async_bridge import run_sync
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+async def wait_and_read_async(path: str) -> str:
+    await asyncio.sleep(1)
+    return await asyncio.to_thread(read_config, path)
+
+
+def wait_and_read(path: str) -> str:
+    """Sync wrapper of `wait_and_read_async`, kept for existing callers."""
+    return run_sync(wait_and_read_async(path), "wait_and_read_async")
+"#,
+    );
+}
+
+#[test]
+fn for_over_async_generator_becomes_async_for() {
+    assert_codemod(
+        r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def total(n: int) -> int:
+    result = 0
+    for tick in ticks(n):
+        result += tick
+    return result
+
+
+def all_ticks(n: int) -> list[int]:
+    return list(ticks(n))
+"#,
+        r#"import asyncio
+from typing import AsyncIterator, Iterator
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int) -> Iterator[int]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n)), "ticks_async")
+
+
+async def total_async(n: int) -> int:
+    result = 0
+    async for tick in ticks_async(n):
+        result += tick
+    return result
+
+
+def total(n: int) -> int:
+    """Sync wrapper of `total_async`, kept for existing callers."""
+    return run_sync(total_async(n), "total_async")
+
+
+async def all_ticks_async(n: int) -> list[int]:
+    return [item async for item in ticks_async(n)]
+
+
+def all_ticks(n: int) -> list[int]:
+    """Sync wrapper of `all_ticks_async`, kept for existing callers."""
+    return run_sync(all_ticks_async(n), "all_ticks_async")
+"#,
+    );
+}
+
+#[test]
+fn refuses_async_generator_passed_on() {
+    assert_refused(
+        r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def total(n: int) -> int:
+    return sum(ticks(n))
+"#,
+        r#"app.py:12: `app.ticks` becomes an async generator; only `for`, comprehensions, `list()` and `yield from` over it are converted"#,
+    );
+}
+
+#[test]
+fn thread_call_gets_the_catalog_timeout() {
+    assert_codemod(
+        r#"import time
+import urllib.request
+
+
+def fetch_after(url: str, delay: float) -> bytes:
+    time.sleep(delay)
+    response = urllib.request.urlopen(url)
+    return bytes(response.status)
+"#,
+        r#"import asyncio
+import urllib.request
+from _async_bridge import run_sync
+
+
+async def fetch_after_async(url: str, delay: float) -> bytes:
+    await asyncio.sleep(delay)
+    response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=30.0)
+    return bytes(response.status)
+
+
+def fetch_after(url: str, delay: float) -> bytes:
+    """Sync wrapper of `fetch_after_async`, kept for existing callers."""
+    return run_sync(fetch_after_async(url, delay), "fetch_after_async")
+"#,
+    );
+}
+
+#[test]
+fn client_only_keyword_runs_in_a_thread() {
+    assert_codemod(
+        r#"import time
+
+import requests
+
+
+def fetch(url: str) -> bytes:
+    time.sleep(1)
+    return requests.get(url, verify=False, timeout=5).content
+"#,
+        r#"import asyncio
+
+import requests
+from _async_bridge import run_sync
+
+
+async def fetch_async(url: str) -> bytes:
+    await asyncio.sleep(1)
+    return (await asyncio.to_thread(requests.get, url, verify=False, timeout=5)).content
+
+
+def fetch(url: str) -> bytes:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+"#,
+    );
+}
+
+#[test]
+fn refuses_blocking_function_passed_to_a_builtin() {
+    assert_refused(
+        r#"import time
+from pathlib import Path
+
+
+def read_config(path: str) -> str:
+    return Path(path).read_text()
+
+
+def read_all(paths: list[str]) -> list[str]:
+    time.sleep(1)
+    return list(map(read_config, paths))
+"#,
+        r#"app.py:11: a blocking function is passed to a sync builtin"#,
+    );
+}
+
+#[test]
+fn refuses_blocking_generator_iterated_in_async_code() {
+    assert_refused(
+        r#"import time
+from pathlib import Path
+from typing import Iterator
+
+
+def lines(path: str) -> Iterator[str]:
+    with open(path) as f:
+        yield from f
+
+
+def count(path: str) -> int:
+    time.sleep(1)
+    total = 0
+    for _ in lines(path):
+        total += 1
+    return total
+"#,
+        r#"app.py:14: a blocking generator is iterated in async code"#,
+    );
+}
+
+#[test]
+fn refuses_generator_expression_over_async_generator() {
+    assert_refused(
+        r#"import time
+from typing import Iterator
+
+
+def ticks(n: int) -> Iterator[int]:
+    for i in range(n):
+        time.sleep(0.1)
+        yield i
+
+
+def doubled(n: int) -> list[int]:
+    return list(t * 2 for t in ticks(n))
+"#,
+        r#"app.py:12: a generator expression over an async generator would itself become async"#,
+    );
+}
+
+#[test]
+fn subprocess_with_unknown_keyword_runs_in_a_thread() {
+    assert_codemod(
+        r#"import subprocess
+import time
+
+
+def run(args: list[str]) -> int:
+    time.sleep(1)
+    return subprocess.run(args, shell=False).returncode
+"#,
+        r#"import asyncio
+import subprocess
+from _async_bridge import run_sync
+
+
+async def run_async(args: list[str]) -> int:
+    await asyncio.sleep(1)
+    return (await asyncio.to_thread(subprocess.run, args, shell=False, timeout=30.0)).returncode
+
+
+def run(args: list[str]) -> int:
+    """Sync wrapper of `run_async`, kept for existing callers."""
+    return run_sync(run_async(args), "run_async")
+"#,
+    );
+}

@@ -1,0 +1,355 @@
+//! Before/after cases of the gathers phase ([`super`]).
+
+use crate::draft::rewrite::testing::*;
+
+#[test]
+fn comprehension_becomes_gather_bounded() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def all_slow(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs]
+"#,
+        r#"import asyncio
+from _async_bridge import gather_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def all_slow_async(xs: list[int]) -> list[int]:
+    return await gather_bounded([slow_async(x) for x in xs], limit=8)
+
+
+def all_slow(xs: list[int]) -> list[int]:
+    """Sync wrapper of `all_slow_async`, kept for existing callers."""
+    return run_sync(all_slow_async(xs), "all_slow_async")
+"#,
+    );
+}
+
+#[test]
+fn loop_becomes_bounded_gather() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value * value)
+    return out
+"#,
+        r#"import asyncio
+from _async_bridge import Turn, for_each_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    _x_items = list(xs)
+
+    async def _each_x(_index: int, _turn: Turn) -> None:
+        x = _x_items[_index]
+        value = await slow_async(x)
+        await _turn()
+        out.append(value * value)
+
+    await for_each_bounded(len(_x_items), _each_x, limit=8)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+    );
+}
+
+#[test]
+fn loop_variable_used_after_stays_sequential() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value)
+    print(value)
+    return out
+"#,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = await slow_async(x)
+        out.append(value)
+    print(value)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+    );
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value)
+    print(value)
+    return out
+"#,
+        r#"app.py:11: loop kept sequential: `value` is assigned in the loop and used outside it"#,
+    );
+}
+
+#[test]
+fn loop_with_else_stays_sequential() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+    else:
+        out.append(0)
+    return out
+"#,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(await slow_async(x))
+    else:
+        out.append(0)
+    return out
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+    );
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+    else:
+        out.append(0)
+    return out
+"#,
+        r#"app.py:11: loop kept sequential: it has an `else:` clause"#,
+    );
+}
+
+#[test]
+fn comprehension_awaiting_in_its_condition_stays_sequential() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def positive(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs if slow(x) > 0]
+"#,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def positive_async(xs: list[int]) -> list[int]:
+    return [await slow_async(x) for x in xs if await slow_async(x) > 0]
+
+
+def positive(xs: list[int]) -> list[int]:
+    """Sync wrapper of `positive_async`, kept for existing callers."""
+    return run_sync(positive_async(xs), "positive_async")
+"#,
+    );
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def positive(xs: list[int]) -> list[int]:
+    return [slow(x) for x in xs if slow(x) > 0]
+"#,
+        r#"app.py:10: comprehension kept sequential: it awaits in more than its element"#,
+    );
+}
+
+#[test]
+fn loop_declaring_global_stays_sequential() {
+    assert_codemod(
+        r#"import time
+
+TOTAL = 0
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def add_all(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(slow(x))
+    return out
+"#,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+TOTAL = 0
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def add_all_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(await slow_async(x))
+    return out
+
+
+def add_all(xs: list[int]) -> list[int]:
+    """Sync wrapper of `add_all_async`, kept for existing callers."""
+    return run_sync(add_all_async(xs), "add_all_async")
+"#,
+    );
+    assert_note(
+        r#"import time
+
+TOTAL = 0
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def add_all(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        global TOTAL
+        out.append(slow(x))
+    return out
+"#,
+        r#"app.py:13: loop kept sequential: it declares `global` or `nonlocal` names"#,
+    );
+}

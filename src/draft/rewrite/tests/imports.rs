@@ -1,0 +1,44 @@
+//! Before/after cases of the imports phase ([`super`]).
+
+use crate::draft::rewrite::testing::*;
+
+#[test]
+fn names_join_an_existing_from_import() {
+    assert_codemod(
+        r#"import time
+from typing import Iterator, Optional
+
+
+def ticks(n: int, start: Optional[int] = None) -> Iterator[int]:
+    for i in range(start or 0, n):
+        time.sleep(0.1)
+        yield i
+"#,
+        r#"import asyncio
+from typing import AsyncIterator, Iterator, Optional
+from _async_bridge import collect, run_sync
+
+
+async def ticks_async(n: int, start: Optional[int] = None) -> AsyncIterator[int]:
+    for i in range(start or 0, n):
+        await asyncio.sleep(0.1)
+        yield i
+
+
+def ticks(n: int, start: Optional[int] = None) -> Iterator[int]:
+    """Sync wrapper of `ticks_async`, kept for existing callers."""
+    yield from run_sync(collect(ticks_async(n, start)), "ticks_async")
+"#,
+    );
+}
+
+#[test]
+fn imported_function_is_imported_under_its_async_name() {
+    let net = "import time\n\n\ndef pause(seconds: float) -> None:\n    time.sleep(seconds)\n";
+    let app = "from pkg.net import pause\n\n\ndef pause_twice() -> None:\n    pause(1.0)\n    pause(1.0)\n";
+    let drafted = codemod(&[("pkg/__init__.py", ""), ("pkg/net.py", net), ("pkg/app.py", app)]).unwrap();
+    assert_eq!(
+        drafted.changed["pkg/app.py"],
+        "from pkg.net import pause_async\nfrom pkg._async_bridge import run_sync\n\n\nasync def pause_twice_async() -> None:\n    await pause_async(1.0)\n    await pause_async(1.0)\n\n\ndef pause_twice() -> None:\n    \"\"\"Sync wrapper of `pause_twice_async`, kept for existing callers.\"\"\"\n    run_sync(pause_twice_async(), \"pause_twice_async\")\n",
+    );
+}
