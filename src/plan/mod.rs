@@ -5,10 +5,10 @@
 //! checked against them. One plan is one connected part of the async closure, so
 //! independent parts can be proposed, validated and merged separately.
 //!
-//! [`build`] runs the phases in order: [`closure`] decides the async set (seeding,
-//! propagation, entry points, tests, async code that blocks), [`group`] splits it
-//! into independent plans, [`assemble`] makes each plan (functions, calls, gathers,
-//! clients, name), with [`checks`] saying what stops the rules drafter.
+//! [`build`] runs the phases in order: `closure` decides the async set (seeding,
+//! propagation, entry points, tests, async code that blocks), `group` splits it
+//! into independent plans, `assemble` makes each plan (functions, calls, gathers,
+//! clients, name), with `checks` saying what stops the rules drafter.
 
 mod assemble;
 mod checks;

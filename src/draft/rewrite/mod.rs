@@ -6,14 +6,14 @@
 //! large so that a larger rewrite takes the already-edited text of what it
 //! contains; each lives in a file of its own:
 //!
-//! - [`types`]: exception and type names that a native replacement renames;
-//! - [`functions`]: `def` → `async def`, sync wrappers, async generators;
-//! - [`calls`]: awaits, threads, and the native mappings' call edits;
-//! - [`clients`]: client attributes, `async with` clients, `__aenter__`;
-//! - [`decorators`]: async twins of repository decorators' wrappers;
-//! - [`statements`]: consumers of async generators, generator expressions;
-//! - [`gathers`]: loops and comprehensions run as bounded gathers;
-//! - [`imports`]: what the edits need imported, and what they left unused.
+//! - `types`: exception and type names that a native replacement renames;
+//! - `functions`: `def` → `async def`, sync wrappers, async generators;
+//! - `calls`: awaits, threads, and the native mappings' call edits;
+//! - `clients`: client attributes, `async with` clients, `__aenter__`;
+//! - `decorators`: async twins of repository decorators' wrappers;
+//! - `statements`: consumers of async generators, generator expressions;
+//! - `gathers`: loops and comprehensions run as bounded gathers;
+//! - `imports`: what the edits need imported, and what they left unused.
 
 mod calls;
 mod clients;
