@@ -15,5 +15,6 @@ pub mod git;
 pub mod llm;
 pub mod output;
 pub mod plan;
+pub mod process;
 pub mod propose;
 pub mod validate;

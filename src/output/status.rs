@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::daemon::state::{FailureRecord, InFlight, ProposalRecord, State};
 use crate::daemon::{lock, paths};
 use crate::git::{GitError, Repo};
-use crate::validate::command::process_alive;
+use crate::process::process_alive;
 
 /// What `status` reports (`--format json`).
 #[derive(Debug, Serialize)]
