@@ -11,7 +11,6 @@ pub mod diff;
 pub mod edits;
 pub mod python;
 pub mod rewrite;
-pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;

@@ -22,8 +22,9 @@ use crate::analysis::Model;
 use crate::analysis::catalog::Catalog;
 use crate::config::Config;
 use crate::draft::diff::FileChange;
-use crate::draft::{self, Draft, python, verify};
+use crate::draft::{self, Draft, python};
 use crate::plan::{Plan, PlanStatus, Settings};
+use crate::validate::verify;
 
 /// The built-in prompt templates (`prompts/` in the sources).
 const SYSTEM: &str = include_str!("../../prompts/system.md");

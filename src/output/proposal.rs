@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::draft::diff;
-use crate::draft::verify::Check;
 use crate::plan::PlanStatus;
 use crate::propose::{DeliveryStatus, Proposal};
+use crate::validate::Check;
 
 /// The proposal as one JSON document (`version`, `branch`, `commit`, `diff`, `plans`, `validation`, ...).
 pub fn json(proposal: &Proposal) -> String {

@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use git2::Oid;
 use serde::Serialize;
 
-use super::schedule::{self, Schedule};
 use super::{BaseInfo, DiffStat, Proposal, ProposeError, message};
 use crate::analysis::{self, Progress, catalog::Catalog};
 use crate::config::Config;
 use crate::draft::diff::{self, FileChange};
-use crate::draft::verify::{self, Check};
 use crate::draft::{self};
 use crate::git::branch::{self, BranchState};
 use crate::git::worktree::{self, Worktree};
@@ -21,8 +19,10 @@ use crate::llm::drafter::{self as llm_drafter, Accepted, Failure, Outcome, Promp
 use crate::llm::run::LlmRun;
 use crate::llm::settings::LlmSettings;
 use crate::plan::{Plan, PlanStatus, Settings};
+use crate::validate::schedule::{self, Schedule};
 use crate::validate::settings::GitSettings;
-use crate::validate::{self, HookMode, ValidateSettings, hooks};
+use crate::validate::verify;
+use crate::validate::{self, Check, HookMode, ValidateSettings, hooks};
 
 /// Asked before each commit: is the base still what the user has? (The daemon's
 /// way of never committing a draft of code that changed while it was validated.)

@@ -9,7 +9,6 @@
 
 pub mod deliver;
 pub mod message;
-pub mod schedule;
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +16,10 @@ use serde::Serialize;
 
 use crate::analysis::{self, AnalysisError, Progress, catalog::Catalog};
 use crate::config::{Config, ConfigError};
-use crate::draft::{self, diff, verify};
+use crate::draft::{self, diff};
 use crate::git::GitError;
 use crate::plan::{self, Plan, PlanStatus, Settings};
-use crate::validate::ValidateError;
+use crate::validate::{ValidateError, verify};
 pub use deliver::{Delivered, DeliveryStatus, Drafter, LlmOverrides, LlmReport, Options, run};
 
 /// Why a proposal could not be made at all (exit code 2, or 130 when cancelled).
@@ -80,7 +79,7 @@ pub struct Proposal {
     pub stat: DiffStat,
     pub plans: Vec<Plan>,
     /// Checks run on the draft and validation commands, with their results and durations.
-    pub validation: Vec<verify::Check>,
+    pub validation: Vec<crate::validate::Check>,
     /// Worth knowing, not failures (loops kept sequential, no LLM configured).
     pub notes: Vec<String>,
     /// The commit proposals start from (null with `--dry-run`).
@@ -125,7 +124,7 @@ impl Proposal {
 pub struct Drafted {
     pub plans: Vec<Plan>,
     pub draft: draft::Draft,
-    pub checks: Vec<verify::Check>,
+    pub checks: Vec<crate::validate::Check>,
     pub notes: Vec<String>,
 }
 

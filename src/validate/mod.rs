@@ -5,17 +5,20 @@
 //! The commands come only from configuration. They run in order and stop at the
 //! first failure, as `make test && make typecheck` would.
 
+pub mod check;
 pub mod command;
 pub mod hooks;
+pub mod schedule;
 pub mod settings;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::draft::diff::FileChange;
-use crate::draft::verify::Check;
 use crate::git::GitError;
 use crate::git::worktree::Worktree;
+pub use check::Check;
 pub use settings::{HookMode, ValidateSettings};
 
 /// Why a validation run could not even start.

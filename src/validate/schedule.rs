@@ -10,8 +10,7 @@ use std::sync::{Condvar, Mutex};
 
 use serde::Serialize;
 
-use crate::draft::verify::Check;
-use crate::validate::ValidateError;
+use super::{Check, ValidateError};
 
 /// One validation run: which proposals it held and how it went.
 #[derive(Debug, Clone, Serialize)]
