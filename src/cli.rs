@@ -151,6 +151,34 @@ pub enum ExitStatus {
     Cancelled = 130,
 }
 
+/// The causes to print under an error, outermost first. An error of this crate
+/// whose message already quotes its cause (`cannot load the blocking-call
+/// catalog: <cause>`) keeps the cause as its `source()` for callers, but the
+/// chain stops there, so that nothing is said twice.
+pub fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chain = err.chain();
+    while let Some(error) = chain.next() {
+        if quotes_its_cause(error) {
+            break;
+        }
+        if let Some(cause) = chain.clone().next() {
+            out.push(cause.to_string());
+        }
+    }
+    out
+}
+
+fn quotes_its_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(e) = error.downcast_ref::<crate::propose::ProposeError>() {
+        return e.quotes_its_cause();
+    }
+    if let Some(e) = error.downcast_ref::<crate::daemon::DaemonError>() {
+        return e.quotes_its_cause();
+    }
+    false
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
@@ -297,4 +325,31 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+    use crate::propose::ProposeError;
+
+    fn io() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied")
+    }
+
+    #[test]
+    fn a_quoted_cause_is_not_printed_again() {
+        let read = ConfigError::Read { path: "catalog.toml".into(), source: io() };
+        let err = anyhow::Error::from(ProposeError::Catalog(read));
+        assert_eq!(err.to_string(), "cannot load the blocking-call catalog: cannot read catalog.toml: denied");
+        assert!(causes(&err).is_empty());
+        assert!(std::error::Error::source(err.downcast_ref::<ProposeError>().unwrap()).is_some(), "the cause is kept");
+    }
+
+    #[test]
+    fn other_causes_are_printed_as_before() {
+        let read = ConfigError::Read { path: "refactor-async.toml".into(), source: io() };
+        let err = anyhow::Error::from(read).context("cannot load the configuration");
+        assert_eq!(causes(&err), ["cannot read refactor-async.toml: denied", "denied"]);
+    }
 }

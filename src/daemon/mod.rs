@@ -74,7 +74,7 @@ pub enum DaemonError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot load the blocking-call catalog: {0}")]
-    Catalog(String),
+    Catalog(#[source] ConfigError),
     #[error("the first analysis of the repository failed: {0}")]
     Analysis(#[from] crate::analysis::AnalysisError),
     #[error("cannot handle SIGINT and SIGTERM: {0}")]
@@ -83,6 +83,14 @@ pub enum DaemonError {
     Watch { path: PathBuf, message: String },
     #[error("cannot write the daemon's state to {path}: {source}")]
     State { path: PathBuf, source: std::io::Error },
+}
+
+impl DaemonError {
+    /// Whether the message already quotes the cause (kept as `source()`), so that
+    /// it is not printed a second time under it.
+    pub fn quotes_its_cause(&self) -> bool {
+        matches!(self, DaemonError::Catalog(_))
+    }
 }
 
 /// A cycle in flight: its thread, its base, and the tool's branches before it began.
@@ -114,7 +122,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     }
     let config = Config::load(&repo.workdir)?;
     let settings: DaemonSettings = config.section("daemon")?;
-    let catalog = Catalog::load(&config, &repo.workdir).map_err(|e| DaemonError::Catalog(e.to_string()))?;
+    let catalog = Catalog::load(&config, &repo.workdir).map_err(DaemonError::Catalog)?;
     let save = |state: &mut State| {
         state.save(&state_path).map_err(|source| DaemonError::State { path: state_path.clone(), source })
     };
@@ -171,7 +179,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
         }
         if running.as_ref().is_some_and(|r| r.0.is_finished()) {
             let (handle, base, existing) = running.take().expect("checked");
-            let result = handle.join().unwrap_or_else(|_| Err(ProposeError::Preflight("the cycle panicked".into())));
+            let result = handle.join().unwrap_or_else(|_| Err(ProposeError::Panicked));
             finish_cycle(&mut state, &repo, &settings, &base, &existing, result);
             save(&mut state)?;
         }

@@ -25,7 +25,7 @@ impl LlmRun {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| LlmError::Setup(e.to_string()))?;
+            .map_err(LlmError::Runtime)?;
         // reqwest's client needs the runtime's context to be built in.
         let client = {
             let _guard = runtime.enter();

@@ -207,7 +207,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if let Some(remote) = &options.push
         && repo.git.find_remote(remote).is_err()
     {
-        return Err(ProposeError::Preflight(format!("--push {remote}: the repository has no remote named `{remote}`")));
+        return Err(ProposeError::NoRemote(remote.clone()));
     }
     let common = repo.git.commondir().to_path_buf();
     let mut notes = repo.situation(&base);
@@ -223,13 +223,13 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if options.no_cache {
         config.analysis.cache = false;
     }
-    let catalog = Catalog::load(&config, &source.path).map_err(|e| ProposeError::Catalog(e.to_string()))?;
+    let catalog = Catalog::load(&config, &source.path).map_err(ProposeError::Catalog)?;
     let settings = Settings::from_config(&config)?;
     let checks = ValidateSettings::from_config(&config)?;
     let git_settings = GitSettings::from_config(&config)?;
     let scan = source.path.join(relative_to_workdir(&repo, path));
     if !scan.exists() {
-        return Err(ProposeError::Preflight(format!("{} is not in the base commit {}", path.display(), base.short())));
+        return Err(ProposeError::NotInBase { path: path.to_path_buf(), base: base.short() });
     }
     let model = crate::output::progress::with_progress(progress, show, || {
         analysis::analyze_model(&scan, &config, &catalog, progress)
@@ -244,21 +244,14 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     // The LLM: for plans the rules cannot do (auto), or for every plan (llm).
     let mut llm_settings = LlmSettings::from_config(&config)?;
     options.llm.apply(&mut llm_settings);
-    llm_settings.check().map_err(|e| ProposeError::Preflight(format!("[llm]: {e}")))?;
+    llm_settings.check().map_err(ProposeError::LlmSettings)?;
     let llm_run = match options.drafter {
         Drafter::Rules => None,
-        _ if llm_settings.configured() => {
-            Some(LlmRun::new(&llm_settings).map_err(|e| ProposeError::Preflight(e.to_string()))?)
-        }
-        Drafter::Llm => {
-            return Err(ProposeError::Preflight(
-                "--drafter llm needs an LLM: set [llm] base_url and model (or --llm-base-url and --llm-model)"
-                    .to_string(),
-            ));
-        }
+        _ if llm_settings.configured() => Some(LlmRun::new(&llm_settings).map_err(ProposeError::LlmClient)?),
+        Drafter::Llm => return Err(ProposeError::NoLlm),
         Drafter::Auto => None,
     };
-    let prompts = Prompts::load(&source.path, &llm_settings.prompts).map_err(ProposeError::Preflight)?;
+    let prompts = Prompts::load(&source.path, &llm_settings.prompts).map_err(ProposeError::Prompts)?;
     let llm_label = format!("llm:{}", llm_settings.model);
     let mut accepted: BTreeMap<usize, Accepted> = BTreeMap::new();
     let mut outcomes: Vec<Outcome> = Vec::new();
@@ -366,7 +359,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
 
     // Only now is it known that checks will run: a missing program or target is named before any does.
     if items.iter().any(|i| i.pending) {
-        validate::preflight(&checks, &source.path).map_err(ProposeError::Preflight)?;
+        validate::preflight(&checks, &source.path).map_err(ProposeError::Checks)?;
     }
     if crate::cancel::requested() {
         return Err(ProposeError::Cancelled);
@@ -627,7 +620,11 @@ fn group_changes(
     let rules: Vec<&Plan> = group.iter().filter(|i| !accepted.contains_key(i)).map(|&i| &plans[i]).collect();
     let base = if rules.is_empty() { Vec::new() } else { draft::draft(model, &rules, settings)?.changes };
     let llm: Vec<&Accepted> = group.iter().filter_map(|i| accepted.get(i)).collect();
-    if llm.is_empty() { Ok(base) } else { llm_drafter::compose(model, settings, base, &llm).map_err(|e| vec![e]) }
+    if llm.is_empty() {
+        Ok(base)
+    } else {
+        llm_drafter::compose(model, settings, base, &llm).map_err(|e| vec![e.to_string()])
+    }
 }
 
 /// Who drafted a set of plans.

@@ -18,8 +18,11 @@ use crate::analysis::{self, AnalysisError, Progress, catalog::Catalog};
 use crate::config::{Config, ConfigError};
 use crate::draft::{self, diff};
 use crate::git::GitError;
+use crate::llm::client::LlmError;
+use crate::llm::drafter::PromptError;
+use crate::llm::settings::LlmSettingsError;
 use crate::plan::{self, Plan, PlanStatus, Settings};
-use crate::validate::{ValidateError, verify};
+use crate::validate::{PreflightError, ValidateError, verify};
 pub use deliver::{Delivered, DeliveryStatus, Drafter, LlmOverrides, LlmReport, Options, run};
 
 /// Why a proposal could not be made at all (exit code 2, or 130 when cancelled).
@@ -33,16 +36,49 @@ pub enum ProposeError {
     NotGit(PathBuf),
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error("{0}")]
-    Preflight(String),
     #[error("cannot load the blocking-call catalog: {0}")]
-    Catalog(String),
+    Catalog(#[source] ConfigError),
     #[error("--branch {0:?} is not a valid branch name")]
     BranchName(String),
+    #[error("--push {0}: the repository has no remote named `{0}`")]
+    NoRemote(String),
+    /// The folder to convert does not exist in the base commit.
+    #[error("{} is not in the base commit {base}", path.display())]
+    NotInBase { path: PathBuf, base: String },
+    /// A validation command cannot run in this repository.
+    #[error("{0}")]
+    Checks(#[source] PreflightError),
+    /// `[llm]` out of range once the `--llm-*` flags are applied.
+    #[error("[llm]: {0}")]
+    LlmSettings(#[source] LlmSettingsError),
+    #[error("{0}")]
+    LlmClient(#[source] LlmError),
+    #[error("{0}")]
+    Prompts(#[source] PromptError),
+    #[error("--drafter llm needs an LLM: set [llm] base_url and model (or --llm-base-url and --llm-model)")]
+    NoLlm,
+    /// The thread running the pipeline panicked (the daemon's cycles).
+    #[error("the cycle panicked")]
+    Panicked,
     #[error("cancelled; the worktrees were removed and nothing was committed")]
     Cancelled,
     #[error(transparent)]
     Validate(ValidateError),
+}
+
+impl ProposeError {
+    /// Whether the message already quotes the cause (kept as `source()` for
+    /// callers), so that the cause is not printed a second time under it.
+    pub fn quotes_its_cause(&self) -> bool {
+        matches!(
+            self,
+            ProposeError::Catalog(_)
+                | ProposeError::Checks(_)
+                | ProposeError::LlmSettings(_)
+                | ProposeError::LlmClient(_)
+                | ProposeError::Prompts(_)
+        )
+    }
 }
 
 impl From<ValidateError> for ProposeError {
