@@ -210,8 +210,7 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
     if args.jobs == Some(0) {
         anyhow::bail!("--jobs must be at least 1");
     }
-    let progress = analysis::Progress::default();
-    let show = args.format == ProposeFormat::Text;
+    let events = output::events::Printer::new(args.format == ProposeFormat::Text);
     let proposal = if args.dry_run {
         if args.drafter == DrafterChoice::Llm {
             anyhow::bail!(
@@ -235,9 +234,7 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
             config.analysis.cache = false;
         }
         let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
-        output::progress::with_progress(&progress, show, || {
-            crate::propose::dry_run(&args.path, &config, &catalog, &progress)
-        })?
+        crate::propose::dry_run(&args.path, &config, &catalog, &events)?
     } else {
         crate::cancel::install().context("cannot install the Ctrl-C handler")?;
         let options = crate::propose::Options {
@@ -246,7 +243,6 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
             jobs: args.jobs.unwrap_or(1),
             push: args.push.clone(),
             no_cache: args.no_cache,
-            show_progress: show,
             drafter: match args.drafter {
                 DrafterChoice::Auto => crate::propose::Drafter::Auto,
                 DrafterChoice::Rules => crate::propose::Drafter::Rules,
@@ -260,7 +256,7 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
             },
             ..Default::default()
         };
-        match crate::propose::run(&args.path, &options, &progress) {
+        match crate::propose::run(&args.path, &options, &events) {
             Ok(proposal) => proposal,
             Err(crate::propose::ProposeError::Cancelled) => {
                 eprintln!("refactor-async: cancelled; worktrees removed, nothing committed");

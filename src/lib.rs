@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod draft;
+pub mod event;
 pub mod git;
 pub mod llm;
 pub mod output;

@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 use crate::analysis::{self, catalog::Catalog};
 use crate::config::{Config, ConfigError};
+use crate::event::Event;
 use crate::git::branch::{self, BranchState};
 use crate::git::{GitError, Repo, worktree};
 use crate::propose::{self, DeliveryStatus, Proposal, ProposeError};
@@ -204,7 +205,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
                 ..Default::default()
             };
             let workdir = repo.workdir.clone();
-            let handle = std::thread::spawn(move || propose::run(&workdir, &options, &analysis::Progress::default()));
+            let handle = std::thread::spawn(move || propose::run(&workdir, &options, &log_event));
             running = Some((handle, base, existing));
         }
     }
@@ -227,6 +228,15 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     drop(lock);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A cycle's progress, as debug log records (the daemon's default level shows
+/// its own milestones only).
+fn log_event(event: Event) {
+    match event {
+        Event::Analysing { .. } => tracing::debug!("analysing"),
+        other => tracing::debug!(event = ?other, "cycle"),
+    }
 }
 
 /// Queue what the user has now (HEAD, or a snapshot of uncommitted work on it)

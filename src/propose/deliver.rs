@@ -7,10 +7,11 @@ use git2::Oid;
 use serde::Serialize;
 
 use super::{BaseInfo, DiffStat, Proposal, ProposeError, message};
-use crate::analysis::{self, Progress, catalog::Catalog};
+use crate::analysis::{self, catalog::Catalog};
 use crate::config::Config;
 use crate::draft::diff::{self, FileChange};
 use crate::draft::{self};
+use crate::event::{Event, Sink};
 use crate::git::branch::{self, BranchState};
 use crate::git::worktree::{self, Worktree};
 use crate::git::{self, GitError, Repo, commit, push};
@@ -39,8 +40,6 @@ pub struct Options {
     pub jobs: usize,
     pub push: Option<String>,
     pub no_cache: bool,
-    /// Progress lines on standard error.
-    pub show_progress: bool,
     pub drafter: Drafter,
     /// `--llm-*` flags, over `[llm]`.
     pub llm: LlmOverrides,
@@ -185,15 +184,8 @@ struct Item {
     delivered: Delivered,
 }
 
-fn progress_line(show: bool, line: &str) {
-    if show {
-        eprintln!("{line}");
-    }
-}
-
 /// Analyse and draft at the base commit, validate, commit what passes on branches.
-pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Proposal, ProposeError> {
-    let show = options.show_progress;
+pub fn run(path: &Path, options: &Options, events: &dyn Sink) -> Result<Proposal, ProposeError> {
     let repo = Repo::open(path).map_err(|e| match e {
         GitError::NotGit(p) => ProposeError::NotGit(p),
         e => ProposeError::Git(e),
@@ -215,7 +207,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if !stale.is_empty() {
         notes.push(format!("removed {} worktree(s) left behind by an earlier run that was stopped", stale.len()));
     }
-    progress_line(show, &format!("refactor-async: proposing from {} ({})", base.short(), base.summary));
+    events.emit(Event::Proposing { base: base.short(), summary: base.summary.clone() });
 
     // Everything is read from the base commit, checked out beside the user's tree.
     let source = Worktree::create(&common, base.oid)?;
@@ -231,9 +223,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     if !scan.exists() {
         return Err(ProposeError::NotInBase { path: path.to_path_buf(), base: base.short() });
     }
-    let model = crate::output::progress::with_progress(progress, show, || {
-        analysis::analyze_model(&scan, &config, &catalog, progress)
-    })?;
+    let model = super::analyse(&scan, &config, &catalog, events)?;
     if crate::cancel::requested() {
         return Err(ProposeError::Cancelled);
     }
@@ -274,7 +264,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                 })
                 .collect();
             if !selected.is_empty() {
-                progress_line(show, &format!("drafting {} plan(s) with {llm_label}", selected.len()));
+                events.emit(Event::DraftingWithLlm { plans: selected.len(), llm: llm_label.clone() });
                 let refs: Vec<&Plan> = selected.iter().map(|&i| &plans[i]).collect();
                 let drafted = run.draft_all(&llm_ctx, &refs).map_err(|_| ProposeError::Cancelled)?;
                 for (&i, outcome) in selected.iter().zip(drafted) {
@@ -390,15 +380,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
     prune_logs(&log_dir, checks.keep_logs);
     let hooks_dir = hooks::hooks_dir(&repo);
     if !pending.is_empty() {
-        progress_line(
-            show,
-            &format!(
-                "validating {} proposal{} with: {}",
-                pending.len(),
-                if pending.len() == 1 { "" } else { "s" },
-                checks.commands.join(", ")
-            ),
-        );
+        events.emit(Event::Validating { proposals: pending.len(), commands: checks.commands.clone() });
     }
     // One validation run: a fresh worktree at the base, the draft written in, the checks.
     let validate_run =
@@ -410,7 +392,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                 settings: &checks,
                 log_dir: log_dir.join(format!("run-{number:02}")),
                 label,
-                show_progress: show,
+                events,
             }
             .validate(changes)
         };
@@ -482,10 +464,11 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
                     break;
                 }
                 last_detail = Some(detail.clone());
-                progress_line(
-                    show,
-                    &format!("repairing {} with {llm_label} (`{}` failed)", items[i].branch, check.name),
-                );
+                events.emit(Event::Repairing {
+                    branch: items[i].branch.clone(),
+                    llm: llm_label.clone(),
+                    check: check.name.clone(),
+                });
                 let failure = Failure {
                     stage: format!("`{}` failed during validation", check.name),
                     error: detail,
@@ -560,7 +543,7 @@ pub fn run(path: &Path, options: &Options, progress: &Progress) -> Result<Propos
         if let Some(remote) = &options.push
             && matches!(item.delivered.status, DeliveryStatus::Committed | DeliveryStatus::UpToDate)
         {
-            progress_line(show, &format!("pushing {} to {remote}", item.branch));
+            events.emit(Event::Pushing { branch: item.branch.clone(), remote: remote.clone() });
             let result = push::push(&repo.git, remote, &item.branch);
             item.delivered.push = Some(PushResult {
                 remote: remote.clone(),

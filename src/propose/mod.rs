@@ -11,12 +11,14 @@ pub mod deliver;
 pub mod message;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::analysis::{self, AnalysisError, Progress, catalog::Catalog};
 use crate::config::{Config, ConfigError};
 use crate::draft::{self, diff};
+use crate::event::{Event, Sink};
 use crate::git::GitError;
 use crate::llm::client::LlmError;
 use crate::llm::drafter::PromptError;
@@ -183,14 +185,28 @@ pub fn plan_and_draft(model: &analysis::Model<'_>, config: &Config, catalog: &Ca
     Drafted { plans, draft: drafted, checks, notes }
 }
 
+/// Analyse `path`, telling `events` when it starts and ends (the progress display).
+pub fn analyse<'c>(
+    path: &Path,
+    config: &Config,
+    catalog: &'c Catalog,
+    events: &dyn Sink,
+) -> Result<analysis::Model<'c>, AnalysisError> {
+    let progress = Arc::new(Progress::default());
+    events.emit(Event::Analysing { progress: Arc::clone(&progress) });
+    let model = analysis::analyze_model(path, config, catalog, &progress);
+    events.emit(Event::Analysed);
+    model
+}
+
 /// Analyse, plan, draft with the rules drafter and check the draft; changes nothing on disk.
-pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, progress: &Progress) -> Result<Proposal, ProposeError> {
+pub fn dry_run(path: &Path, config: &Config, catalog: &Catalog, events: &dyn Sink) -> Result<Proposal, ProposeError> {
     let (_, root) = analysis::locate(path)?;
     if !root.join(".git").exists() {
         return Err(ProposeError::NotGit(path.to_path_buf()));
     }
     let settings = Settings::from_config(config)?;
-    let model = analysis::analyze_model(path, config, catalog, progress)?;
+    let model = analyse(path, config, catalog, events)?;
     let Drafted { plans, draft: drafted, checks: validation, mut notes } =
         plan_and_draft(&model, config, catalog, &settings);
     if plans.iter().any(|p| p.status != PlanStatus::Planned) {
