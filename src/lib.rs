@@ -15,6 +15,7 @@ pub mod event;
 pub mod git;
 pub mod llm;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod process;
 pub mod propose;

@@ -21,11 +21,15 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::analysis::{self, catalog::Catalog};
+use crate::analysis;
 use crate::config::{Config, ConfigError};
 use crate::event::Event;
 use crate::git::branch::{self, BranchState};
 use crate::git::{GitError, Repo, worktree};
+use crate::pipeline::{
+    self,
+    setup::{self, Overrides, Scope, Setup, SetupError},
+};
 use crate::propose::{self, DeliveryStatus, Proposal, ProposeError};
 use lock::{Lock, LockError};
 use state::{InFlight, ProposalRecord, State, now};
@@ -76,6 +80,9 @@ pub enum DaemonError {
     Config(#[from] ConfigError),
     #[error("cannot load the blocking-call catalog: {0}")]
     Catalog(#[source] ConfigError),
+    /// Settings the daemon does not read itself (none today).
+    #[error(transparent)]
+    Setup(SetupError),
     #[error("the first analysis of the repository failed: {0}")]
     Analysis(#[from] crate::analysis::AnalysisError),
     #[error("cannot handle SIGINT and SIGTERM: {0}")]
@@ -86,7 +93,22 @@ pub enum DaemonError {
     State { path: PathBuf, source: std::io::Error },
 }
 
+impl Scope for DaemonSettings {
+    fn read(config: &Config, _: &Overrides) -> Result<DaemonSettings, SetupError> {
+        config.section("daemon").map_err(SetupError::Settings)
+    }
+}
+
 impl DaemonError {
+    /// The daemon's words for a configuration that cannot be loaded.
+    fn setup(error: SetupError) -> DaemonError {
+        match error {
+            SetupError::Config(e) | SetupError::Settings(e) => DaemonError::Config(e),
+            SetupError::Catalog(e) => DaemonError::Catalog(e),
+            other => DaemonError::Setup(other),
+        }
+    }
+
     /// Whether the message already quotes the cause (kept as `source()`), so that
     /// it is not printed a second time under it.
     pub fn quotes_its_cause(&self) -> bool {
@@ -121,9 +143,8 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     if let Some(pid) = lock.took_over {
         tracing::warn!(pid, "took over the lock of a daemon that is no longer running");
     }
-    let config = Config::load(&repo.workdir)?;
-    let settings: DaemonSettings = config.section("daemon")?;
-    let catalog = Catalog::load(&config, &repo.workdir).map_err(DaemonError::Catalog)?;
+    let Setup { config, catalog, settings } =
+        setup::load::<DaemonSettings>(&repo.workdir, &Overrides::default()).map_err(DaemonError::setup)?;
     let save = |state: &mut State| {
         state.save(&state_path).map_err(|source| DaemonError::State { path: state_path.clone(), source })
     };
@@ -205,7 +226,7 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
                 ..Default::default()
             };
             let workdir = repo.workdir.clone();
-            let handle = std::thread::spawn(move || propose::run(&workdir, &options, &log_event));
+            let handle = std::thread::spawn(move || pipeline::run(&workdir, &options, &log_event));
             running = Some((handle, base, existing));
         }
     }
