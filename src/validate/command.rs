@@ -117,24 +117,7 @@ pub fn run(
         collected
     });
 
-    let deadline = start + limits.timeout;
-    let mut timed_out = false;
-    let mut was_cancelled = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-        } else if cancelled() {
-            was_cancelled = true;
-        }
-        if timed_out || was_cancelled {
-            stop_group(pgid, &mut child);
-            break child.wait()?;
-        }
-        std::thread::sleep(POLL);
-    };
+    let (status, timed_out, was_cancelled) = wait(&mut child, pgid, start + limits.timeout, cancelled)?;
     let duration = start.elapsed();
     // Leftovers of the group (a server a test started) die with it.
     kill_group(pgid, libc::SIGKILL);
@@ -156,6 +139,28 @@ pub fn run(
         tail,
         log: log.to_path_buf(),
     })
+}
+
+/// Wait for the child until it exits, the deadline passes or the user cancels
+/// (then its group is stopped): its status, whether it timed out, whether cancelled.
+fn wait(
+    child: &mut std::process::Child,
+    pgid: i32,
+    deadline: Instant,
+    cancelled: &dyn Fn() -> bool,
+) -> std::io::Result<(std::process::ExitStatus, bool, bool)> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok((status, false, false));
+        }
+        let timed_out = Instant::now() >= deadline;
+        let was_cancelled = !timed_out && cancelled();
+        if timed_out || was_cancelled {
+            stop_group(pgid, child);
+            return Ok((child.wait()?, timed_out, was_cancelled));
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Copy output to the log up to `limit` bytes, count the rest, keep the last bytes for the tail.
