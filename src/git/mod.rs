@@ -69,6 +69,7 @@ pub struct Base {
 }
 
 impl Base {
+    /// The commit's id abbreviated to 10 characters, for messages.
     pub fn short(&self) -> String {
         self.oid.to_string()[..10].to_string()
     }

@@ -58,6 +58,7 @@ pub struct CallUsage {
 }
 
 impl CallUsage {
+    /// Add another call's (or sum's) figures to these.
     pub fn add(&mut self, other: &CallUsage) {
         self.calls += other.calls;
         self.prompt_tokens += other.prompt_tokens;
@@ -93,6 +94,7 @@ fn answer_schema() -> serde_json::Value {
 }
 
 impl LlmClient {
+    /// A client for the endpoint of `settings`, its requests limited, timed out and retried.
     pub fn new(settings: &LlmSettings) -> Result<LlmClient, LlmError> {
         let mut config = OpenAIConfig::new().with_api_base(settings.base_url.trim_end_matches('/'));
         if let Some(key) = settings.api_key() {
@@ -109,6 +111,7 @@ impl LlmClient {
         Ok(LlmClient { client, policy, settings: settings.clone() })
     }
 
+    /// The model asked.
     pub fn model(&self) -> &str {
         &self.settings.model
     }

@@ -20,6 +20,7 @@ pub struct LlmRun {
 }
 
 impl LlmRun {
+    /// Start the runtime and the client for `settings`.
     pub fn new(settings: &super::settings::LlmSettings) -> Result<LlmRun, LlmError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

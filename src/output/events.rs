@@ -33,6 +33,7 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// A printer that shows events only when `enabled`.
     pub fn new(enabled: bool) -> Printer {
         Printer { enabled, bar: Mutex::new(None) }
     }

@@ -57,12 +57,14 @@ impl Status {
         })
     }
 
+    /// The status as one JSON document.
     pub fn json(&self) -> String {
         let mut out = serde_json::to_string_pretty(self).expect("status serialises");
         out.push('\n');
         out
     }
 
+    /// The status for people.
     pub fn text(&self) -> String {
         let mut out = String::new();
         match (self.daemon.running, self.daemon.pid) {

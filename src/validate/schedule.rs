@@ -33,6 +33,7 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Whether proposal `item` passed: a passing run holds it.
     pub fn passed(&self, item: usize) -> bool {
         self.decided_by[item].is_some_and(|r| self.runs[r].ok)
     }
