@@ -15,7 +15,7 @@ use crate::propose::{Drafter as Choice, ProposeError};
 
 /// The LLM drafter of a run: its settings, client and prompts (no client when
 /// none is configured or `--drafter rules`). Also used to repair failed drafts.
-pub struct Drafter {
+pub struct LlmDrafter {
     pub settings: LlmSettings,
     pub run: Option<LlmRun>,
     pub prompts: Prompts,
@@ -23,15 +23,15 @@ pub struct Drafter {
     pub label: String,
 }
 
-impl std::fmt::Debug for Drafter {
+impl std::fmt::Debug for LlmDrafter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Drafter").field("label", &self.label).field("running", &self.run.is_some()).finish()
+        f.debug_struct("LlmDrafter").field("label", &self.label).field("running", &self.run.is_some()).finish()
     }
 }
 
-impl Drafter {
+impl LlmDrafter {
     /// Read `[llm]` (with the flags), start the client if one is wanted, read the prompts.
-    pub fn start(cx: &Context<'_, '_>) -> Result<Drafter, ProposeError> {
+    pub fn start(cx: &Context<'_, '_>) -> Result<LlmDrafter, ProposeError> {
         let settings =
             super::setup::llm_settings(&cx.setup.config, &cx.options.overrides.llm).map_err(ProposeError::at_base)?;
         let run = match cx.options.drafter {
@@ -42,7 +42,7 @@ impl Drafter {
         };
         let prompts = Prompts::load(&cx.root, &settings.prompts).map_err(ProposeError::Prompts)?;
         let label = format!("llm:{}", settings.model);
-        Ok(Drafter { settings, run, prompts, label })
+        Ok(LlmDrafter { settings, run, prompts, label })
     }
 
     /// What the LLM drafter reads besides the client.
@@ -70,7 +70,7 @@ pub struct LlmDraft {
 }
 
 /// Draft the plans the LLM is for; set each one's status from its outcome.
-pub fn draft(cx: &Context<'_, '_>, drafter: &Drafter, plans: &mut [Plan]) -> Result<LlmDraft, ProposeError> {
+pub fn draft(cx: &Context<'_, '_>, drafter: &LlmDrafter, plans: &mut [Plan]) -> Result<LlmDraft, ProposeError> {
     let mut out = LlmDraft::default();
     let Some(run) = &drafter.run else {
         out.notes.extend(without_llm(cx.options.drafter, plans));

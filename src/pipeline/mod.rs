@@ -85,7 +85,7 @@ fn deliver(path: &Path, options: &Options, events: &dyn Sink) -> Result<Proposal
     cancelled()?;
     let mut drafted = rules::draft(&model, &setup.config, &setup.catalog, &setup.settings.plan);
     let cx = Context { prepared: &prepared, setup: &setup, model: &model, options, root: source.path.clone(), events };
-    let drafter = llm::Drafter::start(&cx)?;
+    let drafter = llm::LlmDrafter::start(&cx)?;
     let mut llm = llm::draft(&cx, &drafter, &mut drafted.plans)?;
     cancelled()?;
     let mut grouped = group::group(&cx, &mut drafted.plans, &llm, &drafter.label)?;
@@ -106,4 +106,38 @@ fn deliver(path: &Path, options: &Options, events: &dyn Sink) -> Result<Proposal
 /// Stop here if the user asked to.
 fn cancelled() -> Result<(), ProposeError> {
     if crate::cancel::requested() { Err(ProposeError::Cancelled) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::plan::PlanStatus;
+
+    #[test]
+    fn a_dry_run_drafts_the_files_on_disk_and_tells_its_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("pkg/__init__.py"), "").unwrap();
+        std::fs::write(
+            dir.path().join("pkg/mod.py"),
+            "import time\n\n\ndef pause(s: float) -> float:\n    time.sleep(s)\n    return s\n",
+        )
+        .unwrap();
+        let seen = Mutex::new(Vec::new());
+        let events = |e: Event| seen.lock().unwrap().push(format!("{e:?}"));
+        let overrides = setup::Overrides { no_cache: true, ..Default::default() };
+        let options = Options { dry_run: true, overrides, ..Default::default() };
+        let proposal = run(dir.path(), &options, &events).unwrap();
+        assert!(proposal.dry_run && proposal.commit.is_none());
+        assert_eq!(proposal.plans.len(), 1);
+        assert_eq!(proposal.plans[0].status, PlanStatus::Converted);
+        assert!(proposal.diff.contains("+async def pause_async(s: float) -> float:"), "{}", proposal.diff);
+        assert!(proposal.validation.iter().all(|c| c.ok), "{:?}", proposal.validation);
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[0].starts_with("Analysing") && seen[1] == "Analysed", "{seen:?}");
+    }
 }

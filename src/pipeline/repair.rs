@@ -5,7 +5,7 @@
 
 use super::Context;
 use super::group::{self, Candidate};
-use super::llm::{Drafter, LlmDraft};
+use super::llm::{LlmDraft, LlmDrafter};
 use super::validation::{Validation, Validator};
 use crate::draft::diff::{self, FileChange};
 use crate::event::Event;
@@ -20,7 +20,7 @@ use crate::validate::schedule::RunRecord;
 /// Repair every candidate that failed validation alone, when an LLM is configured.
 pub fn repair(
     cx: &Context<'_, '_>,
-    drafter: &Drafter,
+    drafter: &LlmDrafter,
     validator: &Validator<'_>,
     candidates: &mut [Candidate],
     validation: &mut Validation,
@@ -44,7 +44,7 @@ pub fn repair(
 /// The repair of one candidate (`item`: its index among the validated ones).
 struct Repair<'a, 'b, 'c> {
     cx: &'a Context<'b, 'c>,
-    drafter: &'a Drafter,
+    drafter: &'a LlmDrafter,
     run: &'a LlmRun,
     validator: &'a Validator<'a>,
     plan: &'a Plan,

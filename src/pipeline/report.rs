@@ -3,7 +3,7 @@
 
 use super::Context;
 use super::group::{self, Grouped};
-use super::llm::{Drafter, LlmDraft};
+use super::llm::{LlmDraft, LlmDrafter};
 use super::rules::RulesDraft;
 use super::validation::Validation;
 use crate::analysis::Model;
@@ -42,7 +42,7 @@ pub fn dry_run(model: &Model<'_>, rules: RulesDraft) -> Proposal {
 /// A full run's proposal: its branches, its runs, and the whole change.
 pub fn report(
     cx: &Context<'_, '_>,
-    drafter: &Drafter,
+    drafter: &LlmDrafter,
     rules: RulesDraft,
     llm: LlmDraft,
     grouped: Grouped,
@@ -83,7 +83,7 @@ pub fn report(
 }
 
 /// What the LLM did, when one was configured.
-fn llm_report(drafter: &Drafter, llm: LlmDraft) -> Option<LlmReport> {
+fn llm_report(drafter: &LlmDrafter, llm: LlmDraft) -> Option<LlmReport> {
     let run = drafter.run.as_ref()?;
     let mut usage = CallUsage::default();
     for o in &llm.outcomes {

@@ -95,16 +95,16 @@ pub fn validate(
     if !pending.is_empty() {
         cx.events.emit(Event::Validating { proposals: pending.len(), commands: settings.commands.clone() });
     }
-    let members = Members { model: cx.model, setup: cx.setup, grouped, rules, llm, pending: &pending, validator };
+    let joint = JointRun { model: cx.model, setup: cx.setup, grouped, rules, llm, pending: &pending, validator };
     let schedule = schedule::validate_groups(pending.len(), cx.options.jobs.max(1), settings.joint, |number, m| {
-        members.validate(number, m)
+        joint.validate(number, m)
     })?;
     Ok(Validation { pending, schedule, log_dir: validator.log_dir.clone() })
 }
 
 /// What one validation run of some pending candidates reads (shared by the
 /// threads that make runs: the repository handle, not `Sync`, stays out).
-struct Members<'a, 'c> {
+struct JointRun<'a, 'c> {
     model: &'a Model<'c>,
     setup: &'a Setup<Delivering>,
     grouped: &'a Grouped,
@@ -114,7 +114,7 @@ struct Members<'a, 'c> {
     validator: &'a Validator<'a>,
 }
 
-impl Members<'_, '_> {
+impl JointRun<'_, '_> {
     /// Re-parse, re-analyse and check the drafts of `members` (indexes in `pending`) together.
     fn validate(&self, number: usize, members: &[usize]) -> Result<Vec<Check>, ValidateError> {
         let candidate = |m: usize| &self.grouped.candidates[self.pending[m]];
