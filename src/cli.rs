@@ -6,9 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::analysis::{self, catalog::Catalog};
-use crate::config::Config;
+use crate::analysis;
 use crate::output::{self, AnalyzeFormat, ProposeFormat};
+use crate::pipeline::{
+    self,
+    setup::{self, LlmOverrides, Overrides, Setup},
+};
+use crate::propose::{Drafter, Options, ProposeError};
 
 /// Turn synchronous, I/O-bound Python into correct, faster async/await code.
 #[derive(Debug, Parser)]
@@ -151,6 +155,34 @@ pub enum ExitStatus {
     Cancelled = 130,
 }
 
+/// The causes to print under an error, outermost first. An error of this crate
+/// whose message already quotes its cause (`cannot load the blocking-call
+/// catalog: <cause>`) keeps the cause as its `source()` for callers, but the
+/// chain stops there, so that nothing is said twice.
+pub fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chain = err.chain();
+    while let Some(error) = chain.next() {
+        if quotes_its_cause(error) {
+            break;
+        }
+        if let Some(cause) = chain.clone().next() {
+            out.push(cause.to_string());
+        }
+    }
+    out
+}
+
+fn quotes_its_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(e) = error.downcast_ref::<ProposeError>() {
+        return e.quotes_its_cause();
+    }
+    if let Some(e) = error.downcast_ref::<crate::daemon::DaemonError>() {
+        return e.quotes_its_cause();
+    }
+    false
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
@@ -182,65 +214,21 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
     if args.jobs == Some(0) {
         anyhow::bail!("--jobs must be at least 1");
     }
-    let progress = analysis::Progress::default();
-    let show = args.format == ProposeFormat::Text;
-    let proposal = if args.dry_run {
-        if args.drafter == DrafterChoice::Llm {
-            anyhow::bail!(
-                "--dry-run drafts with the rules drafter only and makes no network calls; run without --dry-run to draft with the LLM"
-            );
-        }
-        for (given, flag) in [
-            (args.llm_base_url.is_some() || args.llm_model.is_some(), "--llm-base-url/--llm-model"),
-            (args.base.is_some(), "--base"),
-            (args.branch.is_some(), "--branch"),
-            (args.jobs.is_some(), "--jobs"),
-            (args.push.is_some(), "--push"),
-        ] {
-            if given {
-                anyhow::bail!("{flag} has no effect with --dry-run, which drafts the files as they are on disk");
-            }
-        }
-        let (_, root) = analysis::locate(&args.path)?;
-        let mut config = Config::load(&root).context("cannot load the configuration")?;
-        if args.no_cache {
-            config.analysis.cache = false;
-        }
-        let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
-        output::progress::with_progress(&progress, show, || {
-            crate::propose::dry_run(&args.path, &config, &catalog, &progress)
-        })?
+    if args.dry_run {
+        check_dry_run(&args)?;
     } else {
         crate::cancel::install().context("cannot install the Ctrl-C handler")?;
-        let options = crate::propose::Options {
-            base: args.base.clone(),
-            branch: args.branch.clone(),
-            jobs: args.jobs.unwrap_or(1),
-            push: args.push.clone(),
-            no_cache: args.no_cache,
-            show_progress: show,
-            drafter: match args.drafter {
-                DrafterChoice::Auto => crate::propose::Drafter::Auto,
-                DrafterChoice::Rules => crate::propose::Drafter::Rules,
-                DrafterChoice::Llm => crate::propose::Drafter::Llm,
-            },
-            llm: crate::propose::LlmOverrides {
-                base_url: args.llm_base_url.clone(),
-                model: args.llm_model.clone(),
-                max_concurrency: args.llm_max_concurrency,
-                timeout_s: args.llm_timeout,
-            },
-            ..Default::default()
-        };
-        match crate::propose::run(&args.path, &options, &progress) {
-            Ok(proposal) => proposal,
-            Err(crate::propose::ProposeError::Cancelled) => {
-                eprintln!("refactor-async: cancelled; worktrees removed, nothing committed");
-                return Ok(ExitStatus::Cancelled);
-            }
-            Err(err) => return Err(err.into()),
+    }
+    let events = output::events::Printer::new(args.format == ProposeFormat::Text);
+    let proposal = match pipeline::run(&args.path, &propose_options(&args), &events) {
+        Ok(proposal) => proposal,
+        Err(ProposeError::Cancelled) => {
+            eprintln!("refactor-async: cancelled; worktrees removed, nothing committed");
+            return Ok(ExitStatus::Cancelled);
         }
+        Err(err) => return Err(err.into()),
     };
+    drop(events);
     let rendered = match args.format {
         ProposeFormat::Json => output::proposal::json(&proposal),
         ProposeFormat::Text => {
@@ -256,16 +244,59 @@ fn propose(args: ProposeArgs) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
+/// A dry run drafts the files on disk with the rules: flags about commits,
+/// branches and the LLM would be silently ignored, so they are refused.
+fn check_dry_run(args: &ProposeArgs) -> anyhow::Result<()> {
+    if args.drafter == DrafterChoice::Llm {
+        anyhow::bail!(
+            "--dry-run drafts with the rules drafter only and makes no network calls; run without --dry-run to draft with the LLM"
+        );
+    }
+    for (given, flag) in [
+        (args.llm_base_url.is_some() || args.llm_model.is_some(), "--llm-base-url/--llm-model"),
+        (args.base.is_some(), "--base"),
+        (args.branch.is_some(), "--branch"),
+        (args.jobs.is_some(), "--jobs"),
+        (args.push.is_some(), "--push"),
+    ] {
+        if given {
+            anyhow::bail!("{flag} has no effect with --dry-run, which drafts the files as they are on disk");
+        }
+    }
+    Ok(())
+}
+
+/// What the pipeline is asked to do, from the flags.
+fn propose_options(args: &ProposeArgs) -> Options {
+    Options {
+        dry_run: args.dry_run,
+        base: args.base.clone(),
+        branch: args.branch.clone(),
+        jobs: args.jobs.unwrap_or(1),
+        push: args.push.clone(),
+        drafter: match args.drafter {
+            DrafterChoice::Auto => Drafter::Auto,
+            DrafterChoice::Rules => Drafter::Rules,
+            DrafterChoice::Llm => Drafter::Llm,
+        },
+        overrides: Overrides {
+            no_cache: args.no_cache,
+            include_tests: false,
+            llm: LlmOverrides {
+                base_url: args.llm_base_url.clone(),
+                model: args.llm_model.clone(),
+                max_concurrency: args.llm_max_concurrency,
+                timeout_s: args.llm_timeout,
+            },
+        },
+        ..Default::default()
+    }
+}
+
 fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let (_, root) = analysis::locate(&args.path)?;
-    let mut config = Config::load(&root).context("cannot load the configuration")?;
-    if args.no_cache {
-        config.analysis.cache = false;
-    }
-    if args.include_tests {
-        config.analysis.include_tests = true;
-    }
-    let catalog = Catalog::load(&config, &root).context("cannot load the blocking-call catalog")?;
+    let overrides = Overrides { no_cache: args.no_cache, include_tests: args.include_tests, ..Default::default() };
+    let Setup { config, catalog, .. } = setup::load::<()>(&root, &overrides)?;
     tracing::debug!(names = catalog.len(), sources = ?config.sources, "configuration loaded");
     let progress = analysis::Progress::default();
     // Never with machine-readable output: stdout consumers may share the terminal.
@@ -297,4 +328,31 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+    use crate::propose::ProposeError;
+
+    fn io() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied")
+    }
+
+    #[test]
+    fn a_quoted_cause_is_not_printed_again() {
+        let read = ConfigError::Read { path: "catalog.toml".into(), source: io() };
+        let err = anyhow::Error::from(ProposeError::Catalog(read));
+        assert_eq!(err.to_string(), "cannot load the blocking-call catalog: cannot read catalog.toml: denied");
+        assert!(causes(&err).is_empty());
+        assert!(std::error::Error::source(err.downcast_ref::<ProposeError>().unwrap()).is_some(), "the cause is kept");
+    }
+
+    #[test]
+    fn other_causes_are_printed_as_before() {
+        let read = ConfigError::Read { path: "refactor-async.toml".into(), source: io() };
+        let err = anyhow::Error::from(read).context("cannot load the configuration");
+        assert_eq!(causes(&err), ["cannot read refactor-async.toml: denied", "denied"]);
+    }
 }

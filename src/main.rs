@@ -37,7 +37,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(ExitStatus::Success as u8);
             }
             eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
+            for cause in cli::causes(&err) {
                 eprintln!("  caused by: {cause}");
             }
             ExitCode::from(ExitStatus::Error as u8)

@@ -5,7 +5,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::validate::command::process_alive;
+use crate::process::process_alive;
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]

@@ -21,10 +21,15 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::analysis::{self, catalog::Catalog};
+use crate::analysis;
 use crate::config::{Config, ConfigError};
+use crate::event::Event;
 use crate::git::branch::{self, BranchState};
 use crate::git::{GitError, Repo, worktree};
+use crate::pipeline::{
+    self,
+    setup::{self, Overrides, Scope, Setup, SetupError},
+};
 use crate::propose::{self, DeliveryStatus, Proposal, ProposeError};
 use lock::{Lock, LockError};
 use state::{InFlight, ProposalRecord, State, now};
@@ -74,7 +79,10 @@ pub enum DaemonError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot load the blocking-call catalog: {0}")]
-    Catalog(String),
+    Catalog(#[source] ConfigError),
+    /// Settings the daemon does not read itself (none today).
+    #[error(transparent)]
+    Setup(SetupError),
     #[error("the first analysis of the repository failed: {0}")]
     Analysis(#[from] crate::analysis::AnalysisError),
     #[error("cannot handle SIGINT and SIGTERM: {0}")]
@@ -83,6 +91,29 @@ pub enum DaemonError {
     Watch { path: PathBuf, message: String },
     #[error("cannot write the daemon's state to {path}: {source}")]
     State { path: PathBuf, source: std::io::Error },
+}
+
+impl Scope for DaemonSettings {
+    fn read(config: &Config, _: &Overrides) -> Result<DaemonSettings, SetupError> {
+        config.section("daemon").map_err(SetupError::Settings)
+    }
+}
+
+impl DaemonError {
+    /// The daemon's words for a configuration that cannot be loaded.
+    fn setup(error: SetupError) -> DaemonError {
+        match error {
+            SetupError::Config(e) | SetupError::Settings(e) => DaemonError::Config(e),
+            SetupError::Catalog(e) => DaemonError::Catalog(e),
+            other => DaemonError::Setup(other),
+        }
+    }
+
+    /// Whether the message already quotes the cause (kept as `source()`), so that
+    /// it is not printed a second time under it.
+    pub fn quotes_its_cause(&self) -> bool {
+        matches!(self, DaemonError::Catalog(_))
+    }
 }
 
 /// A cycle in flight: its thread, its base, and the tool's branches before it began.
@@ -112,113 +143,171 @@ pub fn run(path: &Path) -> Result<(), DaemonError> {
     if let Some(pid) = lock.took_over {
         tracing::warn!(pid, "took over the lock of a daemon that is no longer running");
     }
-    let config = Config::load(&repo.workdir)?;
-    let settings: DaemonSettings = config.section("daemon")?;
-    let catalog = Catalog::load(&config, &repo.workdir).map_err(|e| DaemonError::Catalog(e.to_string()))?;
-    let save = |state: &mut State| {
-        state.save(&state_path).map_err(|source| DaemonError::State { path: state_path.clone(), source })
-    };
-
-    let mut state = State::load(&state_path);
-    if let Some(interrupted) = state.in_flight.take() {
-        tracing::info!(base = %interrupted.base, "a cycle was interrupted by the last stop; it is redone");
-        state.queue.push(interrupted.base);
-    }
-    let removed = worktree::clean_stale(repo.git.commondir());
-    if !removed.is_empty() {
-        tracing::info!(count = removed.len(), "removed worktrees left behind by an earlier run");
-    }
-    let watcher = watch::watch(&repo.workdir, repo.git.path(), Duration::from_millis(settings.debounce_ms))
-        .map_err(|e| DaemonError::Watch { path: repo.workdir.clone(), message: e.to_string() })?;
-    tracing::info!(repo = %repo.workdir.display(), pid = std::process::id(), "daemon started");
+    let Setup { config, catalog, settings } =
+        setup::load::<DaemonSettings>(&repo.workdir, &Overrides::default()).map_err(DaemonError::setup)?;
+    let mut daemon = Daemon::resume(repo, state_path, settings);
+    let watcher = watch::watch(&daemon.repo.workdir, daemon.repo.git.path(), daemon.debounce())
+        .map_err(|e| DaemonError::Watch { path: daemon.repo.workdir.clone(), message: e.to_string() })?;
+    tracing::info!(repo = %daemon.repo.workdir.display(), pid = std::process::id(), "daemon started");
     let started = Instant::now();
-    let mut session = analysis::session::Session::start(&repo.workdir, &config, &catalog)?;
-    state.findings = session.report().findings.len();
-    tracing::info!(findings = state.findings, ms = started.elapsed().as_secs_f64() * 1000.0, "findings");
-    let generation = Arc::new(AtomicU64::new(0));
-    enqueue_head(&mut state, &repo.workdir, None, &settings, &generation);
-    save(&mut state)?;
-
-    let mut running: Option<Cycle> = None;
+    let mut session = analysis::session::Session::start(&daemon.repo.workdir, &config, &catalog)?;
+    daemon.state.findings = session.report().findings.len();
+    tracing::info!(findings = daemon.state.findings, ms = started.elapsed().as_secs_f64() * 1000.0, "findings");
+    daemon.enqueue_head();
+    daemon.save()?;
     while !crate::cancel::requested() {
         match watcher.batches.recv_timeout(Duration::from_millis(100)) {
-            Ok(batch) => {
-                tracing::info!(files = batch.paths.len(), head_moved = batch.git_moved, "changes");
-                if batch.paths.iter().any(|p| p.extension().is_some_and(|e| e == "py")) {
-                    match session.update(&batch.paths) {
-                        Ok(update) => {
-                            state.findings = session.report().findings.len();
-                            tracing::info!(
-                                findings = state.findings,
-                                reparsed = update.reparsed,
-                                incremental = update.incremental,
-                                full = update.full,
-                                ms = update.ms,
-                                since_debounce_ms = batch.debounced_at.map(|t| t.elapsed().as_secs_f64() * 1000.0),
-                                "findings updated"
-                            );
-                        }
-                        Err(e) => state.fail("analysis", e.to_string()),
-                    }
-                }
-                enqueue_head(&mut state, &repo.workdir, running.as_ref().map(|r| r.1.as_str()), &settings, &generation);
-                save(&mut state)?;
-            }
+            Ok(batch) => daemon.changed(&batch, &mut session)?,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(DaemonError::Watch { path: repo.workdir.clone(), message: "the watcher stopped".into() });
+                let path = daemon.repo.workdir.clone();
+                return Err(DaemonError::Watch { path, message: "the watcher stopped".into() });
             }
         }
-        if running.as_ref().is_some_and(|r| r.0.is_finished()) {
-            let (handle, base, existing) = running.take().expect("checked");
-            let result = handle.join().unwrap_or_else(|_| Err(ProposeError::Preflight("the cycle panicked".into())));
-            finish_cycle(&mut state, &repo, &settings, &base, &existing, result);
-            save(&mut state)?;
-        }
-        if running.is_none()
-            && let Some(base) = state.queue.pop()
-        {
-            // The newest base wins: older queued ones are already stale.
-            state.queue.clear();
-            let existing = own_branches(&repo);
-            let limit = new_branch_allowance(&state, &settings, existing.len());
-            tracing::info!(base = %base, new_branches_allowed = limit, "cycle started");
-            state.in_flight = Some(InFlight { base: base.clone(), started_at: now() });
-            save(&mut state)?;
-            // Current as long as nothing newer has been queued since the cycle began.
-            let started_at = generation.load(Ordering::SeqCst);
-            let generation = Arc::clone(&generation);
-            let options = propose::Options {
-                base: Some(base.clone()),
-                jobs: settings.jobs.max(1),
-                max_new_branches: Some(limit),
-                still_current: Some(Arc::new(move || generation.load(Ordering::SeqCst) == started_at)),
-                ..Default::default()
-            };
-            let workdir = repo.workdir.clone();
-            let handle = std::thread::spawn(move || propose::run(&workdir, &options, &analysis::Progress::default()));
-            running = Some((handle, base, existing));
-        }
+        daemon.reap()?;
+        daemon.start_cycle()?;
     }
-
-    // Stopping: the cancellation flag is set, so the cycle's checks are killed and
-    // its worktrees removed; its base goes back to the queue for the next start.
-    tracing::info!("stopping");
-    if let Some((handle, base, _)) = running.take() {
-        let deadline = Instant::now() + Duration::from_secs(4);
-        while !handle.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if handle.is_finished() {
-            let _ = handle.join();
-        }
-        state.queue.push(base);
-    }
-    state.in_flight = None;
-    save(&mut state)?;
+    daemon.stop()?;
     drop(lock);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The daemon's repository, settings, persistent state and the cycle in flight.
+struct Daemon {
+    repo: Repo,
+    state_path: PathBuf,
+    settings: DaemonSettings,
+    state: State,
+    /// Bumped whenever something newer is queued: a cycle started at an older
+    /// generation commits nothing.
+    generation: Arc<AtomicU64>,
+    running: Option<Cycle>,
+}
+
+impl Daemon {
+    /// Load the state, requeue a cycle the last stop interrupted, remove stale worktrees.
+    fn resume(repo: Repo, state_path: PathBuf, settings: DaemonSettings) -> Daemon {
+        let mut state = State::load(&state_path);
+        if let Some(interrupted) = state.in_flight.take() {
+            tracing::info!(base = %interrupted.base, "a cycle was interrupted by the last stop; it is redone");
+            state.queue.push(interrupted.base);
+        }
+        let removed = worktree::clean_stale(repo.git.commondir());
+        if !removed.is_empty() {
+            tracing::info!(count = removed.len(), "removed worktrees left behind by an earlier run");
+        }
+        Daemon { repo, state_path, settings, state, generation: Arc::new(AtomicU64::new(0)), running: None }
+    }
+
+    fn debounce(&self) -> Duration {
+        Duration::from_millis(self.settings.debounce_ms)
+    }
+
+    fn save(&mut self) -> Result<(), DaemonError> {
+        let path = &self.state_path;
+        self.state.save(path).map_err(|source| DaemonError::State { path: path.clone(), source })
+    }
+
+    fn enqueue_head(&mut self) {
+        let running = self.running.as_ref().map(|r| r.1.as_str());
+        enqueue_head(&mut self.state, &self.repo.workdir, running, &self.settings, &self.generation);
+    }
+
+    /// A burst of file events: bring the findings up to date, queue HEAD if it is new.
+    fn changed(
+        &mut self,
+        batch: &watch::Batch,
+        session: &mut analysis::session::Session<'_>,
+    ) -> Result<(), DaemonError> {
+        tracing::info!(files = batch.paths.len(), head_moved = batch.git_moved, "changes");
+        if batch.paths.iter().any(|p| p.extension().is_some_and(|e| e == "py")) {
+            match session.update(&batch.paths) {
+                Ok(update) => {
+                    self.state.findings = session.report().findings.len();
+                    tracing::info!(
+                        findings = self.state.findings,
+                        reparsed = update.reparsed,
+                        incremental = update.incremental,
+                        full = update.full,
+                        ms = update.ms,
+                        since_debounce_ms = batch.debounced_at.map(|t| t.elapsed().as_secs_f64() * 1000.0),
+                        "findings updated"
+                    );
+                }
+                Err(e) => self.state.fail("analysis", e.to_string()),
+            }
+        }
+        self.enqueue_head();
+        self.save()
+    }
+
+    /// Record the cycle in flight if it has finished.
+    fn reap(&mut self) -> Result<(), DaemonError> {
+        if !self.running.as_ref().is_some_and(|r| r.0.is_finished()) {
+            return Ok(());
+        }
+        let (handle, base, existing) = self.running.take().expect("checked");
+        let result = handle.join().unwrap_or_else(|_| Err(ProposeError::Panicked));
+        finish_cycle(&mut self.state, &self.repo, &self.settings, &base, &existing, result);
+        self.save()
+    }
+
+    /// With no cycle in flight, start one on the newest queued base.
+    fn start_cycle(&mut self) -> Result<(), DaemonError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let Some(base) = self.state.queue.pop() else { return Ok(()) };
+        // The newest base wins: older queued ones are already stale.
+        self.state.queue.clear();
+        let existing = own_branches(&self.repo);
+        let limit = new_branch_allowance(&self.state, &self.settings, existing.len());
+        tracing::info!(base = %base, new_branches_allowed = limit, "cycle started");
+        self.state.in_flight = Some(InFlight { base: base.clone(), started_at: now() });
+        self.save()?;
+        // Current as long as nothing newer has been queued since the cycle began.
+        let started_at = self.generation.load(Ordering::SeqCst);
+        let generation = Arc::clone(&self.generation);
+        let options = propose::Options {
+            base: Some(base.clone()),
+            jobs: self.settings.jobs.max(1),
+            max_new_branches: Some(limit),
+            still_current: Some(Arc::new(move || generation.load(Ordering::SeqCst) == started_at)),
+            ..Default::default()
+        };
+        let workdir = self.repo.workdir.clone();
+        let handle = std::thread::spawn(move || pipeline::run(&workdir, &options, &log_event));
+        self.running = Some((handle, base, existing));
+        Ok(())
+    }
+
+    /// Stopping: the cancellation flag is set, so the cycle's checks are killed and
+    /// its worktrees removed; its base goes back to the queue for the next start.
+    fn stop(&mut self) -> Result<(), DaemonError> {
+        tracing::info!("stopping");
+        if let Some((handle, base, _)) = self.running.take() {
+            let deadline = Instant::now() + Duration::from_secs(4);
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+            self.state.queue.push(base);
+        }
+        self.state.in_flight = None;
+        self.save()
+    }
+}
+
+/// A cycle's progress, as debug log records (the daemon's default level shows
+/// its own milestones only).
+fn log_event(event: Event) {
+    match event {
+        Event::Analysing { .. } => tracing::debug!("analysing"),
+        other => tracing::debug!(event = ?other, "cycle"),
+    }
 }
 
 /// Queue what the user has now (HEAD, or a snapshot of uncommitted work on it)
@@ -327,7 +416,12 @@ fn finish_cycle(
         return;
     }
     state.last_base = Some(base.to_string());
-    // Branches of plans that no longer apply (converted by hand, or deleted).
+    prune_stale_branches(state, repo, settings, &proposal);
+}
+
+/// Branches of plans that no longer apply (converted by hand, or deleted):
+/// deleted or kept, as `[daemon] stale_branches` says.
+fn prune_stale_branches(state: &mut State, repo: &Repo, settings: &DaemonSettings, proposal: &Proposal) {
     let live: Vec<&str> = proposal.proposals.iter().map(|d| d.branch.as_str()).collect();
     for name in own_branches(repo) {
         if live.contains(&name.as_str()) || !name.starts_with("refactor-async/") {

@@ -94,6 +94,7 @@ impl State {
         self.proposals.push(record);
     }
 
+    /// Record that `what` failed, and why.
     pub fn fail(&mut self, what: impl Into<String>, reason: impl Into<String>) {
         self.failures.push(FailureRecord { at: now(), what: what.into(), reason: reason.into() });
         let excess = self.failures.len().saturating_sub(50);

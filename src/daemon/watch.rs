@@ -51,6 +51,7 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// A filter for the working tree at `workdir` with git folder `git`, reading its `.gitignore`.
     pub fn new(workdir: &Path, git: &Path) -> Filter {
         let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
         let git = std::fs::canonicalize(git).unwrap_or_else(|_| git.to_path_buf());

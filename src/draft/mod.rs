@@ -12,7 +12,6 @@ pub mod edits;
 pub mod mappings;
 pub mod python;
 pub mod rewrite;
-pub mod verify;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -52,6 +52,12 @@ pub struct Repo {
     pub workdir: PathBuf,
 }
 
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo").field("workdir", &self.workdir).finish_non_exhaustive()
+    }
+}
+
 /// The commit proposals start from.
 #[derive(Debug, Clone)]
 pub struct Base {
@@ -63,6 +69,7 @@ pub struct Base {
 }
 
 impl Base {
+    /// The commit's id abbreviated to 10 characters, for messages.
     pub fn short(&self) -> String {
         self.oid.to_string()[..10].to_string()
     }

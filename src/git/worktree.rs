@@ -115,7 +115,7 @@ pub fn clean_stale(common: &Path) -> Vec<PathBuf> {
             // No record (killed between creating the folders and writing it): the name carries the pid.
             name.trim_start_matches(PREFIX).split('-').next().and_then(|p| p.parse().ok())
         });
-        if pid.is_some_and(|pid| pid != std::process::id() as i32 && crate::validate::command::process_alive(pid)) {
+        if pid.is_some_and(|pid| pid != std::process::id() as i32 && crate::process::process_alive(pid)) {
             continue;
         }
         let path = dir.join(&name);
@@ -138,7 +138,7 @@ fn stop_processes_in(path: &Path) {
             // SAFETY: getpgid and kill take plain integers.
             let pgid = unsafe { libc::getpgid(pid) };
             if pgid > 1 && pgid != unsafe { libc::getpgrp() } {
-                crate::validate::command::kill_group(pgid, libc::SIGKILL);
+                crate::process::kill_group(pgid, libc::SIGKILL);
             }
             unsafe {
                 libc::kill(pid, libc::SIGKILL);

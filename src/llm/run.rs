@@ -20,12 +20,13 @@ pub struct LlmRun {
 }
 
 impl LlmRun {
+    /// Start the runtime and the client for `settings`.
     pub fn new(settings: &super::settings::LlmSettings) -> Result<LlmRun, LlmError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| LlmError::Setup(e.to_string()))?;
+            .map_err(LlmError::Runtime)?;
         // reqwest's client needs the runtime's context to be built in.
         let client = {
             let _guard = runtime.enter();

@@ -5,6 +5,17 @@ use serde::Deserialize;
 
 use crate::config::{Config, ConfigError};
 
+/// A value of `[llm]` (or of the flag over it) out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LlmSettingsError {
+    #[error("max_concurrency must be at least 1")]
+    NoConcurrency,
+    #[error("{0} must be a positive number of seconds")]
+    Seconds(&'static str),
+    #[error("base_url = {0:?} must start with http:// or https://")]
+    BaseUrl(String),
+}
+
 /// What the LLM drafter reads from the configuration (flags override).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,9 +48,9 @@ impl LlmSettings {
     /// Read `[llm]`, checking every value.
     pub fn from_config(config: &Config) -> Result<LlmSettings, ConfigError> {
         let s: LlmSettings = config.section("llm")?;
-        s.check().map_err(|message| ConfigError::Invalid {
+        s.check().map_err(|e| ConfigError::Invalid {
             origin: format!("[llm] ({})", config.sources.join(", ")),
-            message,
+            message: e.to_string(),
         })?;
         Ok(s)
     }
@@ -50,17 +61,17 @@ impl LlmSettings {
     }
 
     /// Every value in range.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LlmSettingsError> {
         if self.max_concurrency == 0 {
-            return Err("max_concurrency must be at least 1".into());
+            return Err(LlmSettingsError::NoConcurrency);
         }
         for (name, value) in [("timeout_s", self.timeout_s), ("plan_timeout_s", self.plan_timeout_s)] {
             if !(value > 0.0 && value.is_finite()) {
-                return Err(format!("{name} must be a positive number of seconds"));
+                return Err(LlmSettingsError::Seconds(name));
             }
         }
         if self.configured() && !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(format!("base_url = {:?} must start with http:// or https://", self.base_url));
+            return Err(LlmSettingsError::BaseUrl(self.base_url.clone()));
         }
         Ok(())
     }

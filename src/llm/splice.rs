@@ -5,8 +5,18 @@
 use tree_sitter::Node;
 
 use super::answer::dedent;
-use crate::draft::edits::Edits;
+use crate::draft::edits::{Edits, Overlap};
 use crate::draft::python;
+
+/// Why checked sources could not be put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum SpliceError {
+    #[error("no definition of `{0}` found")]
+    NoDefinition(String),
+    /// Which edits overlap (a bug in the splicing; `Overlap` says where).
+    #[error("the replacements overlap")]
+    Overlap(Overlap),
+}
 
 /// The definition of `local` (`Client.fetch`, `outer`) in `src`: its decorated
 /// node's byte range.
@@ -40,11 +50,11 @@ fn find_in(scope: Node<'_>, src: &str, parts: &[&str]) -> Option<(usize, usize)>
 
 /// Replace each `(local qualname, new source)` in `src` and add `imports` that the
 /// module does not have yet. Fails, naming it, when a definition is not found.
-pub fn splice(src: &str, replacements: &[(&str, &str)], imports: &[String]) -> Result<String, String> {
+pub fn splice(src: &str, replacements: &[(&str, &str)], imports: &[String]) -> Result<String, SpliceError> {
     let nl = python::newline(src);
     let mut edits = Edits::new();
     for (local, source) in replacements {
-        let (start, end) = find_definition(src, local).ok_or_else(|| format!("no definition of `{local}` found"))?;
+        let (start, end) = find_definition(src, local).ok_or_else(|| SpliceError::NoDefinition(local.to_string()))?;
         let indent = python::indent_at(src, start);
         let body = dedent(source);
         let text: Vec<String> =
@@ -76,7 +86,7 @@ pub fn splice(src: &str, replacements: &[(&str, &str)], imports: &[String]) -> R
         let block: String = missing.iter().map(|i| format!("{}{nl}", i.trim())).collect();
         edits.insert(at, block);
     }
-    edits.apply(src).map_err(|_| "the replacements overlap".to_string())
+    edits.apply(src).map_err(SpliceError::Overlap)
 }
 
 fn squash(text: &str) -> String {
@@ -113,6 +123,11 @@ mod tests {
 
     #[test]
     fn an_unknown_definition_is_an_error() {
-        assert!(splice(MODULE, &[("nope", "async def nope():\n    pass\n")], &[]).unwrap_err().contains("`nope`"));
+        assert!(
+            splice(MODULE, &[("nope", "async def nope():\n    pass\n")], &[])
+                .unwrap_err()
+                .to_string()
+                .contains("`nope`")
+        );
     }
 }

@@ -33,6 +33,7 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// At most `max_concurrency` requests in flight, each under `timeout`, retried `max_retries` times.
     pub fn new(max_concurrency: usize, timeout: Duration, max_retries: u32) -> Policy {
         Policy {
             semaphore: Semaphore::new(max_concurrency),
@@ -87,6 +88,7 @@ pub struct Transport {
 }
 
 impl Transport {
+    /// Send requests with `client` under `policy`.
     pub fn new(client: reqwest::Client, policy: Arc<Policy>) -> Transport {
         Transport { inner: ReqwestService::new(client), policy }
     }

@@ -1,5 +1,7 @@
-//! Rendering reports: human text, the JSON contract, and SARIF 2.1.0.
+//! Rendering reports: human text, the JSON contract, and SARIF 2.1.0; and the
+//! run's progress events on standard error.
 
+pub mod events;
 pub mod json;
 pub mod progress;
 pub mod proposal;

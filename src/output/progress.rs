@@ -5,8 +5,9 @@
 //! it never mixes with the report on standard output.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::Duration;
 
@@ -23,30 +24,58 @@ pub fn with_progress<T>(progress: &Progress, enabled: bool, work: impl FnOnce() 
     }
     let (stop, stopped) = mpsc::channel::<()>();
     thread::scope(|scope| {
-        let drawer = scope.spawn(move || {
-            if stopped.recv_timeout(DELAY).is_ok() {
-                return;
-            }
-            loop {
-                let total = progress.total.load(Ordering::Relaxed);
-                let done = progress.done.load(Ordering::Relaxed);
-                let line = if total == 0 {
-                    "analysing: finding Python files…".to_string()
-                } else if done < total {
-                    format!("analysing: {done}/{total} files parsed")
-                } else {
-                    format!("analysing: {total} files parsed; resolving calls…")
-                };
-                let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
-                if stopped.recv_timeout(TICK).is_ok() {
-                    break;
-                }
-            }
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        });
+        let drawer = scope.spawn(move || draw(progress, &stopped));
         let result = work();
         let _ = stop.send(());
         let _ = drawer.join();
         result
     })
+}
+
+/// The progress line of work that started and ends at separate calls (the
+/// pipeline's `Analysing` and `Analysed` events).
+pub struct Bar {
+    stop: Sender<()>,
+    drawer: thread::JoinHandle<()>,
+}
+
+impl Bar {
+    /// Start drawing, if stderr is a terminal.
+    pub fn start(progress: Arc<Progress>) -> Option<Bar> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let drawer = thread::spawn(move || draw(&progress, &stopped));
+        Some(Bar { stop, drawer })
+    }
+
+    /// Erase the line and wait for the drawing thread.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.drawer.join();
+    }
+}
+
+/// Redraw the line until told to stop, then erase it.
+fn draw(progress: &Progress, stopped: &Receiver<()>) {
+    if stopped.recv_timeout(DELAY).is_ok() {
+        return;
+    }
+    loop {
+        let total = progress.total.load(Ordering::Relaxed);
+        let done = progress.done.load(Ordering::Relaxed);
+        let line = if total == 0 {
+            "analysing: finding Python files…".to_string()
+        } else if done < total {
+            format!("analysing: {done}/{total} files parsed")
+        } else {
+            format!("analysing: {total} files parsed; resolving calls…")
+        };
+        let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+        if stopped.recv_timeout(TICK).is_ok() {
+            break;
+        }
+    }
+    let _ = write!(std::io::stderr(), "\r\x1b[2K");
 }

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::draft::diff;
-use crate::draft::verify::Check;
 use crate::plan::PlanStatus;
 use crate::propose::{DeliveryStatus, Proposal};
+use crate::validate::Check;
 
 /// The proposal as one JSON document (`version`, `branch`, `commit`, `diff`, `plans`, `validation`, ...).
 pub fn json(proposal: &Proposal) -> String {
@@ -23,9 +23,24 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
         out.push_str(&if color { diff::colorize(&proposal.diff) } else { proposal.diff.clone() });
         out.push('\n');
     }
-    let bold = Style::new().bold();
     let paint = |style: Style, text: &str| if color { format!("{style}{text}{style:#}") } else { text.to_string() };
-    let _ = writeln!(out, "{}", paint(bold, &format!("Plans ({})", proposal.plans.len())));
+    write_plans(&mut out, proposal, &paint);
+    if proposal.dry_run && !proposal.validation.is_empty() {
+        let _ = writeln!(out, "{}", paint(BOLD, "Checks"));
+        write_checks(&mut out, &proposal.validation, &paint, GREEN, RED);
+    }
+    write_branches(&mut out, proposal, &paint);
+    write_summary(&mut out, proposal);
+    out
+}
+
+const BOLD: Style = Style::new().bold();
+const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+
+/// Each plan with its status, its functions, calls, loops and clients, and why.
+fn write_plans(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str) -> String) {
+    let _ = writeln!(out, "{}", paint(BOLD, &format!("Plans ({})", proposal.plans.len())));
     if proposal.plans.is_empty() {
         let _ = writeln!(out, "  nothing to convert: no function does blocking I/O that async code would call");
     }
@@ -67,14 +82,13 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
             let _ = writeln!(out, "      why: {reason}");
         }
     }
-    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
-    let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
-    if proposal.dry_run && !proposal.validation.is_empty() {
-        let _ = writeln!(out, "{}", paint(bold, "Checks"));
-        write_checks(&mut out, &proposal.validation, &paint, green, red);
-    }
+}
+
+/// Each branch with its status, checks, reasons, pull request and push.
+fn write_branches(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str) -> String) {
+    let (green, red) = (GREEN, RED);
     if !proposal.proposals.is_empty() {
-        let _ = writeln!(out, "{}", paint(bold, &format!("Branches ({})", proposal.proposals.len())));
+        let _ = writeln!(out, "{}", paint(BOLD, &format!("Branches ({})", proposal.proposals.len())));
     }
     for p in &proposal.proposals {
         let (label, style) = match p.status {
@@ -93,7 +107,7 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
                 p.validated_with - 1
             );
         }
-        write_checks(&mut out, &p.validation, &paint, green, red);
+        write_checks(out, &p.validation, paint, green, red);
         for reason in &p.reasons {
             let _ = writeln!(out, "      {reason}");
         }
@@ -111,6 +125,10 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
             }
         }
     }
+}
+
+/// The validation runs, the notes and the diff's size.
+fn write_summary(out: &mut String, proposal: &Proposal) {
     if !proposal.dry_run && proposal.validation_runs > 0 {
         let _ = writeln!(
             out,
@@ -135,7 +153,6 @@ pub fn text(proposal: &Proposal, color: bool) -> String {
         if s.deletions == 1 { "" } else { "s" },
         if proposal.dry_run { " (dry run: nothing written)" } else { " in all proposals" }
     );
-    out
 }
 
 /// Each check with its result and duration; a failure's detail (its output's tail) below it.

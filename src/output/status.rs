@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::daemon::state::{FailureRecord, InFlight, ProposalRecord, State};
 use crate::daemon::{lock, paths};
 use crate::git::{GitError, Repo};
-use crate::validate::command::process_alive;
+use crate::process::process_alive;
 
 /// What `status` reports (`--format json`).
 #[derive(Debug, Serialize)]
@@ -57,12 +57,14 @@ impl Status {
         })
     }
 
+    /// The status as one JSON document.
     pub fn json(&self) -> String {
         let mut out = serde_json::to_string_pretty(self).expect("status serialises");
         out.push('\n');
         out
     }
 
+    /// The status for people.
     pub fn text(&self) -> String {
         let mut out = String::new();
         match (self.daemon.running, self.daemon.pid) {

@@ -2,11 +2,11 @@
 
 use std::fmt::Write as _;
 
-use crate::draft::verify::Check;
 use crate::git::Base;
 use crate::git::branch::PLAN_TRAILER;
 use crate::llm::client::CallUsage;
 use crate::plan::Plan;
+use crate::validate::Check;
 
 /// Titles stay under this many characters (git's and forges' convention).
 const TITLE_MAX: usize = 72;

@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::process::kill_group;
+
 /// How to run a command.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -115,24 +117,7 @@ pub fn run(
         collected
     });
 
-    let deadline = start + limits.timeout;
-    let mut timed_out = false;
-    let mut was_cancelled = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-        } else if cancelled() {
-            was_cancelled = true;
-        }
-        if timed_out || was_cancelled {
-            stop_group(pgid, &mut child);
-            break child.wait()?;
-        }
-        std::thread::sleep(POLL);
-    };
+    let (status, timed_out, was_cancelled) = wait(&mut child, pgid, start + limits.timeout, cancelled)?;
     let duration = start.elapsed();
     // Leftovers of the group (a server a test started) die with it.
     kill_group(pgid, libc::SIGKILL);
@@ -154,6 +139,28 @@ pub fn run(
         tail,
         log: log.to_path_buf(),
     })
+}
+
+/// Wait for the child until it exits, the deadline passes or the user cancels
+/// (then its group is stopped): its status, whether it timed out, whether cancelled.
+fn wait(
+    child: &mut std::process::Child,
+    pgid: i32,
+    deadline: Instant,
+    cancelled: &dyn Fn() -> bool,
+) -> std::io::Result<(std::process::ExitStatus, bool, bool)> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok((status, false, false));
+        }
+        let timed_out = Instant::now() >= deadline;
+        let was_cancelled = !timed_out && cancelled();
+        if timed_out || was_cancelled {
+            stop_group(pgid, child);
+            return Ok((child.wait()?, timed_out, was_cancelled));
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// Copy output to the log up to `limit` bytes, count the rest, keep the last bytes for the tail.
@@ -216,28 +223,6 @@ fn stop_group(pgid: i32, child: &mut std::process::Child) {
     kill_group(pgid, libc::SIGKILL);
 }
 
-/// Send `signal` to every process of the group (no error when it is already gone).
-pub fn kill_group(pgid: i32, signal: i32) {
-    if pgid > 1 {
-        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
-}
-
-/// Whether process `pid` is running (a zombie, dead but not yet reaped, is not).
-pub fn process_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        return stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z'));
-    }
-    // SAFETY: signal 0 only checks for existence and permission.
-    unsafe { libc::kill(pid, 0) == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) }
-}
-
 /// Where `program` is on PATH, when it is not a path itself.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
@@ -254,6 +239,7 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::process_alive;
 
     fn limits(timeout_ms: u64, log_limit: u64) -> Limits {
         Limits { timeout: Duration::from_millis(timeout_ms), log_limit, tail_lines: 3 }

@@ -5,17 +5,23 @@
 //! The commands come only from configuration. They run in order and stop at the
 //! first failure, as `make test && make typecheck` would.
 
+pub mod check;
 pub mod command;
 pub mod hooks;
+pub mod preflight;
+pub mod schedule;
 pub mod settings;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::draft::diff::FileChange;
-use crate::draft::verify::Check;
+use crate::event::{Event, Sink};
 use crate::git::GitError;
 use crate::git::worktree::Worktree;
+pub use check::Check;
+pub use preflight::{PreflightError, preflight};
 pub use settings::{HookMode, ValidateSettings};
 
 /// Why a validation run could not even start.
@@ -39,16 +45,43 @@ pub struct Run<'a> {
     pub settings: &'a ValidateSettings,
     /// Folder for this run's logs.
     pub log_dir: PathBuf,
-    /// Shown before each command (progress); empty for none.
+    /// Names the run in the progress events (`[run 1: branch] `); may be empty.
     pub label: String,
-    pub show_progress: bool,
+    /// Where each command's start and end are reported.
+    pub events: &'a dyn Sink,
+}
+
+/// What a validation run is to do.
+enum Steps {
+    /// Run these (name, command line) steps in order.
+    Run(Vec<(String, String)>),
+    /// The repository's hook cannot run here: this failed check is the result.
+    HookUnavailable(Check),
 }
 
 impl Run<'_> {
     /// Write `changes` into the worktree and run every check; stops at the first failure.
     pub fn validate(&self, changes: &[FileChange]) -> Result<Vec<Check>, ValidateError> {
         write_changes(&self.worktree.path, changes)?;
+        let steps = match self.steps(changes)? {
+            Steps::Run(steps) => steps,
+            Steps::HookUnavailable(check) => return Ok(vec![check]),
+        };
         let mut results = Vec::new();
+        for (i, (name, line)) in steps.iter().enumerate() {
+            let check = self.run_step(i + 1, name, line)?;
+            let ok = check.ok;
+            results.push(check);
+            if !ok {
+                break;
+            }
+        }
+        Ok(results)
+    }
+
+    /// The (name, command line) steps to run: the pre-commit hook, then the
+    /// configured commands; or the failed check of a hook that cannot run here.
+    fn steps(&self, changes: &[FileChange]) -> Result<Steps, ValidateError> {
         let mut steps: Vec<(String, String)> = Vec::new();
         if self.settings.hooks == HookMode::Auto {
             match hooks::pre_commit(self.hooks_dir, &self.worktree.path, changes)? {
@@ -56,7 +89,7 @@ impl Run<'_> {
                 Some(hooks::Hook::Unavailable { name, why }) => {
                     let log = self.log_dir.join("00-hook.log");
                     let _ = std::fs::create_dir_all(&self.log_dir).and_then(|_| std::fs::write(&log, &why));
-                    results.push(Check {
+                    return Ok(Steps::HookUnavailable(Check {
                         name,
                         ok: false,
                         duration_ms: 0.0,
@@ -64,50 +97,49 @@ impl Run<'_> {
                         exit_code: None,
                         timed_out: false,
                         log: Some(log),
-                    });
-                    return Ok(results);
+                    }));
                 }
                 None => {}
             }
         }
         steps.extend(self.settings.commands.iter().map(|c| (c.clone(), c.clone())));
-        for (i, (name, line)) in steps.iter().enumerate() {
-            if crate::cancel::requested() {
-                return Err(ValidateError::Cancelled);
-            }
-            if self.show_progress {
-                eprintln!("  {}{name} ...", self.label);
-            }
-            let log = self.log_dir.join(format!("{:02}-{}.log", i + 1, file_slug(name)));
-            let limits = command::Limits {
-                timeout: Duration::from_secs_f64(self.settings.timeout_s),
-                log_limit: self.settings.log_limit_bytes,
-                tail_lines: self.settings.tail_lines,
-            };
-            let outcome =
-                command::run(line, &self.worktree.path, &self.settings.env(), &limits, &log, &crate::cancel::requested)
-                    .map_err(|source| ValidateError::Spawn { command: line.clone(), source })?;
-            if outcome.cancelled {
-                return Err(ValidateError::Cancelled);
-            }
-            if self.show_progress {
-                eprintln!("  {}{name}: {} ({:.1} s)", self.label, outcome.summary(), outcome.duration.as_secs_f64());
-            }
-            let ok = outcome.ok;
-            results.push(Check {
-                name: name.clone(),
-                ok,
-                duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                detail: (!ok).then(|| format!("{}\n{}", outcome.summary(), outcome.tail)),
-                exit_code: outcome.exit_code,
-                timed_out: outcome.timed_out,
-                log: Some(outcome.log.clone()),
-            });
-            if !ok {
-                break;
-            }
+        Ok(Steps::Run(steps))
+    }
+
+    /// Run step `number` of the run, its output to a log of its own.
+    fn run_step(&self, number: usize, name: &str, line: &str) -> Result<Check, ValidateError> {
+        if crate::cancel::requested() {
+            return Err(ValidateError::Cancelled);
         }
-        Ok(results)
+        self.events.emit(Event::CheckStarted { label: self.label.clone(), name: name.to_string() });
+        let log = self.log_dir.join(format!("{number:02}-{}.log", file_slug(name)));
+        let limits = command::Limits {
+            timeout: Duration::from_secs_f64(self.settings.timeout_s),
+            log_limit: self.settings.log_limit_bytes,
+            tail_lines: self.settings.tail_lines,
+        };
+        let outcome =
+            command::run(line, &self.worktree.path, &self.settings.env(), &limits, &log, &crate::cancel::requested)
+                .map_err(|source| ValidateError::Spawn { command: line.to_string(), source })?;
+        if outcome.cancelled {
+            return Err(ValidateError::Cancelled);
+        }
+        self.events.emit(Event::CheckFinished {
+            label: self.label.clone(),
+            name: name.to_string(),
+            ok: outcome.ok,
+            summary: outcome.summary(),
+            seconds: outcome.duration.as_secs_f64(),
+        });
+        Ok(Check {
+            name: name.to_string(),
+            ok: outcome.ok,
+            duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+            detail: (!outcome.ok).then(|| format!("{}\n{}", outcome.summary(), outcome.tail)),
+            exit_code: outcome.exit_code,
+            timed_out: outcome.timed_out,
+            log: Some(outcome.log.clone()),
+        })
     }
 }
 
@@ -139,62 +171,6 @@ pub fn file_slug(text: &str) -> String {
     out.trim_matches('-').chars().take(40).collect()
 }
 
-/// Before anything runs: each configured command's program must exist, and each
-/// `make` target must be defined in the base commit's Makefile. Returns what is
-/// missing, named.
-pub fn preflight(settings: &ValidateSettings, worktree: &Path) -> Result<(), String> {
-    for line in &settings.commands {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let Some(&program) = words.iter().find(|w| !w.contains('=')) else { continue };
-        if command::find_program(program).is_none() && !is_shell_builtin(program) {
-            return Err(format!("validation command `{line}` needs `{program}`, which is not installed (not on PATH)"));
-        }
-        if program != "make" && program != "gmake" {
-            continue;
-        }
-        let targets: Vec<&str> = words
-            .iter()
-            .skip_while(|w| **w != program)
-            .skip(1)
-            .filter(|w| !w.starts_with('-') && !w.contains('='))
-            .copied()
-            .collect();
-        if words.iter().any(|w| *w == "-f" || *w == "-C" || w.starts_with("--file") || w.starts_with("--directory")) {
-            continue; // a Makefile elsewhere: let the command itself say what is wrong
-        }
-        if !["Makefile", "makefile", "GNUmakefile"].iter().any(|m| worktree.join(m).is_file()) {
-            return Err(format!(
-                "validation command `{line}` needs a Makefile, and the base commit has none at the repository root"
-            ));
-        }
-        let probe_logs = tempfile::tempdir().map_err(|e| format!("cannot create a temporary folder: {e}"))?;
-        let limits = command::Limits { timeout: Duration::from_secs(30), log_limit: 64 * 1024, tail_lines: 20 };
-        for target in targets {
-            // `make -q` decides whether the target is up to date without running its recipe;
-            // exit 2 with "No rule to make target" means there is no such target.
-            let probe = format!("{program} -q {}", hooks::shell_quote(target));
-            let log = probe_logs.path().join("make-q.log");
-            let out = command::run(&probe, worktree, &[], &limits, &log, &crate::cancel::requested);
-            if let Ok(out) = out
-                && out.exit_code == Some(2)
-                && out.tail.contains("No rule to make target")
-            {
-                return Err(format!(
-                    "validation command `{line}`: the Makefile has no target `{target}` (set [validate] commands to the checks this repository has)"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn is_shell_builtin(word: &str) -> bool {
-    matches!(
-        word,
-        "cd" | "test" | "[" | "true" | "false" | "exit" | "export" | "set" | "." | "source" | "eval" | "exec" | "("
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,19 +179,5 @@ mod tests {
     fn log_names_are_readable() {
         assert_eq!(file_slug("make test"), "make-test");
         assert_eq!(file_slug("pre-commit hook"), "pre-commit-hook");
-    }
-
-    #[test]
-    fn preflight_names_what_is_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Makefile"), "test:\n\ttrue\n").unwrap();
-        let mut s = ValidateSettings::default_for_tests();
-        s.commands = vec!["make test".into(), "make typecheck".into()];
-        let err = preflight(&s, dir.path()).unwrap_err();
-        assert!(err.contains("no target `typecheck`"), "{err}");
-        s.commands = vec!["make test".into()];
-        preflight(&s, dir.path()).unwrap();
-        s.commands = vec!["no-such-program-xyz --flag".into()];
-        assert!(preflight(&s, dir.path()).unwrap_err().contains("`no-such-program-xyz`, which is not installed"));
     }
 }

@@ -68,6 +68,7 @@ impl ValidateSettings {
         vec![("REFACTOR_ASYNC_VALIDATION".to_string(), "1".to_string())]
     }
 
+    /// The built-in `[validate]`, for unit tests.
     #[cfg(test)]
     pub fn default_for_tests() -> ValidateSettings {
         ValidateSettings::from_config(&Config::builtin()).expect("built-in [validate] is valid")
@@ -87,6 +88,7 @@ impl GitSettings {
         Ok(s)
     }
 
+    /// The configured author's name and email; none where the repository's own apply.
     pub fn author(&self) -> (Option<&str>, Option<&str>) {
         fn some(s: &str) -> Option<&str> {
             (!s.trim().is_empty()).then_some(s)

@@ -10,8 +10,7 @@ use std::sync::{Condvar, Mutex};
 
 use serde::Serialize;
 
-use crate::draft::verify::Check;
-use crate::validate::ValidateError;
+use super::{Check, ValidateError};
 
 /// One validation run: which proposals it held and how it went.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +33,7 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Whether proposal `item` passed: a passing run holds it.
     pub fn passed(&self, item: usize) -> bool {
         self.decided_by[item].is_some_and(|r| self.runs[r].ok)
     }
