@@ -107,9 +107,8 @@ pub fn watch(workdir: &Path, git: &Path, debounce: Duration) -> notify::Result<W
         let _ = raw_tx.send(event);
     })?;
     let filter = Filter::new(workdir, git);
-    let workdir = filter.workdir.clone();
-    inner.watch(&workdir, RecursiveMode::NonRecursive)?;
-    for entry in std::fs::read_dir(&workdir)?.flatten() {
+    inner.watch(&filter.workdir, RecursiveMode::NonRecursive)?;
+    for entry in std::fs::read_dir(&filter.workdir)?.flatten() {
         let path = entry.path();
         if path.is_dir() && filter.watchable_top(&path) {
             inner.watch(&path, RecursiveMode::Recursive)?;
@@ -120,75 +119,95 @@ pub fn watch(workdir: &Path, git: &Path, debounce: Duration) -> notify::Result<W
         inner.watch(&filter.git.join("refs"), RecursiveMode::Recursive)?;
     }
     let (tx, batches) = mpsc::channel();
+    // The watcher lives in the thread so that new top-level folders can be watched too.
+    let mut bursts = Bursts { inner, filter, raw: raw_rx, debounce };
     std::thread::spawn(move || {
-        // The watcher lives here so that new top-level folders can be watched too.
-        let mut inner = inner;
-        loop {
-            // Wait for the first event of a burst.
-            let first = match raw_rx.recv() {
-                Ok(event) => event,
-                Err(_) => return,
-            };
-            let mut batch = Batch::default();
-            // Whether an event mattered: only those open or extend a burst, so that
-            // reads (a `status` poll, an editor opening files) never hold a batch back.
-            let mut take = |event: notify::Result<notify::Event>, batch: &mut Batch| -> bool {
-                let event = match event {
-                    Ok(event) => event,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "file watcher error");
-                        return false;
-                    }
-                };
-                if matches!(event.kind, notify::EventKind::Access(_)) {
-                    return false;
-                }
-                tracing::trace!(kind = ?event.kind, paths = ?event.paths, "file event");
-                let mut relevant = false;
-                for path in &event.paths {
-                    if matches!(event.kind, notify::EventKind::Create(_))
-                        && path.parent() == Some(workdir.as_path())
-                        && path.is_dir()
-                        && filter.watchable_top(path)
-                    {
-                        let _ = inner.watch(path, RecursiveMode::Recursive);
-                    }
-                    relevant |= filter.add(batch, path);
-                }
-                relevant
-            };
-            if !take(first, &mut batch) {
-                continue;
-            }
-            // Quiet for `debounce`, or at most `MAX_HOLD` after the first event: a
-            // file rewritten without pause still gets handled.
-            let opened = Instant::now();
-            let mut last = opened;
-            loop {
-                let quiet_until = last + debounce;
-                let now = Instant::now();
-                if now >= quiet_until || now >= opened + debounce * MAX_HOLD {
-                    break;
-                }
-                match raw_rx.recv_timeout(quiet_until - now) {
-                    Ok(event) => {
-                        if take(event, &mut batch) {
-                            last = Instant::now();
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            }
-            if !batch.paths.is_empty() || batch.git_moved {
-                batch.debounced_at = Some(Instant::now());
-                if tx.send(batch).is_err() {
-                    return;
-                }
+        while let Some(batch) = bursts.next() {
+            if tx.send(batch).is_err() {
+                return;
             }
         }
     });
     Ok(Watcher { batches })
+}
+
+/// Raw file events, debounced into batches.
+struct Bursts<W: notify::Watcher> {
+    inner: W,
+    filter: Filter,
+    raw: Receiver<notify::Result<notify::Event>>,
+    debounce: Duration,
+}
+
+impl<W: notify::Watcher> Bursts<W> {
+    /// The next batch with something in it; none once the watcher is gone.
+    fn next(&mut self) -> Option<Batch> {
+        loop {
+            // Wait for the first event of a burst.
+            let first = self.raw.recv().ok()?;
+            let mut batch = Batch::default();
+            if !self.take(first, &mut batch) {
+                continue;
+            }
+            self.collect_burst(&mut batch)?;
+            if !batch.paths.is_empty() || batch.git_moved {
+                batch.debounced_at = Some(Instant::now());
+                return Some(batch);
+            }
+        }
+    }
+
+    /// Quiet for `debounce`, or at most `MAX_HOLD` windows after the first event: a
+    /// file rewritten without pause still gets handled. None when the watcher is gone.
+    fn collect_burst(&mut self, batch: &mut Batch) -> Option<()> {
+        let opened = Instant::now();
+        let mut last = opened;
+        loop {
+            let quiet_until = last + self.debounce;
+            let now = Instant::now();
+            if now >= quiet_until || now >= opened + self.debounce * MAX_HOLD {
+                return Some(());
+            }
+            match self.raw.recv_timeout(quiet_until - now) {
+                Ok(event) => {
+                    if self.take(event, batch) {
+                        last = Instant::now();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return Some(()),
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Add an event's paths to the batch; whether it mattered. Only events that
+    /// matter open or extend a burst, so that reads (a `status` poll, an editor
+    /// opening files) never hold a batch back.
+    fn take(&mut self, event: notify::Result<notify::Event>, batch: &mut Batch) -> bool {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(error = %e, "file watcher error");
+                return false;
+            }
+        };
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            return false;
+        }
+        tracing::trace!(kind = ?event.kind, paths = ?event.paths, "file event");
+        let mut relevant = false;
+        for path in &event.paths {
+            if matches!(event.kind, notify::EventKind::Create(_))
+                && path.parent() == Some(self.filter.workdir.as_path())
+                && path.is_dir()
+                && self.filter.watchable_top(path)
+            {
+                let _ = self.inner.watch(path, RecursiveMode::Recursive);
+            }
+            relevant |= self.filter.add(batch, path);
+        }
+        relevant
+    }
 }
 
 #[cfg(test)]
