@@ -243,6 +243,32 @@ fn repository_catalog_entries_extend_the_builtin_catalog() {
     assert!(!f.iter().any(|(c, _, l, _)| c == "RA106" && *l == 7), "{f:?}");
 }
 
+/// A native entry must name a registered mapping; a repository's entry naming none,
+/// or an unknown one, is a configuration error that names the entry (exit 2), for
+/// `analyze` and `propose --dry-run` alike.
+#[test]
+fn a_native_catalog_entry_without_a_registered_mapping_is_a_configuration_error() {
+    let entry = "[[catalog.api]]\nnames = [\"acme.Client.fetch\"]\nkind = \"http\"\nstrategy = \"native\"\nreplacement = \"acme.AsyncClient.fetch\"\n";
+    for (config, says) in [
+        (entry.to_string(), "names no mapping"),
+        (format!("{entry}mapping = \"acme\"\n"), "names mapping \"acme\", which is not registered"),
+    ] {
+        let repo = repo_with(&[("app.py", b"x = 1\n"), ("refactor-async.toml", config.as_bytes())]);
+        for args in [&["analyze"][..], &["propose", "--dry-run"][..]] {
+            bin(&python())
+                .args(args)
+                .arg(repo.path())
+                .assert()
+                .code(2)
+                .stderr(predicates::str::contains("the entry for `acme.Client.fetch`"))
+                .stderr(predicates::str::contains(says));
+        }
+    }
+    let named = format!("{entry}mapping = \"http_client\"\n");
+    let repo = repo_with(&[("app.py", b"x = 1\n"), ("refactor-async.toml", named.as_bytes())]);
+    bin(&python()).arg("analyze").arg(repo.path()).assert().code(0);
+}
+
 #[test]
 fn warm_runs_reuse_the_cache_and_reparse_only_changed_files() {
     let repo = example_repo("hubmirror");
