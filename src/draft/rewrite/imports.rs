@@ -2,7 +2,7 @@
 //! module's names), and the imports they leave unused.
 
 use super::*;
-use crate::analysis::summary::BindingValue;
+use crate::analysis::summary::{Binding, BindingValue};
 use crate::draft::edits::Overlap;
 
 /// Imports the phases asked for, added in one place at the end.
@@ -34,8 +34,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     /// The module-level `from module import name` (or `name as alias`) that binds
     /// `ident`: the module as written and the imported name.
     pub(super) fn import_binding(&self, ident: &str) -> Option<(String, String)> {
-        let scope = self.module().summary.scopes.first()?;
-        scope.bindings.iter().filter(|b| b.name == ident).find_map(|b| match &b.value {
+        self.top_level_imports().filter(|b| b.name == ident).find_map(|b| match &b.value {
             BindingValue::FromImport { level, module, name } => {
                 Some((format!("{}{module}", ".".repeat(*level as usize)), name.clone()))
             }
@@ -43,13 +42,25 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         })
     }
 
+    /// The bindings of import statements at the top level of the module. Imports
+    /// under `if TYPE_CHECKING:` or `try:` are left out: a name bound only there
+    /// may be missing at run time, so the rewrite imports what it needs itself.
+    fn top_level_imports(&self) -> impl Iterator<Item = &'a Binding> + '_ {
+        let bindings = self.module().summary.scopes.first().map(|s| s.bindings.as_slice()).unwrap_or_default();
+        bindings.iter().filter(|b| {
+            matches!(b.value, BindingValue::Module(_) | BindingValue::FromImport { .. })
+                && ["import_statement", "import_from_statement"].iter().any(|kind| {
+                    python::node_starting(self.tree, b.at as usize, kind)
+                        .is_some_and(|stmt| stmt.parent().is_some_and(|p| p.kind() == "module"))
+                })
+        })
+    }
+
     /// The module-level `from module import ...` statement (where names are added).
     fn import_from_statement(&self, module: &str) -> Option<Node<'t>> {
-        let scope = self.module().summary.scopes.first()?;
-        scope.bindings.iter().find_map(|b| match &b.value {
+        self.top_level_imports().find_map(|b| match &b.value {
             BindingValue::FromImport { level: 0, module: m, .. } if m == module => {
                 python::node_starting(self.tree, b.at as usize, "import_from_statement")
-                    .filter(|stmt| stmt.parent().is_some_and(|p| p.kind() == "module"))
             }
             _ => None,
         })
@@ -57,8 +68,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// Whether the module already binds `module` with a plain `import module`.
     fn imports_module(&self, module: &str) -> bool {
-        let Some(scope) = self.module().summary.scopes.first() else { return false };
-        scope.bindings.iter().any(|b| b.name == module && b.value == BindingValue::Module(module.to_string()))
+        self.top_level_imports().any(|b| b.name == module && b.value == BindingValue::Module(module.to_string()))
     }
 
     pub(super) fn finish(&mut self) -> Result<String, String> {

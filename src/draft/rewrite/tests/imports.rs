@@ -42,3 +42,84 @@ fn imported_function_is_imported_under_its_async_name() {
         "from pkg.net import pause_async\nfrom pkg._async_bridge import run_sync\n\n\nasync def pause_twice_async() -> None:\n    await pause_async(1.0)\n    await pause_async(1.0)\n\n\ndef pause_twice() -> None:\n    \"\"\"Sync wrapper of `pause_twice_async`, kept for existing callers.\"\"\"\n    run_sync(pause_twice_async(), \"pause_twice_async\")\n",
     );
 }
+
+#[test]
+fn optional_requests_import_keeps_httpx_among_plain_imports() {
+    assert_codemod(
+        r#"import logging
+import os
+
+log = logging.getLogger(__name__)
+
+try:
+    import requests
+except ImportError:
+    log.error("needs requests")
+
+
+def fetch(url: str) -> bytes:
+    return requests.get(url, timeout=5).content
+"#,
+        r#"import httpx
+import logging
+import os
+from _async_bridge import run_sync, shared_ssl_context
+
+log = logging.getLogger(__name__)
+
+try:
+    import requests
+except ImportError:
+    log.error("needs requests")
+
+
+async def fetch_async(url: str) -> bytes:
+    async with httpx.AsyncClient(
+        follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
+    ) as client:
+        return (await client.get(url, timeout=5)).content
+
+
+def fetch(url: str) -> bytes:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+"#,
+    );
+}
+
+#[test]
+fn type_checking_import_does_not_count_as_imported() {
+    assert_codemod(
+        r#"from typing import TYPE_CHECKING
+
+import requests
+
+if TYPE_CHECKING:
+    import httpx
+
+
+def fetch(url: str) -> bytes:
+    return requests.get(url, timeout=5).content
+"#,
+        r#"from typing import TYPE_CHECKING
+
+import httpx
+from _async_bridge import run_sync, shared_ssl_context
+
+if TYPE_CHECKING:
+    import httpx
+
+
+async def fetch_async(url: str) -> bytes:
+    async with httpx.AsyncClient(
+        follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
+    ) as client:
+        return (await client.get(url, timeout=5)).content
+
+
+def fetch(url: str) -> bytes:
+    """Sync wrapper of `fetch_async`, kept for existing callers."""
+    return run_sync(fetch_async(url), "fetch_async")
+"#,
+    );
+}
