@@ -272,7 +272,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         let facts = CallFacts { api: &api.name, call: self.call(m, ci) };
         Some(match mapping.check(&facts) {
             Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),
-            Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why)),
+            Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why.0)),
         })
     }
 }

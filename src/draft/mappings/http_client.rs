@@ -3,7 +3,7 @@
 //! `httpx.AsyncClient` (the clients phase converts its construction and gives the
 //! class `aclose()` and `async with`).
 
-use super::{CallEdit, CallFacts, ClientClass, Description, Mapping, NO_MAPPING, class_of};
+use super::{CallEdit, CallFacts, ClientClass, Declined, Description, Mapping, class_of};
 use crate::analysis::summary::CallSite;
 
 /// The HTTP clients converted when held in an attribute.
@@ -28,12 +28,12 @@ const CLASSES: &[ClientClass] = &[
 const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
 
 /// A request's keywords must all be per-request ones in httpx, and known.
-pub(super) fn check_request_keywords(call: &CallSite) -> Result<(), String> {
+pub(super) fn check_request_keywords(call: &CallSite) -> Result<(), Declined> {
     if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
-        return Err(format!("`{k}=` is a client setting in httpx, not a per-request one"));
+        return Err(Declined(format!("`{k}=` is a client setting in httpx, not a per-request one")));
     }
     if call.has_splat {
-        return Err("`**kwargs` may carry arguments httpx does not take per request".to_string());
+        return Err(Declined::new("`**kwargs` may carry arguments httpx does not take per request"));
     }
     Ok(())
 }
@@ -67,20 +67,20 @@ impl Mapping for ClientAttribute {
 
     /// Only a plain `self.<attribute>` receiver, with keywords httpx takes per
     /// request (the SDK clients are built on httpx too).
-    fn check(&self, facts: &CallFacts<'_>) -> Result<(), String> {
+    fn check(&self, facts: &CallFacts<'_>) -> Result<(), Declined> {
         if self.client(facts.api).is_none() {
-            return Err(NO_MAPPING.to_string());
+            return Err(Declined::no_mapping());
         }
-        let Some(callee) = &facts.call.callee else { return Err("the client is not a plain attribute".to_string()) };
+        let Some(callee) = &facts.call.callee else { return Err(Declined::new("the client is not a plain attribute")) };
         if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
-            return Err("only clients held in a `self.` attribute are converted natively".to_string());
+            return Err(Declined::new("only clients held in a `self.` attribute are converted natively"));
         }
         check_request_keywords(facts.call)
     }
 
     /// Its keywords renamed, a timeout, an await: the attribute itself is converted
     /// by the clients phase.
-    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined> {
         edit.rename_keywords();
         edit.add_timeout();
         edit.await_call();

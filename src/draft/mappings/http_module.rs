@@ -3,7 +3,7 @@
 //! `await client.get(url)`, with requests' redirect behaviour and a timeout.
 
 use super::http_client::check_request_keywords;
-use super::{CallEdit, CallFacts, Description, Mapping, NO_MAPPING};
+use super::{CallEdit, CallFacts, Declined, Description, Mapping};
 
 /// The `http_module` mapping.
 pub struct HttpModule;
@@ -27,18 +27,18 @@ impl Mapping for HttpModule {
         }
     }
 
-    fn check(&self, facts: &CallFacts<'_>) -> Result<(), String> {
+    fn check(&self, facts: &CallFacts<'_>) -> Result<(), Declined> {
         let module_function = facts
             .api
             .split_once('.')
             .is_some_and(|(lib, verb)| (lib == "requests" || lib == "httpx") && VERBS.contains(&verb));
         if !module_function {
-            return Err(NO_MAPPING.to_string());
+            return Err(Declined::no_mapping());
         }
         check_request_keywords(facts.call)
     }
 
-    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined> {
         let api = edit.api().to_string();
         let method = api.rsplit('.').next().unwrap_or("request");
         // requests follows redirects for every method but HEAD; httpx for none.

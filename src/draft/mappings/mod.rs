@@ -35,6 +35,24 @@ pub static REGISTRY: &[&dyn Mapping] = &[
 /// no rewrite for this particular API of the entry.
 pub const NO_MAPPING: &str = "the rules drafter has no faithful native mapping for this API";
 
+/// Why a mapping does not rewrite a call (natively, or at all), in words shown to
+/// people: in the plan beside a call sent to a thread, or as the reason a draft
+/// needs an LLM.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Declined(pub String);
+
+impl Declined {
+    pub fn new(why: impl Into<String>) -> Declined {
+        Declined(why.into())
+    }
+
+    /// The call's API has no rewrite in the mapping its catalog entry names.
+    pub fn no_mapping() -> Declined {
+        Declined(NO_MAPPING.to_string())
+    }
+}
+
 /// What a mapping is told about a call when deciding whether it can rewrite it.
 pub struct CallFacts<'a> {
     /// The canonical qualified API (`requests.Session.get`).
@@ -83,10 +101,10 @@ pub trait Mapping: Sync {
     fn description(&self) -> Description;
     /// Whether this call can be rewritten natively where it stands; the error says
     /// why not, and the call then runs in a thread.
-    fn check(&self, facts: &CallFacts<'_>) -> Result<(), String>;
+    fn check(&self, facts: &CallFacts<'_>) -> Result<(), Declined>;
     /// The call's edit: callee, keywords, timeout, await, and the imports it needs.
     /// An error makes the file need an LLM, with the reason.
-    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String>;
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined>;
     /// The client class an attribute holding the API's receiver becomes, if any.
     fn client(&self, _api: &str) -> Option<&'static ClientClass> {
         None

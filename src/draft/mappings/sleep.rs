@@ -1,7 +1,7 @@
 //! `time.sleep(x)` → `await asyncio.sleep(x)`: the same pause, without holding the
 //! event loop.
 
-use super::{CallEdit, CallFacts, Description, Mapping};
+use super::{CallEdit, CallFacts, Declined, Description, Mapping};
 
 /// The `sleep` mapping.
 pub struct Sleep;
@@ -20,11 +20,11 @@ impl Mapping for Sleep {
     }
 
     /// A sleep takes its duration and nothing else the async one lacks.
-    fn check(&self, _facts: &CallFacts<'_>) -> Result<(), String> {
+    fn check(&self, _facts: &CallFacts<'_>) -> Result<(), Declined> {
         Ok(())
     }
 
-    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined> {
         edit.need_import("asyncio");
         edit.replace_callee("asyncio.sleep");
         edit.await_call();

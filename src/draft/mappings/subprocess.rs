@@ -2,7 +2,7 @@
 //! subprocess behind the helper module's `run_process`, which keeps
 //! `subprocess.run`'s result type, errors and timeout.
 
-use super::{CallEdit, CallFacts, Description, Mapping, NO_MAPPING};
+use super::{CallEdit, CallFacts, Declined, Description, Mapping};
 
 /// The `subprocess` mapping.
 pub struct Subprocess;
@@ -38,21 +38,21 @@ impl Mapping for Subprocess {
 
     /// Only `subprocess.run(args, keyword=...)` with keywords `run_process` knows:
     /// the other entry points (`call`, `check_output`, `Popen`) have no rewrite yet.
-    fn check(&self, facts: &CallFacts<'_>) -> Result<(), String> {
+    fn check(&self, facts: &CallFacts<'_>) -> Result<(), Declined> {
         if facts.api != "subprocess.run" {
-            return Err(NO_MAPPING.to_string());
+            return Err(Declined::no_mapping());
         }
         let call = facts.call;
         if let Some(k) = call.keywords.iter().find(|k| !RUN_PROCESS_KEYWORDS.contains(&k.as_str())) {
-            return Err(format!("`{k}=` is not supported by the asyncio subprocess rewrite"));
+            return Err(Declined(format!("`{k}=` is not supported by the asyncio subprocess rewrite")));
         }
         if call.has_splat || call.positional != 1 {
-            return Err("only `subprocess.run(args, keyword=...)` calls are rewritten natively".to_string());
+            return Err(Declined::new("only `subprocess.run(args, keyword=...)` calls are rewritten natively"));
         }
         Ok(())
     }
 
-    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), String> {
+    fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined> {
         edit.need_helper("run_process");
         edit.replace_callee("run_process");
         edit.add_timeout();

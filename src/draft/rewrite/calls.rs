@@ -2,6 +2,7 @@
 //! in a thread, and the native mappings' edits through [`CallEdit`].
 
 use super::*;
+use crate::draft::mappings::Declined;
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn convert_calls(&mut self, id: FuncId) {
@@ -223,7 +224,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.imports.may_drop.extend(mapping.may_leave_unused());
         let mut edit = CallEdit { rewriter: self, node, args, ci, api: &pc.api, timeout };
         if let Err(why) = mapping.edit(&mut edit) {
-            self.fail(node.start_byte(), why);
+            self.fail(node.start_byte(), why.0);
         }
     }
 
@@ -332,9 +333,9 @@ impl CallEdit<'_, '_, '_, '_> {
     /// (`async with httpx.AsyncClient(<options>, timeout=..., verify=...) as client:`),
     /// shared by every call of the statement; an error when the call is not in a
     /// simple statement.
-    pub fn statement_client(&mut self, options: &str) -> Result<String, String> {
+    pub fn statement_client(&mut self, options: &str) -> Result<String, Declined> {
         let Some(stmt) = enclosing_simple_statement(self.node) else {
-            return Err(format!("`{}` is not in a simple statement to wrap in `async with`", self.api));
+            return Err(Declined(format!("`{}` is not in a simple statement to wrap in `async with`", self.api)));
         };
         let key = (stmt.start_byte(), stmt.end_byte());
         if let Some((name, _)) = self.rewriter.deferred.client_statements.get(&key) {
