@@ -150,7 +150,7 @@ fn text_output_groups_by_file_and_shows_call_paths() {
     assert!(!text.contains('\u{1b}'), "no colours when not on a terminal");
     assert!(text.contains("src/ragjudge/llm.py\n"));
     assert!(text.contains("call path: ragjudge.judge.judge_case → ragjudge.judge.score_metric → ragjudge.llm.chat_completion → requests.post"));
-    assert!(text.contains("12 findings in 5 files"), "{text}");
+    assert!(text.contains("13 findings in 5 files"), "{text}");
 }
 
 #[test]

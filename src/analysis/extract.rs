@@ -621,8 +621,26 @@ impl<'s> Walker<'s> {
                 Some(inner) => self.chain_into(inner, out, depth + 1),
                 None => false,
             },
+            // `root / "name"` is `root.__truediv__("name")`: a `Path` joined to a `Path`.
+            "binary_operator" => match self.true_division(node) {
+                Some(left) => {
+                    if !self.chain_into(left, out, depth + 1) {
+                        return false;
+                    }
+                    out.push(TRUE_DIVISION.to_string());
+                    out.push(CALL_SEGMENT.to_string());
+                    true
+                }
+                None => false,
+            },
             _ => false,
         }
+    }
+
+    /// The left side of `left / right`.
+    fn true_division<'n>(&self, node: Node<'n>) -> Option<Node<'n>> {
+        let operator = node.child_by_field_name("operator")?;
+        (self.text(operator) == "/").then(|| node.child_by_field_id(fields().left.get())).flatten()
     }
 
     /// The main type named by an annotation: `T | None`, `Optional[T]` and `"T"` give `T`.
@@ -700,6 +718,13 @@ impl<'s> Walker<'s> {
             },
             "identifier" | "attribute" => match self.chain(node) {
                 Some(chain) => BindingValue::Alias(chain),
+                None => BindingValue::Unknown,
+            },
+            "binary_operator" => match self.true_division(node).and_then(|left| self.chain(left)) {
+                Some(mut chain) => {
+                    chain.push(TRUE_DIVISION.to_string());
+                    BindingValue::Call(chain)
+                }
                 None => BindingValue::Unknown,
             },
             "none" => BindingValue::NoneValue,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
-use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ScopeKind};
+use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ScopeKind, TRUE_DIVISION};
 
 /// Index of a module in the [`Index`].
 pub type ModId = u32;
@@ -568,9 +568,14 @@ fn absolute_module(module: &Module, level: u32, name: &str) -> Option<String> {
 /// The chain's text, for messages.
 pub fn chain_text(chain: &Chain) -> String {
     let mut out = String::new();
-    for seg in chain {
+    let mut segments = chain.iter().peekable();
+    while let Some(seg) = segments.next() {
         if seg == CALL_SEGMENT {
             out.push_str("()");
+        } else if seg == TRUE_DIVISION && segments.peek().is_some_and(|next| *next == CALL_SEGMENT) {
+            // Written `root / "x"`; the right-hand side is not part of the chain.
+            segments.next();
+            out = format!("({out} / …)");
         } else {
             if !out.is_empty() {
                 out.push('.');

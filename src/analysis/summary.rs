@@ -15,6 +15,10 @@ pub type Chain = Vec<String>;
 /// The segment that stands for a call inside a [`Chain`].
 pub const CALL_SEGMENT: &str = "()";
 
+/// The method `left / right` calls, as a chain segment: `root / "x"` is the chain of
+/// `root.__truediv__()`, so the catalog's `[returns]` types it (`pathlib.Path`).
+pub const TRUE_DIVISION: &str = "__truediv__";
+
 /// A place in a source file: 1-based line and column (column counted in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Position {
