@@ -146,13 +146,14 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             return Err("its body is on the `for` line".into());
         }
         let function = enclosing_function(node).ok_or("not in a function")?;
-        // Names the body assigns must not be read or written outside the loop:
-        // they become locals of the per-item function.
-        let assigned = bound_names(self.src, body);
-        for name in name_uses(self.src, function, (node.start_byte(), node.end_byte())) {
-            if assigned.contains(name) {
-                return Err(format!("`{name}` is assigned in the loop and used outside it"));
-            }
+        // Names the loop assigns (its target, its body's) become locals of the
+        // per-item function: nothing outside the loop may read them.
+        let mut assigned = bound_names(self.src, body);
+        if let Some(left) = node.child_by_field_name("left") {
+            assigned.extend(python::identifiers(self.src, left));
+        }
+        if let Some(name) = assigned.into_iter().find(|n| escapes::escapes(self.src, function, node, n)) {
+            return Err(format!("`{name}` is assigned in the loop and used outside it"));
         }
         Ok((body, function))
     }
@@ -268,31 +269,6 @@ pub(super) fn loop_continues(for_node: Node) -> Vec<Node> {
             "for_statement" | "while_statement" | "function_definition" | "lambda" | "class_definition" => continue,
             "continue_statement" => out.push(n),
             _ => {}
-        }
-        for child in n.named_children(&mut cursor) {
-            stack.push(child);
-        }
-    }
-    out
-}
-
-/// Names read or written in `node` outside `skip` (attribute names and keyword names are not names).
-pub(super) fn name_uses<'s>(src: &'s str, node: Node, skip: (usize, usize)) -> Vec<&'s str> {
-    let mut out = Vec::new();
-    let mut cursor = node.walk();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        if n.start_byte() >= skip.0 && n.end_byte() <= skip.1 {
-            continue;
-        }
-        if n.kind() == "identifier" {
-            let is_attribute_name = n.parent().is_some_and(|p| {
-                (p.kind() == "attribute" && p.child_by_field_name("attribute") == Some(n))
-                    || (p.kind() == "keyword_argument" && p.child_by_field_name("name") == Some(n))
-            });
-            if !is_attribute_name {
-                out.push(text(src, n));
-            }
         }
         for child in n.named_children(&mut cursor) {
             stack.push(child);

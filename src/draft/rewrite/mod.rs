@@ -18,6 +18,7 @@
 mod calls;
 mod clients;
 mod decorators;
+mod escapes;
 mod functions;
 mod gathers;
 mod imports;

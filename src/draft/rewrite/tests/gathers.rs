@@ -353,3 +353,182 @@ def add_all(xs: list[int]) -> list[int]:
         r#"app.py:13: loop kept sequential: it declares `global` or `nonlocal` names"#,
     );
 }
+
+#[test]
+fn loop_target_read_after_the_loop_stays_sequential() {
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def last(xs: list[int]) -> int:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+    return x
+"#,
+        r#"app.py:11: loop kept sequential: `x` is assigned in the loop and used outside it"#,
+    );
+}
+
+#[test]
+fn name_reused_by_an_earlier_loop_is_still_gathered() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int], ys: list[int]) -> list[int]:
+    for value in ys:
+        print(value)
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value * value)
+    return out
+"#,
+        r#"import asyncio
+from _async_bridge import Turn, for_each_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int], ys: list[int]) -> list[int]:
+    for value in ys:
+        print(value)
+    out = []
+    _x_items = list(xs)
+
+    async def _each_x(_index: int, _turn: Turn) -> None:
+        x = _x_items[_index]
+        value = await slow_async(x)
+        await _turn()
+        out.append(value * value)
+
+    await for_each_bounded(len(_x_items), _each_x, limit=8)
+    return out
+
+
+def squares(xs: list[int], ys: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs, ys), "squares_async")
+"#,
+    );
+}
+
+#[test]
+fn accumulator_read_in_the_body_stays_sequential() {
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def total(xs: list[int]) -> int:
+    total = 0
+    for x in xs:
+        total = total + slow(x)
+    return total
+"#,
+        r#"app.py:11: loop kept sequential: `total` is assigned in the loop and used outside it"#,
+    );
+}
+
+#[test]
+fn name_assigned_again_after_the_loop_is_still_gathered() {
+    assert_codemod(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def squares(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        value = slow(x)
+        out.append(value * value)
+    value = 0
+    return out + [value]
+"#,
+        r#"import asyncio
+from _async_bridge import Turn, for_each_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(xs: list[int]) -> list[int]:
+    out = []
+    _x_items = list(xs)
+
+    async def _each_x(_index: int, _turn: Turn) -> None:
+        x = _x_items[_index]
+        value = await slow_async(x)
+        await _turn()
+        out.append(value * value)
+
+    await for_each_bounded(len(_x_items), _each_x, limit=8)
+    value = 0
+    return out + [value]
+
+
+def squares(xs: list[int]) -> list[int]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    return run_sync(squares_async(xs), "squares_async")
+"#,
+    );
+}
+
+#[test]
+fn name_shared_with_an_outer_loop_stays_sequential() {
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+def grid(rows: list[list[int]]) -> list[int]:
+    out = []
+    value = 0
+    for row in rows:
+        out.append(value)
+        for x in row:
+            value = slow(x)
+            out.append(value)
+    return out
+"#,
+        r#"app.py:14: loop kept sequential: `value` is assigned in the loop and used outside it"#,
+    );
+}
