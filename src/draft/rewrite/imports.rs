@@ -126,15 +126,18 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.edits.insert(at, lines);
         }
         let out = self.edits.apply(self.src).map_err(|e| e.to_string())?;
-        let out = import_renamed(&out, &self.imports.renamed).map_err(|e| format!("renaming imports: {e}"))?;
         let dropped: Vec<&str> = self.imports.may_drop.iter().copied().collect();
-        remove_unused_imports(&out, &dropped).map_err(|e| format!("removing unused imports: {e}"))
+        tidy_imports(&out, &self.imports.renamed, &dropped).map_err(|e| format!("tidying the imports: {e}"))
     }
 }
 
-/// Drop `import requests` / `import time` lines once nothing uses the name.
-fn remove_unused_imports(src: &str, modules: &[&str]) -> Result<String, Overlap> {
-    if modules.is_empty() {
+/// The imports after the rewrite, in one pass over the rewritten text: `from
+/// module import old` brings in `new` too (or instead, once `old` is no longer
+/// used), and plain imports of `may_drop` modules that nothing uses any more go.
+/// The two touch different statements, and neither changes which names the code
+/// outside the imports uses.
+fn tidy_imports(src: &str, renamed: &BTreeSet<(String, String, String)>, may_drop: &[&str]) -> Result<String, Overlap> {
+    if renamed.is_empty() && may_drop.is_empty() {
         return Ok(src.to_string());
     }
     let tree = python::parse(src);
@@ -143,61 +146,60 @@ fn remove_unused_imports(src: &str, modules: &[&str]) -> Result<String, Overlap>
     let mut edits = Edits::new();
     let mut cursor = root.walk();
     for stmt in root.named_children(&mut cursor) {
-        if stmt.kind() != "import_statement" || stmt.named_child_count() != 1 {
-            continue;
-        }
-        let Some(name) = stmt.named_child(0).filter(|n| n.kind() == "dotted_name") else { continue };
-        let module = text(src, name);
-        if !modules.contains(&module) {
-            continue;
-        }
-        if !used.contains(module) {
-            let start = line_start(src, stmt.start_byte());
-            let end = next_line_start(src, stmt.end_byte());
-            if src[start..stmt.start_byte()].trim().is_empty() && src[stmt.end_byte()..end].trim().is_empty() {
-                // Between two blank lines, take one of them along so no double gap is left.
-                let before_blank = start > 0 && src[line_start(src, start - 1)..start].trim().is_empty();
-                let after = next_line_start(src, end);
-                let after_blank = end < src.len() && src[end..after].trim().is_empty();
-                let end = if before_blank && after_blank { after } else { end };
-                edits.replace(start, end, "");
-            }
+        match stmt.kind() {
+            "import_from_statement" => import_renamed(src, stmt, renamed, &used, &mut edits),
+            "import_statement" => remove_if_unused(src, stmt, may_drop, &used, &mut edits),
+            _ => {}
         }
     }
     edits.apply(src)
+}
+
+/// Drop an `import requests` / `import time` line once nothing uses the name.
+fn remove_if_unused(src: &str, stmt: Node, modules: &[&str], used: &BTreeSet<&str>, edits: &mut Edits) {
+    if stmt.named_child_count() != 1 {
+        return;
+    }
+    let Some(name) = stmt.named_child(0).filter(|n| n.kind() == "dotted_name") else { return };
+    let module = text(src, name);
+    if !modules.contains(&module) || used.contains(module) {
+        return;
+    }
+    let start = line_start(src, stmt.start_byte());
+    let end = next_line_start(src, stmt.end_byte());
+    if src[start..stmt.start_byte()].trim().is_empty() && src[stmt.end_byte()..end].trim().is_empty() {
+        // Between two blank lines, take one of them along so no double gap is left.
+        let before_blank = start > 0 && src[line_start(src, start - 1)..start].trim().is_empty();
+        let after = next_line_start(src, end);
+        let after_blank = end < src.len() && src[end..after].trim().is_empty();
+        let end = if before_blank && after_blank { after } else { end };
+        edits.replace(start, end, "");
+    }
 }
 
 /// Make `from module import old` bring in `new` too, or instead when `old` is no longer used.
-fn import_renamed(src: &str, renamed: &BTreeSet<(String, String, String)>) -> Result<String, Overlap> {
-    if renamed.is_empty() {
-        return Ok(src.to_string());
-    }
-    let tree = python::parse(src);
-    let root = tree.root_node();
-    let used = names_outside_imports(src, root);
-    let mut edits = Edits::new();
-    let mut cursor = root.walk();
-    for stmt in root.named_children(&mut cursor) {
-        if stmt.kind() != "import_from_statement" {
+fn import_renamed(
+    src: &str,
+    stmt: Node,
+    renamed: &BTreeSet<(String, String, String)>,
+    used: &BTreeSet<&str>,
+    edits: &mut Edits,
+) {
+    let Some(module) = stmt.child_by_field_name("module_name").map(|m| text(src, m)) else { return };
+    let mut c = stmt.walk();
+    let names: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
+    let have: Vec<&str> = names.iter().map(|n| text(src, *n)).collect();
+    for (_, old, new) in renamed.iter().filter(|(m, _, _)| m == module) {
+        if have.contains(&new.as_str()) {
             continue;
         }
-        let Some(module) = stmt.child_by_field_name("module_name").map(|m| text(src, m)) else { continue };
-        let mut c = stmt.walk();
-        let names: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
-        let have: Vec<&str> = names.iter().map(|n| text(src, *n)).collect();
-        for (_, old, new) in renamed.iter().filter(|(m, _, _)| m == module) {
-            if have.contains(&new.as_str()) {
-                continue;
-            }
-            let Some(node) = names.iter().find(|n| text(src, **n) == old) else { continue };
-            if used.contains(old.as_str()) {
-                edits.insert(node.end_byte(), format!(", {new}"));
-            } else {
-                edits.replace(node.start_byte(), node.end_byte(), new.clone());
-            }
+        let Some(node) = names.iter().find(|n| text(src, **n) == old) else { continue };
+        if used.contains(old.as_str()) {
+            edits.insert(node.end_byte(), format!(", {new}"));
+        } else {
+            edits.replace(node.start_byte(), node.end_byte(), new.clone());
         }
     }
-    edits.apply(src)
 }
 
 /// isort's default order of imported names: CONSTANTS, then Classes, then functions.
