@@ -15,8 +15,8 @@ use crate::git::branch::{self, BranchState};
 use crate::git::commit;
 use crate::llm::client::CallUsage;
 use crate::llm::drafter::{self as llm_drafter, Accepted, ComposeError, Outcome};
-use crate::plan::{Plan, PlanStatus, Settings};
-use crate::propose::{Delivered, DeliveryStatus, DiffStat, ProposeError, message};
+use crate::plan::{self, Plan, PlanStatus, Settings};
+use crate::propose::{Delivered, DeliveryStatus, ProposeError, message};
 
 /// A proposal before validation.
 #[derive(Debug, Clone)]
@@ -91,7 +91,10 @@ pub fn group(cx: &Context<'_, '_>, plans: &mut [Plan], llm: &LlmDraft, label: &s
         let refs: Vec<&Plan> = group.iter().map(|&i| &plans[i]).collect();
         let name = match &cx.options.branch {
             Some(name) => name.clone(),
-            None => unique_branch(&candidates, &format!("{}{}", cx.setup.settings.git.branch_prefix, refs[0].id)),
+            // Not a name an earlier candidate of this run took.
+            None => plan::unique_name(&format!("{}{}", cx.setup.settings.git.branch_prefix, refs[0].id), |name| {
+                candidates.iter().any(|c: &Candidate| c.branch == name)
+            }),
         };
         let mut candidate = candidate(cx, &refs, group.clone(), name, changes)?;
         candidate.delivered.drafter = drafter_of(&llm.accepted, &group, label);
@@ -149,24 +152,9 @@ fn candidate(
 ) -> Result<Candidate, ProposeError> {
     let base = &cx.prepared.base;
     let tree = commit::tree_with(&cx.prepared.repo.git, base.oid, &changes)?;
+    let plan_ids = plans.iter().map(|p| p.id.clone()).collect();
     let diff_text = draft::diff::unified_diff(&changes);
-    let mut delivered = Delivered {
-        branch: name.clone(),
-        status: DeliveryStatus::Failed,
-        title: message::title(plans),
-        plans: plans.iter().map(|p| p.id.clone()).collect(),
-        commit: None,
-        reasons: Vec::new(),
-        stat: DiffStat::of(&diff_text),
-        diff: diff_text,
-        validation: Vec::new(),
-        validated_with: 0,
-        run: None,
-        pull_request: None,
-        push: None,
-        drafter: "rules".to_string(),
-        llm_usage: None,
-    };
+    let mut delivered = Delivered::unvalidated(&name, message::title(plans), plan_ids, diff_text);
     let expected = ownership(cx, &name, tree, &mut delivered);
     let pending = delivered.status == DeliveryStatus::Failed;
     Ok(Candidate { plans: group, branch: name, changes, tree, expected, pending, delivered })
@@ -209,15 +197,4 @@ fn ownership(cx: &Context<'_, '_>, name: &str, tree: Oid, delivered: &mut Delive
             None
         }
     }
-}
-
-/// A branch name not used by an earlier candidate of this run.
-fn unique_branch(candidates: &[Candidate], wanted: &str) -> String {
-    let mut name = wanted.to_string();
-    let mut n = 2;
-    while candidates.iter().any(|c| c.branch == name) {
-        name = format!("{wanted}-{n}");
-        n += 1;
-    }
-    name
 }

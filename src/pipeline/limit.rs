@@ -49,7 +49,7 @@ pub fn owned_remotely(cx: &Context<'_, '_>, candidates: &mut [Candidate]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::propose::{Delivered, DiffStat};
+    use crate::propose::Delivered;
 
     fn candidate(name: &str, expected: Option<git2::Oid>) -> Candidate {
         Candidate {
@@ -59,23 +59,7 @@ mod tests {
             tree: git2::Oid::zero(),
             expected,
             pending: true,
-            delivered: Delivered {
-                branch: name.to_string(),
-                status: DeliveryStatus::Failed,
-                title: String::new(),
-                plans: Vec::new(),
-                commit: None,
-                reasons: Vec::new(),
-                diff: String::new(),
-                stat: DiffStat::default(),
-                validation: Vec::new(),
-                validated_with: 0,
-                run: None,
-                pull_request: None,
-                push: None,
-                drafter: "rules".to_string(),
-                llm_usage: None,
-            },
+            delivered: Delivered::unvalidated(name, String::new(), Vec::new(), String::new()),
         }
     }
 

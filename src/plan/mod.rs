@@ -238,7 +238,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     let mut plans = Vec::new();
     for funcs in &groups.members {
         let mut plan = planner.plan_for(funcs, &cx);
-        plan.id = unique_slug(&plan.id, &plans);
+        plan.id = unique_name(&plan.id, |id| plans.iter().any(|p: &Plan| p.id == id));
         plans.push(plan);
     }
     plans
@@ -305,12 +305,25 @@ pub fn slug(text: &str) -> String {
     if out.is_empty() { "async".to_string() } else { out }
 }
 
-fn unique_slug(base: &str, plans: &[Plan]) -> String {
+/// `base`, or the first of `base-2`, `base-3`, ... that is not `taken`.
+pub fn unique_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
     let mut candidate = base.to_string();
     let mut n = 2;
-    while plans.iter().any(|p| p.id == candidate) {
+    while taken(&candidate) {
         candidate = format!("{base}-{n}");
         n += 1;
     }
     candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_count_up_from_two() {
+        assert_eq!(unique_name("a", |n| n == "b"), "a");
+        assert_eq!(unique_name("a", |n| ["a", "a-2"].contains(&n)), "a-3");
+        assert_eq!(slug("Make `evaluate_all` async!"), "make-evaluate-all-async");
+    }
 }

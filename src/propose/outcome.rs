@@ -139,6 +139,30 @@ pub struct Delivered {
     pub llm_usage: Option<CallUsage>,
 }
 
+impl Delivered {
+    /// A proposal on `branch` of `diff`, `Failed` until it passes validation, drafted
+    /// by the rules until an LLM answer says otherwise.
+    pub fn unvalidated(branch: &str, title: String, plans: Vec<String>, diff: String) -> Delivered {
+        Delivered {
+            branch: branch.to_string(),
+            status: DeliveryStatus::Failed,
+            title,
+            plans,
+            commit: None,
+            reasons: Vec::new(),
+            stat: DiffStat::of(&diff),
+            diff,
+            validation: Vec::new(),
+            validated_with: 0,
+            run: None,
+            pull_request: None,
+            push: None,
+            drafter: "rules".to_string(),
+            llm_usage: None,
+        }
+    }
+}
+
 /// A pull-request description, also written to `path`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PullRequest {
