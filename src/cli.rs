@@ -298,7 +298,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let overrides = Overrides { no_cache: args.no_cache, include_tests: args.include_tests, ..Default::default() };
     let Setup { config, catalog, .. } = setup::load::<()>(&root, &overrides)?;
     tracing::debug!(names = catalog.len(), sources = ?config.sources, "configuration loaded");
-    let progress = analysis::Progress::default();
+    let progress = std::sync::Arc::new(analysis::Progress::default());
     // Never with machine-readable output: stdout consumers may share the terminal.
     let show = args.format == AnalyzeFormat::Text;
     let report = output::progress::with_progress(&progress, show, || {

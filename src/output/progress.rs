@@ -18,22 +18,17 @@ const DELAY: Duration = Duration::from_millis(300);
 const TICK: Duration = Duration::from_millis(100);
 
 /// Run `work` while showing how many files of `progress` are done, if stderr is a terminal and `enabled`.
-pub fn with_progress<T>(progress: &Progress, enabled: bool, work: impl FnOnce() -> T) -> T {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return work();
+pub fn with_progress<T>(progress: &Arc<Progress>, enabled: bool, work: impl FnOnce() -> T) -> T {
+    let bar = if enabled { Bar::start(Arc::clone(progress)) } else { None };
+    let result = work();
+    if let Some(bar) = bar {
+        bar.stop();
     }
-    let (stop, stopped) = mpsc::channel::<()>();
-    thread::scope(|scope| {
-        let drawer = scope.spawn(move || draw(progress, &stopped));
-        let result = work();
-        let _ = stop.send(());
-        let _ = drawer.join();
-        result
-    })
+    result
 }
 
-/// The progress line of work that started and ends at separate calls (the
-/// pipeline's `Analysing` and `Analysed` events).
+/// The progress line, from [`Bar::start`] to [`Bar::stop`] (around a closure with
+/// [`with_progress`], or between the pipeline's `Analysing` and `Analysed` events).
 pub struct Bar {
     stop: Sender<()>,
     drawer: thread::JoinHandle<()>,
