@@ -386,7 +386,16 @@ fn resolve_call(
             return CallTarget::Unknown;
         }
     }
-    match index.resolve_chain(m, call.scope, callee, call.pos.byte) {
+    target_of(index, func_ids, index.resolve_chain(m, call.scope, callee, call.pos.byte))
+}
+
+/// What calling `value` calls.
+fn target_of(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>, value: Value) -> CallTarget {
+    match value {
+        Value::Partial(function) => match target_of(index, func_ids, *function) {
+            CallTarget::Blocking(api) => CallTarget::Blocking(ApiMatch { bound: true, ..api }),
+            other => other,
+        },
         Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
         Value::RepoClass(c) => match index.member(c, "__init__", 0) {
             Value::RepoFunction(init) => func_ids.get(&init).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),

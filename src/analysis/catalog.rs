@@ -138,6 +138,9 @@ pub struct ApiMatch {
     pub id: ApiId,
     /// The canonical qualified name that matched (`requests.Session.get`).
     pub name: String,
+    /// Called through `functools.partial`: arguments were bound where the partial
+    /// was made, so the call as written does not show them all.
+    pub bound: bool,
 }
 
 impl Catalog {
@@ -218,7 +221,7 @@ impl Catalog {
 
     /// The catalog entry for a canonical qualified name.
     pub fn lookup(&self, canonical: &str) -> Option<ApiMatch> {
-        self.by_name.get(canonical).map(|&id| ApiMatch { id, name: canonical.to_string() })
+        self.by_name.get(canonical).map(|&id| ApiMatch { id, name: canonical.to_string(), bound: false })
     }
 
     /// The entry with this id.

@@ -145,6 +145,7 @@ struct Fields {
     parameters: FieldId,
     return_type: FieldId,
     right: FieldId,
+    subscript: FieldId,
     superclasses: FieldId,
     type_: FieldId,
     value: FieldId,
@@ -172,6 +173,7 @@ fn fields() -> &'static Fields {
             parameters: id("parameters"),
             return_type: id("return_type"),
             right: id("right"),
+            subscript: id("subscript"),
             superclasses: id("superclasses"),
             type_: id("type"),
             value: id("value"),
@@ -390,7 +392,7 @@ impl<'s> Walker<'s> {
                     params.extend(name.filter(|n| n.kind_id() == k.identifier).map(|n| self.text(n).to_string()));
                 }
             }
-            self.bind_inside(ctx.scope, &params, node);
+            self.bind_inside(ctx.scope, params.into_iter().map(|p| (p, BindingValue::Unknown)).collect(), node);
             let inner = Ctx { in_lambda: true, ..ctx };
             self.visit_children(cursor, inner);
         } else if kind == k.import_statement {
@@ -621,6 +623,18 @@ impl<'s> Walker<'s> {
                 Some(inner) => self.chain_into(inner, out, depth + 1),
                 None => false,
             },
+            // `handlers[kind]` is an item of `handlers`; a slice (`items[1:]`) is the container again.
+            "subscript" => {
+                let Some(value) = node.child_by_field_id(fields().value.get()) else { return false };
+                if !self.chain_into(value, out, depth + 1) {
+                    return false;
+                }
+                let sliced = node.child_by_field_id(fields().subscript.get()).is_some_and(|i| i.kind() == "slice");
+                if !sliced {
+                    out.push(SUBSCRIPT.to_string());
+                }
+                true
+            }
             // `root / "name"` is `root.__truediv__("name")`: a `Path` joined to a `Path`.
             "binary_operator" => match self.true_division(node) {
                 Some(left) => {
@@ -682,6 +696,9 @@ impl<'s> Walker<'s> {
                 let base = node.child_by_field_id(fields().value.get()).or_else(|| node.named_child(0))?;
                 let base_chain = self.chain(base)?;
                 let last = base_chain.last().map(String::as_str).unwrap_or("");
+                if let Some(marker) = container_marker(last) {
+                    return self.element_type(node, marker, depth);
+                }
                 if last == "Optional" || last == "Union" || last == "Annotated" {
                     // The first type argument.
                     let mut c = node.walk();
@@ -706,6 +723,33 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// `list[T]` as the chain of `T` closed by `marker` ([`ITEMS_OF`] or
+    /// [`VALUES_OF`]); the element is the last type argument (a mapping's value), or
+    /// the first for `tuple[T, ...]` and generators; `None` when it is not a plain type.
+    fn element_type(&self, node: Node, marker: &'static str, depth: u32) -> Option<Chain> {
+        let mut c = node.walk();
+        let mut args: Vec<Node> = Vec::new();
+        for arg in node.named_children(&mut c).skip(1) {
+            if arg.kind() == "type_parameter" {
+                let mut c2 = arg.walk();
+                args.extend(arg.named_children(&mut c2));
+            } else {
+                args.push(arg);
+            }
+        }
+        let element = if marker == VALUES_OF { args.get(1) } else { args.first() }?;
+        if marker == ITEMS_OF && args.len() > 1 && !args.iter().skip(1).all(|a| self.text(*a) == "...") {
+            // `tuple[A, B]` holds different types; `Generator[Y, S, R]` yields `Y`.
+            let base = node.child_by_field_id(fields().value.get()).or_else(|| node.named_child(0))?;
+            if !self.text(base).ends_with("Generator") && !self.text(base).ends_with("Iterator") {
+                return None;
+            }
+        }
+        let mut chain = self.type_chain(*element, depth + 1)?;
+        chain.push(marker.to_string());
+        Some(chain)
+    }
+
     /// What an assigned expression binds, for later type resolution.
     fn value_of(&self, node: Node, depth: u32) -> BindingValue {
         if depth > 8 {
@@ -713,10 +757,15 @@ impl<'s> Walker<'s> {
         }
         match node.kind() {
             "call" => match node.child_by_field_id(fields().function.get()).and_then(|f| self.chain(f)) {
-                Some(chain) => BindingValue::Call(chain),
+                Some(callee) => match self.first_argument(node) {
+                    Some(argument) if wraps_argument(&callee) => {
+                        BindingValue::CallWith { callee, argument: Box::new(self.value_of(argument, depth + 1)) }
+                    }
+                    _ => BindingValue::Call(callee),
+                },
                 None => BindingValue::Unknown,
             },
-            "identifier" | "attribute" => match self.chain(node) {
+            "identifier" | "attribute" | "subscript" => match self.chain(node) {
                 Some(chain) => BindingValue::Alias(chain),
                 None => BindingValue::Unknown,
             },
@@ -748,17 +797,54 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// The first positional argument of a call.
+    fn first_argument<'n>(&self, call: Node<'n>) -> Option<Node<'n>> {
+        let args = call.child_by_field_id(fields().arguments.get())?;
+        let mut c = args.walk();
+        let first = args.named_children(&mut c).find(|a| a.kind() != "comment")?;
+        (first.kind() != "keyword_argument" && !first.kind().ends_with("splat")).then_some(first)
+    }
+
+    /// What each name of a loop target binds: an element of iterating `iterable`,
+    /// or its item at a position for a flat tuple target (`for key, value in …`).
+    fn target_elements(&self, target: Node, iterable: Option<Node>) -> Vec<(String, BindingValue)> {
+        let of = Box::new(iterable.map_or(BindingValue::Unknown, |i| self.value_of(i, 0)));
+        let element = |position| BindingValue::Element { of: of.clone(), position };
+        match target.kind() {
+            "identifier" => vec![(self.text(target).to_string(), element(None))],
+            "pattern_list" | "tuple_pattern" => {
+                let mut c = target.walk();
+                let items: Vec<Node> = target.named_children(&mut c).collect();
+                if items.iter().all(|i| i.kind() == "identifier") {
+                    return items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (self.text(*n).to_string(), element(Some(i as u32))))
+                        .collect();
+                }
+                let mut names = Vec::new();
+                self.target_names(target, &mut names);
+                names.into_iter().map(|n| (n, BindingValue::Unknown)).collect()
+            }
+            _ => {
+                let mut names = Vec::new();
+                self.target_names(target, &mut names);
+                names.into_iter().map(|n| (n, BindingValue::Unknown)).collect()
+            }
+        }
+    }
+
     /// Bind the variables of a comprehension or the parameters of a lambda: they
     /// shadow outer names (an import called `r`) inside `node`, and nothing outside it.
-    fn bind_inside(&mut self, scope: u32, names: &[String], node: Node) {
+    fn bind_inside(&mut self, scope: u32, names: Vec<(String, BindingValue)>, node: Node) {
         let (start, end) = (node.start_byte() as u32, node.end_byte() as u32);
-        for name in names {
+        for (name, value) in names {
             self.out.scopes[scope as usize].bindings.push(Binding {
-                name: name.clone(),
+                name,
                 byte: start,
                 at: start,
                 scope,
-                value: BindingValue::Unknown,
+                value,
                 until: Some(end),
             });
         }
@@ -1144,11 +1230,17 @@ impl<'s> Walker<'s> {
         let kind = if is_async { LoopKind::AsyncFor } else { LoopKind::For };
         let idx = self.open_loop(kind, node, right, ctx);
         if let Some(left) = node.child_by_field_id(fields().left.get()) {
+            let byte = left.start_byte() as u32;
+            let elements = if is_async { Vec::new() } else { self.target_elements(left, right) };
+            for (name, value) in elements {
+                self.bind(ctx.scope, &name, byte, value);
+            }
             let mut names = Vec::new();
             self.target_names(left, &mut names);
-            let byte = left.start_byte() as u32;
-            for name in &names {
-                self.bind(ctx.scope, name, byte, BindingValue::Unknown);
+            if is_async {
+                for name in &names {
+                    self.bind(ctx.scope, name, byte, BindingValue::Unknown);
+                }
             }
             self.out.loops[idx as usize].targets = names;
         }
@@ -1177,13 +1269,15 @@ impl<'s> Walker<'s> {
         self.visit_opt(first_iter, ctx);
         let idx = self.open_loop(LoopKind::Comprehension, node, first_iter, ctx);
         let mut targets = Vec::new();
+        let mut elements = Vec::new();
         for clause in children.iter().filter(|n| n.kind_id() == self.k.for_in_clause) {
             if let Some(left) = clause.child_by_field_id(fields().left.get()) {
                 self.target_names(left, &mut targets);
+                elements.extend(self.target_elements(left, clause.child_by_field_id(fields().right.get())));
             }
         }
         // The variables live in the comprehension's own scope.
-        self.bind_inside(ctx.scope, &targets, node);
+        self.bind_inside(ctx.scope, elements, node);
         self.out.loops[idx as usize].targets = targets;
         self.loop_stack.push(idx);
         for child in &children {
@@ -1293,6 +1387,51 @@ impl<'s> Walker<'s> {
         }
         false
     }
+}
+
+/// The annotation names of containers: the marker closing the chain of their element type.
+fn container_marker(name: &str) -> Option<&'static str> {
+    const ITEMS: &[&str] = &[
+        "list",
+        "List",
+        "Sequence",
+        "MutableSequence",
+        "Iterable",
+        "Iterator",
+        "Collection",
+        "Reversible",
+        "set",
+        "Set",
+        "AbstractSet",
+        "MutableSet",
+        "frozenset",
+        "FrozenSet",
+        "deque",
+        "Deque",
+        "tuple",
+        "Tuple",
+        "Generator",
+        "KeysView",
+        "ValuesView",
+    ];
+    const MAPPINGS: &[&str] =
+        &["dict", "Dict", "Mapping", "MutableMapping", "defaultdict", "DefaultDict", "OrderedDict", "ChainMap"];
+    if ITEMS.contains(&name) {
+        Some(ITEMS_OF)
+    } else if MAPPINGS.contains(&name) {
+        Some(VALUES_OF)
+    } else {
+        None
+    }
+}
+
+/// Builtins whose result is made from their first argument: copies and views of an
+/// iterable, and `functools.partial`. Written names only; the index checks what
+/// the name really is where it is called.
+fn wraps_argument(callee: &Chain) -> bool {
+    const WRAPPERS: &[&str] =
+        &["list", "tuple", "set", "frozenset", "sorted", "reversed", "iter", "enumerate", "deque", "partial", "next"];
+    callee.last().is_some_and(|last| WRAPPERS.contains(&last.as_str()))
 }
 
 /// `if __name__ == "__main__":` (either operand order, either quote).

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
-use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ScopeKind, TRUE_DIVISION};
+use super::summary::{
+    Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ITEMS_OF, ITERATED, SUBSCRIPT, ScopeKind, TRUE_DIVISION,
+    VALUES_OF,
+};
 
 /// Index of a module in the [`Index`].
 pub type ModId = u32;
@@ -120,6 +123,16 @@ pub enum Value {
     RepoFunction(ScopeRef),
     RepoClass(ScopeRef),
     RepoInstance(ScopeRef),
+    /// A collection (list, set, tuple, iterator…) whose items are the value.
+    Items(Box<Value>),
+    /// A mapping whose values are the value (keys are not followed).
+    Mapping(Box<Value>),
+    /// A tuple of known positions (`enumerate`'s and `dict.items()`'s pairs).
+    Tuple(Vec<Value>),
+    /// Something callable that returns the value: a container's `pop` or `get`.
+    Returns(Box<Value>),
+    /// `functools.partial(f, …)`: calling it calls `f` with arguments bound earlier.
+    Partial(Box<Value>),
     Unknown,
 }
 
@@ -248,10 +261,13 @@ impl<'c> Index<'c> {
             if value == Value::Unknown {
                 break;
             }
-            value = if seg == CALL_SEGMENT {
-                self.call_result(value, depth + 1)
-            } else {
-                self.attribute(value, seg, depth + 1)
+            value = match seg.as_str() {
+                CALL_SEGMENT => self.call_result(value, depth + 1),
+                SUBSCRIPT => subscript(value),
+                ITERATED => iterated(value),
+                ITEMS_OF => Value::Items(Box::new(instance_of(value, self.catalog))),
+                VALUES_OF => Value::Mapping(Box::new(instance_of(value, self.catalog))),
+                _ => self.attribute(value, seg, depth + 1),
             };
         }
         value
@@ -318,12 +334,18 @@ impl<'c> Index<'c> {
     }
 
     fn binding_value(&self, m: ModId, binding: &Binding, depth: u32) -> Value {
+        self.bound_value(m, binding, &binding.value, depth)
+    }
+
+    /// What `value`, bound by `binding` (its scope, position and name), denotes;
+    /// `value` is the binding's own value or a part of it (a copied iterable).
+    fn bound_value(&self, m: ModId, binding: &Binding, value: &BindingValue, depth: u32) -> Value {
         if depth > MAX_DEPTH {
             return Value::Unknown;
         }
         let module = &self.modules[m as usize];
         let scopes = &module.summary.scopes;
-        match &binding.value {
+        match value {
             BindingValue::Module(name) => self.module_value(name),
             BindingValue::FromImport { level, module: from, name } => {
                 let Some(base) = absolute_module(module, *level, from) else { return Value::Unknown };
@@ -341,6 +363,22 @@ impl<'c> Index<'c> {
             BindingValue::Call(chain) => {
                 let callee = self.chain_value(m, binding.scope, chain, binding.at, depth + 1);
                 self.call_result(callee, depth + 1)
+            }
+            BindingValue::CallWith { callee, argument } => {
+                let function = self.chain_value(m, binding.scope, callee, binding.at, depth + 1);
+                let argument = || self.bound_value(m, binding, argument, depth + 1);
+                match self.wrapped(&function, argument) {
+                    Some(value) => value,
+                    None => self.call_result(function, depth + 1),
+                }
+            }
+            BindingValue::Element { of, position } => {
+                let element = iterated(self.bound_value(m, binding, of, depth + 1));
+                match (position, element) {
+                    (None, element) => element,
+                    (Some(i), Value::Tuple(items)) => items.into_iter().nth(*i as usize).unwrap_or(Value::Unknown),
+                    _ => Value::Unknown,
+                }
             }
             BindingValue::Alias(chain) => self.chain_value(m, binding.scope, chain, binding.at, depth + 1),
             BindingValue::Annotated(chain) => {
@@ -405,9 +443,28 @@ impl<'c> Index<'c> {
         }
     }
 
+    /// What a builtin that copies or wraps its first argument gives for it
+    /// (`list(xs)`, `enumerate(xs)`, `partial(f, …)`); `None` for any other callee.
+    fn wrapped(&self, function: &Value, argument: impl FnOnce() -> Value) -> Option<Value> {
+        let Value::External(name) = function else { return None };
+        let value = match name.as_str() {
+            "builtins.list" | "builtins.tuple" | "builtins.set" | "builtins.frozenset" | "builtins.sorted"
+            | "builtins.reversed" | "builtins.iter" | "collections.deque" => {
+                Value::Items(Box::new(iterated(argument())))
+            }
+            "builtins.enumerate" => Value::Items(Box::new(Value::Tuple(vec![Value::Unknown, iterated(argument())]))),
+            "builtins.next" => iterated(argument()),
+            "functools.partial" => Value::Partial(Box::new(argument())),
+            _ => return None,
+        };
+        Some(value)
+    }
+
     /// What calling `value` returns.
     pub fn call_result(&self, value: Value, depth: u32) -> Value {
         match value {
+            Value::Returns(result) => *result,
+            Value::Partial(function) => self.call_result(*function, depth + 1),
             Value::RepoClass(c) => Value::RepoInstance(c),
             Value::RepoFunction(f) => {
                 let module = &self.modules[f.module as usize];
@@ -441,6 +498,18 @@ impl<'c> Index<'c> {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
             Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(join(&q, attr))),
             Value::RepoClass(c) => self.member(c, attr, depth + 1),
+            Value::Items(item) => match attr {
+                "pop" | "popleft" | "__getitem__" | "__next__" => Value::Returns(item),
+                "copy" => Value::Returns(Box::new(Value::Items(item))),
+                _ => Value::Unknown,
+            },
+            Value::Mapping(item) => match attr {
+                "get" | "pop" | "setdefault" | "__getitem__" => Value::Returns(item),
+                "values" => Value::Returns(Box::new(Value::Items(item))),
+                "items" => Value::Returns(Box::new(Value::Items(Box::new(Value::Tuple(vec![Value::Unknown, *item]))))),
+                "copy" => Value::Returns(Box::new(Value::Mapping(item))),
+                _ => Value::Unknown,
+            },
             Value::RepoInstance(c) => match self.member(c, attr, depth + 1) {
                 // Reading a property calls it: `self.client.get()` with `@property def client(self) -> Session`.
                 Value::RepoFunction(f) if self.is_property(f) => self.call_result(Value::RepoFunction(f), depth + 1),
@@ -541,6 +610,24 @@ fn instance_of(ty: Value, catalog: &Catalog) -> Value {
     match ty {
         Value::RepoClass(c) => Value::RepoInstance(c),
         Value::External(q) => Value::ExternalInstance(catalog.canonical(q)),
+        // A container type's chain already ends in its instance (`list[T]`).
+        container @ (Value::Items(_) | Value::Mapping(_)) => container,
+        _ => Value::Unknown,
+    }
+}
+
+/// `value[key]`: an item of a collection, a value of a mapping.
+fn subscript(value: Value) -> Value {
+    match value {
+        Value::Items(item) | Value::Mapping(item) => *item,
+        _ => Value::Unknown,
+    }
+}
+
+/// One element of iterating `value`: an item of a collection (a mapping's keys are not followed).
+fn iterated(value: Value) -> Value {
+    match value {
+        Value::Items(item) => *item,
         _ => Value::Unknown,
     }
 }
@@ -576,6 +663,8 @@ pub fn chain_text(chain: &Chain) -> String {
             // Written `root / "x"`; the right-hand side is not part of the chain.
             segments.next();
             out = format!("({out} / …)");
+        } else if seg == SUBSCRIPT {
+            out.push_str("[…]");
         } else {
             if !out.is_empty() {
                 out.push('.');
@@ -655,6 +744,91 @@ mod tests {
         let src = "import socket\n\ndef f(host):\n    s = socket.socket()\n    s.connect((host, 80))\n";
         with_index(&[("m.py", src)], |index| {
             assert_eq!(resolve_in(index, 0, "f", "s.connect"), Value::External("socket.socket.connect".into()));
+        });
+    }
+
+    /// The callee of the call on line `line` of module 0 (not a `.values()`).
+    fn callee_at(index: &Index<'_>, line: u32) -> Value {
+        let summary = &index.modules[0].summary;
+        let call = summary
+            .calls
+            .iter()
+            .find(|c| c.pos.line == line && c.callee.as_ref().is_some_and(|c| c.last().unwrap() != "values"))
+            .expect("a call on that line");
+        index.resolve_chain(0, call.scope, call.callee.as_ref().unwrap(), call.pos.byte)
+    }
+
+    #[test]
+    fn elements_of_annotated_containers() {
+        let src = r#"from typing import Iterable, Optional
+import requests
+
+class Notifier:
+    def send(self, text: str) -> None:
+        pass
+
+class Hub:
+    def __init__(self, notifiers: Iterable[Notifier], by_name: dict[str, Notifier]) -> None:
+        self.notifiers = list(notifiers)
+        self.by_name = by_name
+        self.spare: Optional[list[requests.Session]] = None
+
+    def run(self) -> None:
+        for notifier in self.notifiers:
+            notifier.send("x")
+        for i, notifier in enumerate(sorted(self.notifiers)):
+            notifier.send("y")
+        for name, target in self.by_name.items():
+            target.send(name)
+        [n.send("z") for n in self.by_name.values()]
+        self.by_name["a"].send("w")
+        self.notifiers[1:][0].send("v")
+        for key in self.by_name:
+            key.send("no")
+        self.spare[0].get("https://example.invalid")
+"#;
+        with_index(&[("m.py", src)], |index| {
+            let send = Value::RepoFunction(ScopeRef { module: 0, scope: 2 });
+            for line in [16, 18, 20, 21, 22, 23] {
+                assert_eq!(callee_at(index, line), send, "line {line}");
+            }
+            assert_eq!(callee_at(index, 25), Value::Unknown);
+            assert_eq!(callee_at(index, 26), Value::External("requests.Session.get".into()));
+        });
+    }
+
+    #[test]
+    fn partial_calls_the_function_it_wraps() {
+        let src = "import functools
+import requests
+
+get = functools.partial(requests.get, timeout=5)
+
+def f(url):
+    return get(url)
+";
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(callee_at(index, 7), Value::Partial(Box::new(Value::External("requests.get".into()))));
+        });
+    }
+
+    #[test]
+    fn a_shadowed_builtin_is_not_a_copy() {
+        let src = "from typing import Iterable
+
+class N:
+    def send(self):
+        pass
+
+def list(x):
+    return x
+
+def f(ns: Iterable[N]):
+    for n in list(ns):
+        n.send()
+";
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(callee_at(index, 12), Value::Unknown);
         });
     }
 

@@ -19,6 +19,20 @@ pub const CALL_SEGMENT: &str = "()";
 /// `root.__truediv__()`, so the catalog's `[returns]` types it (`pathlib.Path`).
 pub const TRUE_DIVISION: &str = "__truediv__";
 
+/// The segment for `x[key]`: an item of a container, a value of a mapping.
+pub const SUBSCRIPT: &str = "[]";
+
+/// The segment for one element of an iteration over the preceding value (a `for`
+/// or comprehension target): an item of a list, a key of a mapping.
+pub const ITERATED: &str = "<iter>";
+
+/// Type-only segments closing an annotation's chain: `list[T]` (and `Iterable[T]`,
+/// `Sequence[T]`, `set[T]`, `tuple[T, ...]`…) is the chain of `T` then
+/// [`ITEMS_OF`]; `dict[K, V]` (and `Mapping[K, V]`…) is the chain of `V` then
+/// [`VALUES_OF`]. Keys are not kept: nothing is looked up on them.
+pub const ITEMS_OF: &str = "<list>";
+pub const VALUES_OF: &str = "<dict>";
+
 /// A place in a source file: 1-based line and column (column counted in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Position {
@@ -99,6 +113,13 @@ pub enum BindingValue {
     Alias(Chain),
     /// `x: T`: an instance of the annotated type.
     Annotated(Chain),
+    /// `x = list(items)`, `sorted(items, key=…)`, `enumerate(items)`,
+    /// `functools.partial(f, …)`: a call whose value depends on its first argument
+    /// when the callee is one of the builtins that copy or wrap it.
+    CallWith { callee: Chain, argument: Box<BindingValue> },
+    /// A `for` or comprehension target: an element of iterating `of`; with
+    /// `position`, that element's item at this index (`for key, value in …`).
+    Element { of: Box<BindingValue>, position: Option<u32> },
     /// `def x` / `class x`: the scope with this index.
     Def(u32),
     /// A parameter: its index in the parameter list.

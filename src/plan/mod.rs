@@ -269,6 +269,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         let Some(mapping) = entry.mapping.as_deref().and_then(mappings::find) else {
             return Some((api.name.clone(), CallRewrite::Thread, Some(mappings::NO_MAPPING.to_string())));
         };
+        if api.bound {
+            let why = "called through `functools.partial`, whose bound arguments the call does not show";
+            return Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
+        }
         let facts = CallFacts { api: &api.name, call: self.call(m, ci) };
         Some(match mapping.check(&facts) {
             Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),

@@ -46,7 +46,8 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let entry = ctx.index.catalog.entry(api.id);
             let Some(keyword) = &entry.timeout else { continue };
             let given_by_position = entry.timeout_position.is_some_and(|p| call.positional > p);
-            if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position {
+            // A partial may have bound the timeout already.
+            if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position || api.bound {
                 continue;
             }
             let message = format!(

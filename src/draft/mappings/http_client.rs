@@ -4,7 +4,7 @@
 //! class `aclose()` and `async with`).
 
 use super::{CallEdit, CallFacts, ClientClass, Declined, Description, Mapping, class_of};
-use crate::analysis::summary::CallSite;
+use crate::analysis::summary::{CALL_SEGMENT, CallSite, SUBSCRIPT};
 
 /// The HTTP clients converted when held in an attribute.
 const CLASSES: &[ClientClass] = &[
@@ -72,7 +72,7 @@ impl Mapping for ClientAttribute {
             return Err(Declined::no_mapping());
         }
         let Some(callee) = &facts.call.callee else { return Err(Declined::new("the client is not a plain attribute")) };
-        if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == "()") {
+        if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == CALL_SEGMENT || s == SUBSCRIPT) {
             return Err(Declined::new("only clients held in a `self.` attribute are converted natively"));
         }
         check_request_keywords(facts.call)
