@@ -84,6 +84,9 @@ pub enum ClosureReason {
     Direct { call: u32 },
     /// It calls `callee`, which is in the closure, at this call site.
     Via { callee: FuncId, call: u32 },
+    /// It is a method whose override `by` in a subclass (or a class implementing its
+    /// protocol) is in the closure: a call through the base may run the override.
+    Override { by: FuncId },
 }
 
 /// The resolved call graph.
@@ -99,6 +102,9 @@ pub struct CallGraph {
     pub closure: Vec<Option<ClosureReason>>,
     /// Per function: how it reaches a sync bridge (`asyncio.run`) through sync code.
     pub bridges: Vec<Option<ClosureReason>>,
+    /// Per method: the methods it overrides (in base classes and implemented
+    /// protocols), nearest first.
+    pub overridden: Vec<Vec<FuncId>>,
 }
 
 impl CallGraph {
@@ -158,7 +164,9 @@ impl CallGraph {
             callers.push(per_call);
         }
 
-        let mut graph = CallGraph { functions, func_ids, targets, callers, closure: Vec::new(), bridges: Vec::new() };
+        let overridden = super::overrides::overridden(index, &func_ids, functions.len());
+        let mut graph =
+            CallGraph { functions, func_ids, targets, callers, closure: Vec::new(), bridges: Vec::new(), overridden };
         graph.closure = graph.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
         graph.bridges = graph.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
         graph.mark_entry_points(index, root);
@@ -237,12 +245,13 @@ impl CallGraph {
             }
         }
         while let Some(g) = queue.pop_front() {
-            for &(f, ci) in &reverse[g as usize] {
-                let func = &self.functions[f as usize];
-                if func.is_async || reason[f as usize].is_some() || f == g {
+            let callers = reverse[g as usize].iter().map(|&(f, call)| (f, ClosureReason::Via { callee: g, call }));
+            let bases = self.overridden[g as usize].iter().map(|&b| (b, ClosureReason::Override { by: g }));
+            for (f, why) in callers.chain(bases) {
+                if self.functions[f as usize].is_async || reason[f as usize].is_some() || f == g {
                     continue;
                 }
-                reason[f as usize] = Some(ClosureReason::Via { callee: g, call: ci });
+                reason[f as usize] = Some(why);
                 queue.push_back(f);
             }
         }
@@ -257,7 +266,7 @@ impl CallGraph {
         for _ in 0..64 {
             steps.push(current);
             match &set[current as usize] {
-                Some(ClosureReason::Via { callee, .. }) => current = *callee,
+                Some(ClosureReason::Via { callee, .. } | ClosureReason::Override { by: callee }) => current = *callee,
                 Some(ClosureReason::Direct { call }) => {
                     let m = self.functions[current as usize].at.module;
                     return (steps, Some(&self.targets[m as usize][*call as usize]));
@@ -278,6 +287,23 @@ impl CallGraph {
             _ => {}
         }
         out
+    }
+
+    /// The override that puts method `f` in `set`, when one does: a call of `f`
+    /// may run that override (followed through overrides of overrides).
+    pub fn dispatched_to(&self, set: &[Option<ClosureReason>], f: FuncId) -> Option<FuncId> {
+        let mut found = None;
+        let mut current = f;
+        for _ in 0..64 {
+            match set[current as usize] {
+                Some(ClosureReason::Override { by }) => {
+                    found = Some(by);
+                    current = by;
+                }
+                _ => break,
+            }
+        }
+        found
     }
 
     /// The blocking API at the end of `f`'s path in `set`.

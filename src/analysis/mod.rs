@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod extract;
 pub mod index;
 pub mod loops;
+pub mod overrides;
 pub mod rules;
 pub mod session;
 pub mod sources;
@@ -435,6 +436,7 @@ fn closure_report(ctx: &Context<'_>) -> Vec<ClosureFunction> {
             reason: match reason {
                 ClosureReason::Direct { .. } => "direct",
                 ClosureReason::Via { .. } => "propagated",
+                ClosureReason::Override { .. } => "override",
             },
             entry_point: f.entry_point,
             call_path: graph.path(&graph.closure, fi as u32),

@@ -9,6 +9,12 @@ use crate::analysis::callgraph::ClosureReason;
 /// its call into the async closure and shows the whole call path down to the
 /// blocking API.
 ///
+/// Calls through a base class reach its overrides: when the receiver is typed as a
+/// base (an ABC, a plain base class, or a `typing.Protocol` a repository class
+/// implements) and an override in the repository blocks, the caller must become
+/// async too, and the finding names that override. The base method and the
+/// overrides that do no I/O are not flagged themselves.
+///
 /// ## Why is this bad?
 /// Once the function it calls becomes `async def`, this call returns a coroutine
 /// instead of a result; the caller has to become async and `await` it, all the way
@@ -51,7 +57,11 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let site = graph.call(ctx.index, m, *call);
         let path = graph.path(&graph.closure, fi as u32);
         let api = graph.terminal_api(&graph.closure, fi as u32);
-        let callee_name = &graph.functions[*callee as usize].qualname;
+        let mut callee_name = graph.functions[*callee as usize].qualname.clone();
+        if let Some(by) = graph.dispatched_to(&graph.closure, *callee) {
+            callee_name =
+                format!("{callee_name}`, which may run the override `{}", graph.functions[by as usize].qualname);
+        }
         let message = match api {
             Some(api) => format!(
                 "`{}` must become async: it calls `{}`, which blocks on `{}`",
