@@ -229,6 +229,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         is_async: false,
         is_generator: false,
         decorators: Vec::new(),
+        fixture_name: None,
         params: Vec::new(),
         returns: None,
         bindings: Vec::new(),
@@ -427,6 +428,7 @@ impl<'s> Walker<'s> {
             for &l in &self.loop_stack {
                 self.out.loops[l as usize].has_return = true;
             }
+            self.bind_result(RETURNED, node, ctx);
             self.visit_children(cursor, ctx);
         } else if kind == k.yield_ {
             for &l in &self.loop_stack {
@@ -435,6 +437,7 @@ impl<'s> Walker<'s> {
             if !ctx.in_lambda {
                 self.out.scopes[ctx.scope as usize].is_generator = true;
             }
+            self.bind_result(YIELDED, node, ctx);
             self.visit_children(cursor, ctx);
         } else if kind == k.with_statement {
             self.visit_with(node, ctx);
@@ -797,6 +800,23 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Record what a `return` or `yield` statement gives as the function's `name`
+    /// pseudo-binding, when it is something resolution can follow.
+    fn bind_result(&mut self, name: &str, node: Node, ctx: Ctx) {
+        if ctx.in_lambda || self.out.scopes[ctx.scope as usize].kind != ScopeKind::Function {
+            return;
+        }
+        let mut c = node.walk();
+        let Some(expr) = node.named_children(&mut c).next() else { return };
+        if node.child(1).is_some_and(|c| c.kind() == "from") {
+            return; // `yield from`: the items of another iterable.
+        }
+        let value = self.value_of(expr, 0);
+        if !matches!(value, BindingValue::Unknown | BindingValue::NoneValue) {
+            self.bind(ctx.scope, name, node.start_byte() as u32, value);
+        }
+    }
+
     /// The first positional argument of a call.
     fn first_argument<'n>(&self, call: Node<'n>) -> Option<Node<'n>> {
         let args = call.child_by_field_id(fields().arguments.get())?;
@@ -1084,11 +1104,36 @@ impl<'s> Walker<'s> {
         }
         if let Some(def) = node.child_by_field_id(fields().definition.get()) {
             if def.kind_id() == self.k.function_definition {
+                let idx = self.out.scopes.len();
                 self.visit_function(def, decorators, ctx);
+                if idx < self.out.scopes.len() {
+                    self.out.scopes[idx].fixture_name = self.fixture_name(&children);
+                }
             } else if def.kind_id() == self.k.class_definition {
                 self.visit_class(def, decorators, ctx);
             }
         }
+    }
+
+    /// The `name=` a `@…fixture(name="x")` decorator gives a fixture.
+    fn fixture_name(&self, children: &[Node]) -> Option<String> {
+        for decorator in children.iter().filter(|c| c.kind_id() == self.k.decorator) {
+            let Some(call) = decorator.named_child(0).filter(|e| e.kind() == "call") else { continue };
+            let callee = call.child_by_field_id(fields().function.get()).and_then(|f| self.chain(f));
+            if callee.as_ref().and_then(|c| c.last()).is_none_or(|last| last != "fixture") {
+                continue;
+            }
+            let args = call.child_by_field_id(fields().arguments.get())?;
+            let mut c = args.walk();
+            for arg in args.named_children(&mut c).filter(|a| a.kind() == "keyword_argument") {
+                let key = arg.child_by_field_id(fields().name.get()).map(|n| self.text(n));
+                let value = arg.child_by_field_id(fields().value.get()).filter(|v| v.kind() == "string");
+                if let (Some("name"), Some(value)) = (key, value) {
+                    return Some(self.text(value).trim_matches(|c| c == '"' || c == '\'').to_string());
+                }
+            }
+        }
+        None
     }
 
     fn new_scope(&mut self, kind: ScopeKind, node: Node, name: &str, decorators: Vec<Chain>, ctx: Ctx) -> u32 {
@@ -1107,6 +1152,7 @@ impl<'s> Walker<'s> {
             is_async: false,
             is_generator: false,
             decorators,
+            fixture_name: None,
             params: Vec::new(),
             returns: None,
             bindings: Vec::new(),
@@ -1306,7 +1352,7 @@ impl<'s> Walker<'s> {
             let mut names = Vec::new();
             self.target_names(alias, &mut names);
             let byte = alias.start_byte() as u32;
-            let bound = if names.len() == 1 { self.value_of(expr, 0) } else { BindingValue::Unknown };
+            let bound = if names.len() == 1 { entered(self.value_of(expr, 0)) } else { BindingValue::Unknown };
             for name in &names {
                 self.bind(ctx.scope, name, byte, bound.clone());
                 self.record_assigned(name, byte);
@@ -1386,6 +1432,21 @@ impl<'s> Walker<'s> {
             stack.extend(node.named_children(&mut c));
         }
         false
+    }
+}
+
+/// What `with <value> as name` binds: what entering the value gives.
+fn entered(value: BindingValue) -> BindingValue {
+    match value {
+        BindingValue::Call(mut chain) => {
+            chain.extend([CALL_SEGMENT.to_string(), ENTERED.to_string()]);
+            BindingValue::Alias(chain)
+        }
+        BindingValue::Alias(mut chain) => {
+            chain.push(ENTERED.to_string());
+            BindingValue::Alias(chain)
+        }
+        other => other,
     }
 }
 

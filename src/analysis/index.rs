@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
 use super::summary::{
-    Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ITEMS_OF, ITERATED, SUBSCRIPT, ScopeKind, TRUE_DIVISION,
-    VALUES_OF,
+    Binding, BindingValue, CALL_SEGMENT, Chain, ENTERED, FileSummary, ITEMS_OF, ITERATED, RETURNED, SUBSCRIPT,
+    ScopeKind, TRUE_DIVISION, VALUES_OF, YIELDED,
 };
 
 /// Index of a module in the [`Index`].
@@ -265,6 +265,7 @@ impl<'c> Index<'c> {
                 CALL_SEGMENT => self.call_result(value, depth + 1),
                 SUBSCRIPT => subscript(value),
                 ITERATED => iterated(value),
+                ENTERED => self.entered(value, depth + 1),
                 ITEMS_OF => Value::Items(Box::new(instance_of(value, self.catalog))),
                 VALUES_OF => Value::Mapping(Box::new(instance_of(value, self.catalog))),
                 _ => self.attribute(value, seg, depth + 1),
@@ -418,7 +419,71 @@ impl<'c> Index<'c> {
             }
             return Value::RepoInstance(class);
         }
+        self.fixture_value(m, function, &param.name, depth + 1)
+    }
+
+    /// A parameter of test code is the pytest fixture of that name visible to the
+    /// function: in its test class, its module, then the `conftest.py` files up
+    /// the package tree. Its value is what the fixture returns (or yields).
+    fn fixture_value(&self, m: ModId, function: u32, name: &str, depth: u32) -> Value {
+        let module = &self.modules[m as usize];
+        if !module.is_test || depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let scopes = &module.summary.scopes;
+        let parent = scopes[function as usize].parent.unwrap_or(0);
+        let mut places = Vec::new();
+        if scopes[parent as usize].kind == ScopeKind::Class {
+            places.push((m, parent));
+        }
+        places.push((m, 0));
+        places.extend(self.conftests(module).into_iter().filter(|&c| c != m).map(|c| (c, 0)));
+        for (place, scope) in places {
+            if let Some(fixture) = self.fixture_in(place, scope, name, depth + 1) {
+                let result = self.call_result(Value::RepoFunction(fixture), depth + 1);
+                let generator =
+                    self.modules[fixture.module as usize].summary.scopes[fixture.scope as usize].is_generator;
+                return if generator { iterated(result) } else { result };
+            }
+        }
         Value::Unknown
+    }
+
+    /// The fixture called `name` defined (or imported) in `scope` of module `m`.
+    fn fixture_in(&self, m: ModId, scope: u32, name: &str, depth: u32) -> Option<ScopeRef> {
+        let scopes = &self.modules[m as usize].summary.scopes;
+        let renamed = scopes.iter().position(|s| s.parent == Some(scope) && s.fixture_name.as_deref() == Some(name));
+        if let Some(found) = renamed {
+            return Some(ScopeRef { module: m, scope: found as u32 });
+        }
+        match self.enclosing_value(m, scope, name, depth + 1)? {
+            Value::RepoFunction(f) => {
+                let s = &self.modules[f.module as usize].summary.scopes[f.scope as usize];
+                let is_fixture = s
+                    .decorators
+                    .iter()
+                    .any(|d| d.iter().rev().find(|seg| *seg != CALL_SEGMENT).is_some_and(|l| l == "fixture"));
+                (is_fixture && s.fixture_name.is_none()).then_some(f)
+            }
+            _ => None,
+        }
+    }
+
+    /// The `conftest` modules whose fixtures a module sees, nearest first.
+    fn conftests(&self, module: &Module) -> Vec<ModId> {
+        let mut package: Vec<&str> = if module.name.is_empty() { Vec::new() } else { module.name.split('.').collect() };
+        if !module.is_package {
+            package.pop();
+        }
+        let mut out = Vec::new();
+        loop {
+            let name = join(&package.join("."), "conftest");
+            out.extend(self.by_name.get(&name).copied());
+            if package.pop().is_none() {
+                break;
+            }
+        }
+        out
     }
 
     fn module_value(&self, name: &str) -> Value {
@@ -441,6 +506,33 @@ impl<'c> Index<'c> {
             Some(&sub) => Value::RepoModule(sub),
             None => Value::Unknown,
         }
+    }
+
+    /// What function `f` returns (or yields, for [`YIELDED`]) as its statements
+    /// show: the first of its last few `return`s whose value is known.
+    fn result_named(&self, f: ScopeRef, name: &str, depth: u32) -> Value {
+        let module = &self.modules[f.module as usize];
+        module
+            .bindings_named(f.scope, name)
+            .take(4)
+            .map(|b| self.binding_value(f.module, b, depth + 1))
+            .find(|v| *v != Value::Unknown)
+            .unwrap_or(Value::Unknown)
+    }
+
+    /// What `with value as x` binds: what the value's `__enter__` returns when
+    /// the repository defines it and it is known; the value itself otherwise
+    /// (most context managers return themselves).
+    fn entered(&self, value: Value, depth: u32) -> Value {
+        if let Value::RepoInstance(c) = &value
+            && let enter @ Value::RepoFunction(_) = self.member(*c, "__enter__", depth + 1)
+        {
+            return match self.call_result(enter, depth + 1) {
+                Value::Unknown => value,
+                entered => entered,
+            };
+        }
+        value
     }
 
     /// What a builtin that copies or wraps its first argument gives for it
@@ -475,7 +567,11 @@ impl<'c> Index<'c> {
                         let ty = self.chain_value(f.module, parent, ret, scope.pos.byte, depth + 1);
                         instance_of(ty, self.catalog)
                     }
-                    None => Value::Unknown,
+                    None if scope.is_generator => match self.result_named(f, YIELDED, depth + 1) {
+                        Value::Unknown => Value::Unknown,
+                        item => Value::Items(Box::new(item)),
+                    },
+                    None => self.result_named(f, RETURNED, depth + 1),
                 }
             }
             Value::External(q) => {
@@ -693,7 +789,8 @@ mod tests {
                 let is_package = path.ends_with("/__init__.py");
                 let stem = path.trim_end_matches(".py").trim_end_matches("/__init__");
                 let summary = Arc::new(summarize(&mut parser, src.as_bytes()));
-                Module::new(stem.replace('/', "."), path.to_string(), is_package, false, summary)
+                let is_test = crate::analysis::sources::is_test_file(path);
+                Module::new(stem.replace('/', "."), path.to_string(), is_package, is_test, summary)
             })
             .collect();
         check(&Index::new(modules, &catalog));
@@ -794,6 +891,115 @@ class Hub:
             }
             assert_eq!(callee_at(index, 25), Value::Unknown);
             assert_eq!(callee_at(index, 26), Value::External("requests.Session.get".into()));
+        });
+    }
+
+    /// The callee of the call on line `line` of module `m`.
+    fn callee_in(index: &Index<'_>, m: ModId, line: u32) -> Value {
+        let summary = &index.modules[m as usize].summary;
+        let call = summary.calls.iter().find(|c| c.pos.line == line).expect("a call on that line");
+        index.resolve_chain(m, call.scope, call.callee.as_ref().unwrap(), call.pos.byte)
+    }
+
+    #[test]
+    fn returned_values_generators_and_context_managers() {
+        let src = r#"import sqlite3
+import requests
+
+class Conn:
+    def __enter__(self):
+        return self.cursor()
+
+    def cursor(self) -> sqlite3.Cursor:
+        raise NotImplementedError
+
+def make():
+    if True:
+        return None
+    return requests.Session()
+
+def sessions():
+    yield requests.Session()
+
+def f(u):
+    make().get(u)
+    with Conn() as c:
+        c.execute(u)
+    for s in sessions():
+        s.get(u)
+    with requests.Session() as plain:
+        plain.get(u)
+"#;
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(callee_in(index, 0, 20), Value::External("requests.Session.get".into()));
+            assert_eq!(callee_in(index, 0, 22), Value::External("sqlite3.Cursor.execute".into()));
+            assert_eq!(callee_in(index, 0, 24), Value::External("requests.Session.get".into()));
+            assert_eq!(callee_in(index, 0, 26), Value::External("requests.Session.get".into()));
+        });
+    }
+
+    #[test]
+    fn test_parameters_are_the_fixtures_they_name() {
+        let client = "class Client:\n    def fetch(self):\n        pass\n";
+        let conftest = r#"import pytest
+import requests
+from shop.client import Client
+
+@pytest.fixture
+def client():
+    return Client()
+
+@pytest.fixture(name="session")
+def make_session():
+    s = requests.Session()
+    yield s
+    s.close()
+
+@pytest.fixture
+def wrapped(client):
+    return client
+"#;
+        let tests = r#"import pytest
+from shop.client import Client
+
+def test_fetch(client):
+    client.fetch()
+
+def test_session(session):
+    session.get("u")
+
+def test_wrapped(wrapped):
+    wrapped.fetch()
+
+class TestLocal:
+    @pytest.fixture
+    def local(self):
+        return Client()
+
+    def test_local(self, local):
+        local.fetch()
+
+def test_unknown(other, make_session):
+    other.fetch()
+    make_session.get("u")
+"#;
+        let files = [
+            ("shop/client.py", client),
+            ("tests/conftest.py", conftest),
+            ("tests/unit/test_api.py", tests),
+            ("shop/api.py", "def helper(client):\n    client.fetch()\n"),
+        ];
+        with_index(&files, |index| {
+            let fetch = Value::RepoFunction(ScopeRef { module: 0, scope: 2 });
+            assert_eq!(callee_in(index, 2, 5), fetch);
+            assert_eq!(callee_in(index, 2, 8), Value::External("requests.Session.get".into()));
+            assert_eq!(callee_in(index, 2, 11), fetch);
+            assert_eq!(callee_in(index, 2, 19), fetch);
+            assert_eq!(callee_in(index, 2, 22), Value::Unknown);
+            // Renamed fixtures answer only to their new name.
+            assert_eq!(callee_in(index, 2, 23), Value::Unknown);
+            // Library code has no fixtures.
+            assert_eq!(callee_in(index, 3, 2), Value::Unknown);
         });
     }
 

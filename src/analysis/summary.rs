@@ -26,6 +26,17 @@ pub const SUBSCRIPT: &str = "[]";
 /// or comprehension target): an item of a list, a key of a mapping.
 pub const ITERATED: &str = "<iter>";
 
+/// The segment for entering a context manager: `with expr as name` binds
+/// `expr` then [`ENTERED`], what its `__enter__` returns (itself when unknown).
+pub const ENTERED: &str = "<enter>";
+
+/// Pseudo-names a function binds to what it returns and yields, so a call of a
+/// function without a return annotation is typed by its `return` statements
+/// (a generator's by its `yield`s). Never valid Python names, so never looked up
+/// by code.
+pub const RETURNED: &str = "<return>";
+pub const YIELDED: &str = "<yield>";
+
 /// Type-only segments closing an annotation's chain: `list[T]` (and `Iterable[T]`,
 /// `Sequence[T]`, `set[T]`, `tuple[T, ...]`…) is the chain of `T` then
 /// [`ITEMS_OF`]; `dict[K, V]` (and `Mapping[K, V]`…) is the chain of `V` then
@@ -65,6 +76,8 @@ pub struct Scope {
     pub is_generator: bool,
     /// Decorator expressions as chains (`functools.wraps`, `app.command`, `()` for calls).
     pub decorators: Vec<Chain>,
+    /// `@pytest.fixture(name="client")`: the name tests request the fixture by.
+    pub fixture_name: Option<String>,
     /// Parameters in order (functions only).
     pub params: Vec<Param>,
     /// The return annotation's main type (functions only).
@@ -239,6 +252,7 @@ pub fn same_interface(a: &FileSummary, b: &FileSummary) -> bool {
                 && x.is_async == y.is_async
                 && x.is_generator == y.is_generator
                 && x.decorators == y.decorators
+                && x.fixture_name == y.fixture_name
                 && x.params == y.params
                 && x.returns == y.returns
                 && x.bases == y.bases
