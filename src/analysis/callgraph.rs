@@ -167,7 +167,7 @@ impl CallGraph {
         let overridden = super::overrides::overridden(index, &func_ids, functions.len());
         let mut graph =
             CallGraph { functions, func_ids, targets, callers, closure: Vec::new(), bridges: Vec::new(), overridden };
-        graph.closure = graph.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
+        graph.closure = graph.backward_closure(index, |t| waits(index, t));
         graph.bridges = graph.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
         graph.mark_entry_points(index, root);
         tracing::debug!(
@@ -204,7 +204,7 @@ impl CallGraph {
             per_call.push(caller);
         }
         self.callers[m as usize] = per_call;
-        self.closure = self.backward_closure(index, |t| matches!(t, CallTarget::Blocking(_)));
+        self.closure = self.backward_closure(index, |t| waits(index, t));
         self.bridges = self.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
         self.mark_entry_points(index, root);
     }
@@ -395,6 +395,11 @@ fn console_scripts(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// A blocking call that makes its caller wait: not one the catalog calls instant.
+pub fn waits(index: &Index<'_>, target: &CallTarget) -> bool {
+    matches!(target, CallTarget::Blocking(api) if !index.catalog.is_instant(api))
 }
 
 fn resolve_call(

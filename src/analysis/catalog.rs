@@ -97,6 +97,11 @@ pub struct ApiEntry {
     pub timeout_position: Option<u32>,
     #[serde(default)]
     pub note: Option<String>,
+    /// Answers at once, from memory or one cheap system call (the working or home
+    /// directory): reported inside async functions, as ruff does, but never a
+    /// reason to make sync code async, to gather a loop, or to use a thread.
+    #[serde(default)]
+    pub instant: bool,
     #[serde(default)]
     pub exceptions: BTreeMap<String, String>,
     #[serde(default)]
@@ -217,6 +222,11 @@ impl Catalog {
             }
         }
         name.into()
+    }
+
+    /// Whether a matched API answers at once ([`ApiEntry::instant`]).
+    pub fn is_instant(&self, api: &ApiMatch) -> bool {
+        self.entry(api.id).instant
     }
 
     /// The catalog entry for a canonical qualified name.

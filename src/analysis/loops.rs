@@ -40,7 +40,7 @@ pub fn candidates(index: &Index<'_>, graph: &CallGraph) -> Vec<LoopCandidate> {
             let func = &graph.functions[f as usize];
             let into_closure = match &graph.targets[mi][ci] {
                 // In async code too: once the call is awaited (RA103), the loop still runs one at a time.
-                CallTarget::Blocking(_) => true,
+                target @ CallTarget::Blocking(_) => super::callgraph::waits(index, target),
                 CallTarget::Repo(g) => {
                     let callee = &graph.functions[*g as usize];
                     graph.closure[*g as usize].is_some() || (callee.is_async && call.awaited)

@@ -262,6 +262,9 @@ impl<'a, 'c> Planner<'a, 'c> {
     fn rewrite_for(&self, m: ModId, ci: u32) -> Option<(String, CallRewrite, Option<String>)> {
         let CallTarget::Blocking(api) = &self.model.graph.targets[m as usize][ci as usize] else { return None };
         let entry = self.model.index.catalog.entry(api.id);
+        if entry.instant {
+            return None;
+        }
         if entry.strategy == Strategy::Thread {
             return Some((api.name.clone(), CallRewrite::Thread, None));
         }

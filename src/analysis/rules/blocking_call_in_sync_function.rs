@@ -49,7 +49,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         if !ctx.reports(fi) {
             continue;
         }
-        let Some(api) = ctx.blocking_target(m, ci) else { continue };
+        let Some(api) = ctx.blocking_target(m, ci).filter(|api| !ctx.index.catalog.is_instant(api)) else {
+            continue;
+        };
         let fix = ctx.replacement(api);
         let mut message = format!(
             "{} blocks on {}; `{}` must become async: {}",

@@ -2,14 +2,18 @@
 
 use super::{Context, Finding, RuleInfo};
 use crate::analysis::callgraph::CallTarget;
-use crate::analysis::index::ModId;
+use crate::analysis::index::{ModId, Value};
+use crate::analysis::summary::CallSite;
 
 /// ## What it does
 /// Flags a call of a catalog API that has no default timeout (`requests`,
 /// `urllib.request.urlopen`, `subprocess.run`, `socket.create_connection`, ...)
 /// made without its timeout argument. The catalog names, per API, the keyword (and
 /// position) that bounds the call; APIs with a default timeout (`httpx`, `openai`)
-/// are not flagged.
+/// are not flagged, and neither are calls through `functools.partial` (which may
+/// bind the timeout) or on an instance of a repository class that overrides the
+/// method every call of the API goes through (a `requests.Session` subclass whose
+/// `request` sets the timeout).
 ///
 /// ## Why is this bad?
 /// Without a timeout a dead server or a hung child process blocks the caller
@@ -50,6 +54,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position || api.bound {
                 continue;
             }
+            if funnels_through_override(ctx, mi as ModId, call, &api.name) {
+                continue;
+            }
             let message = format!(
                 "{} has no timeout and can wait forever: pass `{keyword}=`",
                 ctx.call_description(mi as ModId, ci as u32, api)
@@ -58,6 +65,21 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             finding.api = Some(api.name.clone());
             out.push(finding);
         }
+    }
+}
+
+/// Every verb of a `requests.Session` goes through `Session.request`: when the
+/// receiver is an instance of a repository subclass that overrides `request`,
+/// that override decides the timeout, not the call.
+fn funnels_through_override(ctx: &Context<'_>, m: ModId, call: &CallSite, api: &str) -> bool {
+    let Some(callee) = call.callee.as_deref().filter(|c| c.len() >= 2) else { return false };
+    if !api.starts_with("requests.Session.") {
+        return false;
+    }
+    let receiver = &callee[..callee.len() - 1];
+    match ctx.index.resolve_chain(m, call.scope, receiver, call.pos.byte) {
+        Value::RepoInstance(class) => matches!(ctx.index.member(class, "request", 0), Value::RepoFunction(_)),
+        _ => false,
     }
 }
 
