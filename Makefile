@@ -31,8 +31,8 @@ lint:
 	$(CARGO) clippy --all-targets --quiet -- -D warnings
 
 # Precision and recall of the analysis against the hand labels of
-# tests/labels/corpus.toml, as a table; LABELS_ALLOW_MISSES=1 reports misses
-# not found yet without failing. The corpus: REFACTOR_ASYNC_CORPUS, else ../shared/corpus.
+# tests/labels/corpus.toml, as a table. The corpus: REFACTOR_ASYNC_CORPUS, else
+# ../shared/corpus.
 labels:
 	$(CARGO) test --test labels -- --nocapture
 
