@@ -780,6 +780,40 @@ impl<'s> Walker<'s> {
                 None => BindingValue::Unknown,
             },
             "none" => BindingValue::NoneValue,
+            // `con = self.con = connect()`: the innermost right-hand side.
+            "assignment" => match node.child_by_field_id(fields().right.get()) {
+                Some(right) => self.value_of(right, depth + 1),
+                None => BindingValue::Unknown,
+            },
+            "tuple" | "expression_list" => {
+                let mut c = node.walk();
+                let items: Vec<Node> = node.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+                if items.is_empty() || items.len() > 8 {
+                    return BindingValue::Unknown;
+                }
+                BindingValue::Tuple(items.into_iter().map(|n| self.value_of(n, depth + 1)).collect())
+            }
+            "list" | "set" => {
+                let mut c = node.walk();
+                let items: Vec<BindingValue> = node
+                    .named_children(&mut c)
+                    .filter(|n| n.kind() != "comment")
+                    .take(16)
+                    .map(|n| self.value_of(n, depth + 1))
+                    .collect();
+                match items.first() {
+                    Some(first) if !matches!(first, BindingValue::Unknown) && items.iter().all(|i| i == first) => {
+                        BindingValue::ItemsOf(Box::new(first.clone()))
+                    }
+                    _ => BindingValue::Unknown,
+                }
+            }
+            "list_comprehension" | "set_comprehension" | "generator_expression" => {
+                match node.child_by_field_id(fields().body.get()).map(|b| self.value_of(b, depth + 1)) {
+                    Some(BindingValue::Unknown) | None => BindingValue::Unknown,
+                    Some(item) => BindingValue::ItemsOf(Box::new(item)),
+                }
+            }
             "parenthesized_expression" | "await" => match node.named_child(0) {
                 Some(inner) => self.value_of(inner, depth + 1),
                 None => BindingValue::Unknown,
@@ -823,6 +857,27 @@ impl<'s> Walker<'s> {
         let mut c = args.walk();
         let first = args.named_children(&mut c).find(|a| a.kind() != "comment")?;
         (first.kind() != "keyword_argument" && !first.kind().ends_with("splat")).then_some(first)
+    }
+
+    /// The names of a flat tuple target (`a, b` or `(a, b)`), or `None`.
+    fn flat_names(&self, target: Node) -> Option<Vec<String>> {
+        let mut c = target.walk();
+        let items: Vec<Node> = target.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+        items
+            .iter()
+            .all(|i| i.kind() == "identifier")
+            .then(|| items.iter().map(|n| self.text(*n).to_string()).collect())
+    }
+
+    /// What each name of a flat tuple target binds when `of` is unpacked into it.
+    fn unpacked(&self, target: Node, of: BindingValue) -> Vec<(String, BindingValue)> {
+        let names = self.flat_names(target).unwrap_or_default();
+        let of = Box::new(of);
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| (name, BindingValue::Unpacked { of: of.clone(), position: i as u32 }))
+            .collect()
     }
 
     /// What each name of a loop target binds: an element of iterating `iterable`,
@@ -971,6 +1026,12 @@ impl<'s> Walker<'s> {
                     }
                 }
                 "attribute" => self.bind_self_attribute(left, annotation, right, ctx),
+                "pattern_list" | "tuple_pattern" if self.flat_names(left).is_some() => {
+                    let of = right.map_or(BindingValue::Unknown, |r| self.value_of(r, 0));
+                    for (name, value) in self.unpacked(left, of) {
+                        self.bind_at(ctx.scope, &name, byte, at, value);
+                    }
+                }
                 _ => {
                     let mut names = Vec::new();
                     self.target_names(left, &mut names);
@@ -1352,10 +1413,25 @@ impl<'s> Walker<'s> {
             let mut names = Vec::new();
             self.target_names(alias, &mut names);
             let byte = alias.start_byte() as u32;
-            let bound = if names.len() == 1 { entered(self.value_of(expr, 0)) } else { BindingValue::Unknown };
-            for name in &names {
-                self.bind(ctx.scope, name, byte, bound.clone());
-                self.record_assigned(name, byte);
+            let entered = entered(self.value_of(expr, 0));
+            // The grammar wraps the target: `as_pattern_target` holds the name or tuple.
+            let target =
+                if alias.kind() == "as_pattern_target" { alias.named_child(0).unwrap_or(alias) } else { alias };
+            let target = if target.kind() == "parenthesized_expression" {
+                target.named_child(0).unwrap_or(target)
+            } else {
+                target
+            };
+            let bound: Vec<(String, BindingValue)> = match target.kind() {
+                "identifier" => vec![(self.text(target).to_string(), entered)],
+                "tuple" | "pattern_list" | "tuple_pattern" | "expression_list" if self.flat_names(target).is_some() => {
+                    self.unpacked(target, entered)
+                }
+                _ => names.iter().map(|n| (n.clone(), BindingValue::Unknown)).collect(),
+            };
+            for (name, value) in bound {
+                self.bind(ctx.scope, &name, byte, value);
+                self.record_assigned(&name, byte);
             }
         }
     }

@@ -133,11 +133,14 @@ pub enum Value {
     Returns(Box<Value>),
     /// `functools.partial(f, …)`: calling it calls `f` with arguments bound earlier.
     Partial(Box<Value>),
+    /// A context manager whose `__enter__` gives the value (a call of a
+    /// `@contextmanager` generator gives what it yields).
+    Context(Box<Value>),
     Unknown,
 }
 
 /// How deep resolution may recurse before giving up (import cycles, `a = b; b = a`).
-const MAX_DEPTH: u32 = 24;
+const MAX_DEPTH: u32 = 48;
 
 /// Python's builtins that a name can fall back to.
 const BUILTINS: &[&str] = &[
@@ -381,6 +384,17 @@ impl<'c> Index<'c> {
                     _ => Value::Unknown,
                 }
             }
+            BindingValue::Unpacked { of, position } => match self.bound_value(m, binding, of, depth + 1) {
+                Value::Tuple(items) => items.into_iter().nth(*position as usize).unwrap_or(Value::Unknown),
+                _ => Value::Unknown,
+            },
+            BindingValue::Tuple(items) => {
+                Value::Tuple(items.iter().map(|i| self.bound_value(m, binding, i, depth + 1)).collect())
+            }
+            BindingValue::ItemsOf(item) => match self.bound_value(m, binding, item, depth + 1) {
+                Value::Unknown => Value::Unknown,
+                item => Value::Items(Box::new(item)),
+            },
             BindingValue::Alias(chain) => self.chain_value(m, binding.scope, chain, binding.at, depth + 1),
             BindingValue::Annotated(chain) => {
                 let ty = self.chain_value(m, binding.scope, chain, binding.at, depth + 1);
@@ -524,6 +538,9 @@ impl<'c> Index<'c> {
     /// the repository defines it and it is known; the value itself otherwise
     /// (most context managers return themselves).
     fn entered(&self, value: Value, depth: u32) -> Value {
+        if let Value::Context(entered) = value {
+            return *entered;
+        }
         if let Value::RepoInstance(c) = &value
             && let enter @ Value::RepoFunction(_) = self.member(*c, "__enter__", depth + 1)
         {
@@ -561,7 +578,7 @@ impl<'c> Index<'c> {
             Value::RepoFunction(f) => {
                 let module = &self.modules[f.module as usize];
                 let scope = &module.summary.scopes[f.scope as usize];
-                match &scope.returns {
+                let result = match &scope.returns {
                     Some(ret) => {
                         let parent = scope.parent.unwrap_or(0);
                         let ty = self.chain_value(f.module, parent, ret, scope.pos.byte, depth + 1);
@@ -572,6 +589,11 @@ impl<'c> Index<'c> {
                         item => Value::Items(Box::new(item)),
                     },
                     None => self.result_named(f, RETURNED, depth + 1),
+                };
+                match result {
+                    // `@contextmanager` makes a generator of `T` into a context manager entering as `T`.
+                    Value::Items(item) if is_context_manager(scope) => Value::Context(item),
+                    other => other,
                 }
             }
             Value::External(q) => {
@@ -710,6 +732,11 @@ fn instance_of(ty: Value, catalog: &Catalog) -> Value {
         container @ (Value::Items(_) | Value::Mapping(_)) => container,
         _ => Value::Unknown,
     }
+}
+
+/// A generator function decorated as a context manager (`contextlib.contextmanager`).
+fn is_context_manager(scope: &super::summary::Scope) -> bool {
+    scope.decorators.iter().any(|d| d.iter().rev().find(|s| *s != CALL_SEGMENT).is_some_and(|l| l == "contextmanager"))
 }
 
 /// `value[key]`: an item of a collection, a value of a mapping.
@@ -935,6 +962,51 @@ def f(u):
             assert_eq!(callee_in(index, 0, 22), Value::External("sqlite3.Cursor.execute".into()));
             assert_eq!(callee_in(index, 0, 24), Value::External("requests.Session.get".into()));
             assert_eq!(callee_in(index, 0, 26), Value::External("requests.Session.get".into()));
+        });
+    }
+
+    #[test]
+    fn unpacking_chained_assignments_and_context_manager_generators() {
+        let src = r#"import contextlib
+import sqlite3
+import threading
+
+class Store:
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def _con(self):
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = sqlite3.connect("db")
+        return con
+
+    @property
+    def _sql(self):
+        return self._con.execute
+
+    @contextlib.contextmanager
+    def _transact(self):
+        sql = self._sql
+        yield sql, print
+
+    def get(self, key):
+        self._sql("SELECT 1")
+        with self._transact() as (sql, _):
+            sql("SELECT 2")
+        run, log = self._sql, print
+        run("SELECT 3")
+        shards = [Store() for _ in range(4)]
+        shards[0].get(key)
+"#;
+        with_index(&[("m.py", src)], |index| {
+            let execute = Value::External("sqlite3.Connection.execute".into());
+            assert_eq!(callee_in(index, 0, 26), execute);
+            assert_eq!(callee_in(index, 0, 28), execute);
+            assert_eq!(callee_in(index, 0, 30), execute);
+            let get = index.modules[0].summary.scopes.iter().position(|s| s.qualname == "Store.get").unwrap();
+            assert_eq!(callee_in(index, 0, 32), Value::RepoFunction(ScopeRef { module: 0, scope: get as u32 }));
         });
     }
 

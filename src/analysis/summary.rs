@@ -133,6 +133,12 @@ pub enum BindingValue {
     /// A `for` or comprehension target: an element of iterating `of`; with
     /// `position`, that element's item at this index (`for key, value in …`).
     Element { of: Box<BindingValue>, position: Option<u32> },
+    /// `a, b = value` (or `with cm as (a, b)`): the item of `of` at `position`.
+    Unpacked { of: Box<BindingValue>, position: u32 },
+    /// A tuple display: `(session, timeout)`, `yield sql, cleanup`.
+    Tuple(Vec<BindingValue>),
+    /// A list, set or generator whose items are all this value (`[Shard(n) for n in …]`).
+    ItemsOf(Box<BindingValue>),
     /// `def x` / `class x`: the scope with this index.
     Def(u32),
     /// A parameter: its index in the parameter list.
