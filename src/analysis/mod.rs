@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod callgraph;
 pub mod catalog;
+pub mod effects;
 pub mod extract;
 pub mod flow;
 pub mod index;

@@ -20,6 +20,7 @@ pub mod docs;
 pub mod sequential_calls_in_loop;
 pub mod sync_bridge_in_async_function;
 pub mod transitively_blocking_function;
+pub mod work_queue_loop;
 
 /// A rule's identity, for output and docs.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -46,6 +47,7 @@ const REGISTRY: &[(RuleInfo, Check)] = &[
     (blocking_call_without_timeout::INFO, blocking_call_without_timeout::check),
     (sync_bridge_in_async_function::INFO, sync_bridge_in_async_function::check),
     (cancelled_error_swallowed::INFO, cancelled_error_swallowed::check),
+    (work_queue_loop::INFO, work_queue_loop::check),
 ];
 
 /// Every rule's identity, in code order.
