@@ -22,6 +22,10 @@ const MAX_DEPTH: u32 = 32;
 /// HTTP methods that do not change anything on the server, by the method's name in the API.
 const HTTP_READS: &[&str] = &["get", "head", "options"];
 
+/// Kinds of I/O whose waiting concurrency hides: another machine or process does
+/// the work. Local file and database access, sleeps and terminal input are not.
+const REMOTE: &[ApiKind] = &[ApiKind::Http, ApiKind::Llm, ApiKind::Socket, ApiKind::Subprocess];
+
 /// LLM API resources whose calls create, change or delete stored objects.
 const LLM_STORES: &[&str] = &["files", "batches"];
 
@@ -65,6 +69,8 @@ pub struct Effects<'a> {
     replacements: FxHashMap<String, ApiKind>,
     /// Per function: whether it only reads (and does I/O at all), once known.
     reads_only: Vec<Option<bool>>,
+    /// Per function: whether it waits on remote I/O, once known.
+    remote: Vec<Option<bool>>,
 }
 
 impl<'a> Effects<'a> {
@@ -76,7 +82,52 @@ impl<'a> Effects<'a> {
                 replacements.insert(entry.replacement.replace("{name}", last), entry.kind);
             }
         }
-        Effects { index, graph, replacements, reads_only: vec![None; graph.functions.len()] }
+        let n = graph.functions.len();
+        Effects { index, graph, replacements, reads_only: vec![None; n], remote: vec![None; n] }
+    }
+
+    /// Whether call `ci` of module `m` waits on another machine or process (HTTP, an
+    /// LLM, a socket, a child process), directly or down the call graph; an awaited
+    /// call in async code counts unless it is the replacement of a local API.
+    pub fn waits_remotely(&mut self, m: ModId, ci: u32) -> bool {
+        self.remote_at(m, ci, 0)
+    }
+
+    fn remote_at(&mut self, m: ModId, ci: u32, depth: u32) -> bool {
+        let graph = self.graph;
+        let call = graph.call(self.index, m, ci);
+        if call.in_lambda {
+            return false;
+        }
+        let in_async = graph.callers[m as usize][ci as usize].is_some_and(|f| graph.functions[f as usize].is_async);
+        match &graph.targets[m as usize][ci as usize] {
+            CallTarget::Blocking(api) => REMOTE.contains(&self.index.catalog.entry(api.id).kind),
+            CallTarget::Repo(g)
+                if graph.closure[*g as usize].is_some() || (graph.functions[*g as usize].is_async && call.awaited) =>
+            {
+                self.function_remote(*g, depth + 1)
+            }
+            CallTarget::External(q) if in_async && call.awaited => {
+                self.replacements.get(q).is_none_or(|kind| REMOTE.contains(kind))
+            }
+            _ => in_async && call.awaited,
+        }
+    }
+
+    /// Whether function `g` makes a call that waits remotely.
+    fn function_remote(&mut self, g: FuncId, depth: u32) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        if let Some(known) = self.remote[g as usize] {
+            return known;
+        }
+        self.remote[g as usize] = Some(false);
+        let func = &self.graph.functions[g as usize];
+        let m = func.at.module;
+        let found = func.calls.iter().any(|&ci| self.remote_at(m, ci, depth));
+        self.remote[g as usize] = Some(found);
+        found
     }
 
     /// Whether call `ci` of module `m` does I/O that only reads.

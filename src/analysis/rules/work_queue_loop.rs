@@ -4,7 +4,7 @@ use rustc_hash::FxHashSet;
 
 use super::{Context, Finding, RuleInfo};
 use crate::analysis::callgraph::{CallTarget, FuncId};
-use crate::analysis::effects;
+use crate::analysis::effects::{self, Effects};
 use crate::analysis::flow::{DataFlow, WhileLoop, overlap};
 use crate::analysis::index::ModId;
 use crate::analysis::summary::{CallSite, FileSummary, LoopInfo};
@@ -24,17 +24,23 @@ const GROW_METHODS: &[&str] =
 /// through a queue of items one at a time: its condition tests that a container
 /// has items (`while queue:`, `while len(queue) > 0:`, either alone or joined with
 /// `and`), the body takes an item off that container (`.popleft()`, `.pop()`,
-/// `.pop(0)`) into a name, waits on I/O for that item (a call into the async
-/// closure, or an awaited call, whose arguments read the item or a name computed
-/// from it, and whose result is used), and puts new items on the same container
-/// (`.append`, `.appendleft`, `.extend`, `.extendleft`, `.insert`, `.add`,
-/// `.update`): a breadth- or depth-first crawl, a walk over an API's tree.
+/// `.pop(0)`) into a name, waits on remote I/O for that item, and puts new items
+/// on the same container (`.append`, `.appendleft`, `.extend`, `.extendleft`,
+/// `.insert`, `.add`, `.update`): a breadth- or depth-first crawl, a walk over an
+/// API's tree. Waiting on remote I/O for the item means a call into the async
+/// closure (or an awaited call) whose arguments read the item or a name computed
+/// from it, whose result is used, and that reaches HTTP, an LLM, a socket or a
+/// child process, directly or through the functions it calls (an awaited call in
+/// async code counts unless it replaces a local API): walks over local files are
+/// not worth running concurrently.
 ///
 /// The finding names the loop's de-duplication, a membership test (`x in c`,
-/// `x not in c`) on the popped item or on the pushed items, and its limit, an
-/// ordering comparison on a counter the loop increments (`pages < max_pages`), on
-/// the size of a container it fills (`len(seen) < limit`) or on a name carried
-/// with each item (`depth < max_depth`); or says that none was found.
+/// `x not in c`) on the popped item or on the pushed items against a container
+/// the loop grows (`seen.add(x)`, `seen[x] = ...`, or the queue itself), and its
+/// limit, an ordering comparison on a counter the loop increments
+/// (`pages < max_pages`), on the size of a container it grows
+/// (`len(seen) < limit`) or on a name carried with each item
+/// (`depth < max_depth`); or says that none was found.
 ///
 /// Loops that `return` or `yield` are not flagged (their result depends on the
 /// order items are visited), nor are pagination and retry loops (`while cursor:`,
@@ -102,9 +108,10 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let mut effects = Effects::new(ctx.index, ctx.graph);
     for (mi, module) in ctx.index.modules.iter().enumerate() {
         for w in &module.summary.flow.while_loops {
-            if let Some(finding) = work_queue(ctx, mi as ModId, w) {
+            if let Some(finding) = work_queue(ctx, &mut effects, mi as ModId, w) {
                 out.push(finding);
             }
         }
@@ -124,14 +131,14 @@ struct WorkQueue {
 }
 
 /// The finding for loop `w` of module `m`, when it is a work queue that is reported.
-fn work_queue(ctx: &Context<'_>, m: ModId, w: &WhileLoop) -> Option<Finding> {
+fn work_queue(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileLoop) -> Option<Finding> {
     let summary = &ctx.index.modules[m as usize].summary;
     let lp = &summary.loops[w.loop_idx as usize];
     let (container, _) = w.drains?;
     if lp.has_return || lp.has_yield {
         return None;
     }
-    let queue = shape(ctx, m, w, summary.flow.name(container))?;
+    let queue = shape(ctx, effects, m, w, summary.flow.name(container))?;
     let f = ctx.graph.callers[m as usize][queue.io as usize]?;
     let func = &ctx.graph.functions[f as usize];
     if !(func.is_async || ctx.graph.closure[f as usize].is_some()) || !ctx.reports(f) {
@@ -141,7 +148,7 @@ fn work_queue(ctx: &Context<'_>, m: ModId, w: &WhileLoop) -> Option<Finding> {
 }
 
 /// The pop, pushes and I/O call of a loop draining `container`, when it has all three.
-fn shape(ctx: &Context<'_>, m: ModId, w: &WhileLoop, container: &str) -> Option<WorkQueue> {
+fn shape(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileLoop, container: &str) -> Option<WorkQueue> {
     let summary = &ctx.index.modules[m as usize].summary;
     let inside: Vec<u32> = (0..summary.calls.len() as u32)
         .filter(|&ci| {
@@ -165,8 +172,9 @@ fn shape(ctx: &Context<'_>, m: ModId, w: &WhileLoop, container: &str) -> Option<
         let call = site(&ci);
         ci != pop
             && call.result_used
-            && effects::waits(ctx.index, ctx.graph, m, ci)
             && call.arg_names.iter().any(|a| derived.contains(a.as_str()))
+            && effects::waits(ctx.index, ctx.graph, m, ci)
+            && effects.waits_remotely(m, ci)
     })?;
     Some(WorkQueue { pop, pushes, io, popped })
 }
@@ -218,16 +226,19 @@ fn first_segment(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
-/// The membership test that de-duplicates the popped or pushed items, if any.
-fn dedup<'w>(w: &'w WhileLoop, flow: &DataFlow, items: &FxHashSet<&str>) -> Option<&'w str> {
+/// The membership test that de-duplicates the popped or pushed items, if any:
+/// one against a container the loop grows (a test against a fixed set filters, it
+/// does not de-duplicate).
+fn dedup<'w>(w: &'w WhileLoop, flow: &DataFlow, items: &FxHashSet<&str>, grown: &[&str]) -> Option<&'w str> {
     w.membership
         .iter()
+        .filter(|t| grown.contains(&flow.name(t.container)))
         .find(|t| t.elements.iter().any(|&e| items.contains(first_segment(flow.name(e)))))
         .map(|t| t.text.as_str())
 }
 
 /// The comparison that bounds the walk, if any: on a counter the loop increments,
-/// on the size of a container it fills, or on a name carried with each item.
+/// on the size of a container it grows, or on a name carried with each item.
 fn limit<'w>(w: &'w WhileLoop, flow: &DataFlow, grown: &[&str], carried: &FxHashSet<&str>) -> Option<&'w str> {
     let drain_test = w.drains.map(|(_, at)| at);
     w.comparisons
@@ -235,10 +246,7 @@ fn limit<'w>(w: &'w WhileLoop, flow: &DataFlow, grown: &[&str], carried: &FxHash
         .filter(|c| Some(c.start_byte) != drain_test)
         .find(|c| {
             let counts = c.reads.iter().any(|&r| w.counters.iter().any(|&k| overlap(flow.name(r), flow.name(k))));
-            let sizes = c.sizes.iter().any(|&s| {
-                let name = flow.name(s);
-                grown.contains(&name) || w.filled.iter().any(|&f| flow.name(f) == name)
-            });
+            let sizes = c.sizes.iter().any(|&s| grown.contains(&flow.name(s)));
             let depth = c.reads.iter().any(|&r| carried.contains(first_segment(flow.name(r))));
             counts || sizes || depth
         })
@@ -268,7 +276,8 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, w: &WhileLoop, f: FuncId,
             GROW_METHODS.contains(&method.as_str()).then(|| receiver.join("."))
         })
         .collect();
-    let grown: Vec<&str> = grown.iter().map(String::as_str).collect();
+    let mut grown: Vec<&str> = grown.iter().map(String::as_str).collect();
+    grown.extend(w.filled.iter().map(|&n| flow.name(n)));
 
     let (callee, api, path) = describe_io(ctx, m, f, queue.io);
     let mut push_methods: Vec<String> = Vec::new();
@@ -277,7 +286,7 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, w: &WhileLoop, f: FuncId,
             push_methods.push(text);
         }
     }
-    let dedup = dedup(w, flow, &items);
+    let dedup = dedup(w, flow, &items, &grown);
     let limit = limit(w, flow, &grown, &carried);
     let keep = match (dedup, limit) {
         (Some(_), Some(_)) => ", keeping the de-dup check and the limit",
