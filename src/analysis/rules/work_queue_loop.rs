@@ -1,4 +1,4 @@
-//! RA110: a `while` loop drains a work queue one item at a time, waiting on I/O for each.
+//! RA110: a `while` loop drains a work queue one item at a time, waiting on remote I/O for each.
 
 use rustc_hash::FxHashSet;
 
@@ -103,7 +103,7 @@ pub struct WorkQueueLoop;
 pub const INFO: RuleInfo = RuleInfo {
     code: "RA110",
     name: "work-queue-loop",
-    summary: "A while loop drains a work queue one item at a time, waiting on I/O for each",
+    summary: "A while loop drains a work queue one item at a time, waiting on remote I/O for each",
     source: "src/analysis/rules/work_queue_loop.rs",
 };
 
