@@ -85,8 +85,9 @@ impl Statement {
 pub struct WhileLoop {
     /// Index of the loop in the file's loops.
     pub loop_idx: u32,
-    /// The container whose emptiness the condition tests (`queue` in `while queue:`,
-    /// `while len(queue) > 0:`, `while queue and pages < limit:`), and where that test starts.
+    /// The name whose truthiness or length the condition tests (`queue` in `while queue:`,
+    /// `while len(queue) > 0:`, `while queue and pages < limit:`; also `cursor` in
+    /// `while cursor:`, which is why RA110 asks for a pop too), and where that test starts.
     pub drains: Option<(NameId, u32)>,
     /// `x in c` and `x not in c` tests in the loop, condition included.
     pub membership: Vec<Membership>,
