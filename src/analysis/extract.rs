@@ -14,6 +14,8 @@ type FieldId = NonZeroU16;
 
 use super::summary::*;
 
+mod flow;
+
 /// How deep the walk follows nesting before it skips a subtree; each level costs
 /// well under 1 KiB of the analysis threads' 64 MiB stacks.
 const MAX_NESTING: u32 = 4000;
@@ -83,6 +85,8 @@ struct Kinds {
     comment: u16,
     expression_statement: u16,
     global_statement: u16,
+    block: u16,
+    comparison_operator: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -122,6 +126,8 @@ fn kinds() -> &'static Kinds {
             comment: id("comment"),
             expression_statement: id("expression_statement"),
             global_statement: id("global_statement"),
+            block: id("block"),
+            comparison_operator: id("comparison_operator"),
         }
     })
 }
@@ -218,6 +224,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         statement_call_at: None,
         globals: Vec::new(),
         depth: 0,
+        flow: flow::Recorder::default(),
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -264,6 +271,8 @@ struct Walker<'s> {
     globals: Vec<(u32, String)>,
     /// How many `visit`s are open: the recursion depth of the walk.
     depth: u32,
+    /// Names interned for the data-flow facts.
+    flow: flow::Recorder,
 }
 
 impl<'s> Walker<'s> {
@@ -414,6 +423,11 @@ impl<'s> Walker<'s> {
             self.visit_for(node, ctx);
         } else if kind == k.while_statement {
             self.visit_while(node, ctx);
+        } else if kind == k.block {
+            self.visit_block(node, cursor, ctx);
+        } else if kind == k.comparison_operator {
+            self.note_comparison(node);
+            self.visit_children(cursor, ctx);
         } else if kind == k.list_comprehension
             || kind == k.set_comprehension
             || kind == k.dictionary_comprehension
@@ -1360,6 +1374,7 @@ impl<'s> Walker<'s> {
     fn visit_while(&mut self, node: Node, ctx: Ctx) {
         let condition = node.child_by_field_id(fields().condition.get());
         let idx = self.open_loop(LoopKind::While, node, condition, ctx);
+        self.note_while(idx, condition, ctx.scope);
         self.loop_stack.push(idx);
         self.visit_opt(condition, ctx);
         self.visit_opt(node.child_by_field_id(fields().body.get()), ctx);

@@ -7,7 +7,9 @@
 pub mod cache;
 pub mod callgraph;
 pub mod catalog;
+pub mod effects;
 pub mod extract;
+pub mod flow;
 pub mod index;
 pub mod loops;
 pub mod overrides;

@@ -236,6 +236,8 @@ pub struct FileSummary {
     pub syntax_errors: Vec<Position>,
     /// Where nesting got too deep to follow; the subtree there was skipped.
     pub too_deep: Option<Position>,
+    /// Statements and `while` loops of its functions, for RA110 and RA111.
+    pub flow: super::flow::DataFlow,
 }
 
 /// Whether two summaries of one module define and bind the same names the same

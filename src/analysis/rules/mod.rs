@@ -17,9 +17,11 @@ pub mod blocking_call_without_timeout;
 pub mod blocking_function_called_from_async;
 pub mod cancelled_error_swallowed;
 pub mod docs;
+pub mod independent_consecutive_calls;
 pub mod sequential_calls_in_loop;
 pub mod sync_bridge_in_async_function;
 pub mod transitively_blocking_function;
+pub mod work_queue_loop;
 
 /// A rule's identity, for output and docs.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -46,6 +48,8 @@ const REGISTRY: &[(RuleInfo, Check)] = &[
     (blocking_call_without_timeout::INFO, blocking_call_without_timeout::check),
     (sync_bridge_in_async_function::INFO, sync_bridge_in_async_function::check),
     (cancelled_error_swallowed::INFO, cancelled_error_swallowed::check),
+    (work_queue_loop::INFO, work_queue_loop::check),
+    (independent_consecutive_calls::INFO, independent_consecutive_calls::check),
 ];
 
 /// Every rule's identity, in code order.
