@@ -208,9 +208,10 @@ fn locate_corpus(projects: &BTreeSet<&str>) -> Option<Corpus> {
 }
 
 /// Analyse `root` as `refactor-async analyze` does there (its own configuration, no cache).
-fn analyse(root: &Path) -> Report {
+fn analyse(root: &Path, include_tests: bool) -> Report {
     let mut config = Config::load(root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
     config.analysis.cache = false;
+    config.analysis.include_tests |= include_tests;
     let catalog = Catalog::load(&config, root).expect("the catalog loads");
     let report = analyze(root, &config, &catalog).expect("the analysis runs");
     // Paths must be relative to the project: not to a repository around it.
@@ -371,7 +372,8 @@ fn score_fixture_set(code: &str) -> Row {
     if extra.is_dir() {
         copy_dir(&extra, &root);
     }
-    let report = analyse(&root);
+    // As in the rule fixture tests: a fixture set's test code is reported too.
+    let report = analyse(&root, true);
     let mut row = Row::default();
     let project = format!("{FIXTURES}/{code}");
     let files = list_files(&root, is_cache);
@@ -486,7 +488,7 @@ fn labelled_findings_keep_their_precision_and_misses_get_found() {
         Some(corpus) => {
             for project in &projects {
                 let root = corpus.dir.join(project);
-                let report = analyse(&root);
+                let report = analyse(&root, false);
                 let row = score_project(project, &root, &report, &labels, &mut problems);
                 corpus_total.add(&row);
                 rows.push((project.to_string(), row));

@@ -59,9 +59,12 @@ fn stage(code: &str) -> Staged {
     Staged { _tmp: tmp, root, files }
 }
 
+/// Test code a fixture set holds (a `tests/` folder with a `conftest.py`) is
+/// reported too, so its markers can show what tests reach.
 fn run(root: &Path) -> Report {
     let mut config = Config::builtin();
     config.analysis.cache = false;
+    config.analysis.include_tests = true;
     let catalog = Catalog::load(&config, root).expect("the built-in catalog loads");
     analyze(root, &config, &catalog).expect("the analysis runs")
 }

@@ -868,6 +868,9 @@ impl<'s> Walker<'s> {
     /// The first positional argument of a call.
     fn first_argument<'n>(&self, call: Node<'n>) -> Option<Node<'n>> {
         let args = call.child_by_field_id(fields().arguments.get())?;
+        if args.kind() == "generator_expression" {
+            return Some(args); // `tuple(Shard(n) for n in …)`: the generator is the argument.
+        }
         let mut c = args.walk();
         let first = args.named_children(&mut c).find(|a| a.kind() != "comment")?;
         (first.kind() != "keyword_argument" && !first.kind().ends_with("splat")).then_some(first)

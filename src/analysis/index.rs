@@ -229,6 +229,8 @@ pub struct Index<'c> {
     pub modules: Vec<Module>,
     by_name: HashMap<String, ModId>,
     pub catalog: &'c Catalog,
+    /// Per repository class, the repository classes deriving from it (built on first use).
+    subclasses: std::sync::OnceLock<HashMap<ScopeRef, Vec<ScopeRef>>>,
 }
 
 impl<'c> Index<'c> {
@@ -238,7 +240,7 @@ impl<'c> Index<'c> {
         for (i, m) in modules.iter().enumerate() {
             by_name.entry(m.name.clone()).or_insert(i as ModId);
         }
-        Index { modules, by_name, catalog }
+        Index { modules, by_name, catalog, subclasses: std::sync::OnceLock::new() }
     }
 
     /// The module with this dotted name.
@@ -628,13 +630,50 @@ impl<'c> Index<'c> {
                 "copy" => Value::Returns(Box::new(Value::Mapping(item))),
                 _ => Value::Unknown,
             },
-            Value::RepoInstance(c) => match self.member(c, attr, depth + 1) {
+            Value::RepoInstance(c) => match self
+                .member(c, attr, depth + 1)
+                .or_else(|| self.mixin_member(c, attr, depth + 1))
+            {
                 // Reading a property calls it: `self.client.get()` with `@property def client(self) -> Session`.
                 Value::RepoFunction(f) if self.is_property(f) => self.call_result(Value::RepoFunction(f), depth + 1),
                 other => other,
             },
             _ => Value::Unknown,
         }
+    }
+
+    /// A member a mixin's methods use without defining it (`self._fetch()` in a
+    /// class whose subclasses get `_fetch` from another base): what every repository
+    /// subclass that has it resolves it to, when they all agree.
+    fn mixin_member(&self, class: ScopeRef, attr: &str, depth: u32) -> Value {
+        let subclasses = self.subclasses.get_or_init(|| self.subclass_map());
+        let mut found = Value::Unknown;
+        for &sub in subclasses.get(&class).map(Vec::as_slice).unwrap_or_default().iter().take(32) {
+            match self.member(sub, attr, depth + 1) {
+                Value::Unknown => {}
+                value if found == Value::Unknown => found = value,
+                value if value == found => {}
+                _ => return Value::Unknown,
+            }
+        }
+        found
+    }
+
+    /// Every repository class's repository descendants.
+    fn subclass_map(&self) -> HashMap<ScopeRef, Vec<ScopeRef>> {
+        let mut map: HashMap<ScopeRef, Vec<ScopeRef>> = HashMap::default();
+        for (mi, module) in self.modules.iter().enumerate() {
+            for (si, scope) in module.summary.scopes.iter().enumerate() {
+                if scope.kind != ScopeKind::Class || scope.bases.is_empty() {
+                    continue;
+                }
+                let class = ScopeRef { module: mi as ModId, scope: si as u32 };
+                for base in self.repo_bases(class) {
+                    map.entry(base).or_default().push(class);
+                }
+            }
+        }
+        map
     }
 
     /// Whether a function is decorated as a property.
@@ -720,6 +759,13 @@ impl<'c> Index<'c> {
             }
         }
         order
+    }
+}
+
+impl Value {
+    /// This value, or `other`'s when this one is unknown.
+    fn or_else(self, other: impl FnOnce() -> Value) -> Value {
+        if self == Value::Unknown { other() } else { self }
     }
 }
 
@@ -1007,6 +1053,33 @@ class Store:
             assert_eq!(callee_in(index, 0, 30), execute);
             let get = index.modules[0].summary.scopes.iter().position(|s| s.qualname == "Store.get").unwrap();
             assert_eq!(callee_in(index, 0, 32), Value::RepoFunction(ScopeRef { module: 0, scope: get as u32 }));
+        });
+    }
+
+    #[test]
+    fn a_mixin_uses_what_its_subclasses_get_from_another_base() {
+        let src = r#"import requests
+
+class Core:
+    def _get(self, url):
+        return requests.get(url, timeout=5)
+
+class ListingMixin:
+    def children(self, url):
+        return self._get(url)
+
+    def missing(self):
+        return self._nowhere()
+
+class Folder(Core, ListingMixin):
+    pass
+
+class Storage(Core, ListingMixin):
+    pass
+"#;
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(callee_in(index, 0, 9), Value::RepoFunction(ScopeRef { module: 0, scope: 2 }));
+            assert_eq!(callee_in(index, 0, 12), Value::Unknown);
         });
     }
 
