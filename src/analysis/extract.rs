@@ -1581,11 +1581,23 @@ fn container_marker(name: &str) -> Option<&'static str> {
 }
 
 /// Builtins whose result is made from their first argument: copies and views of an
-/// iterable, and `functools.partial`. Written names only; the index checks what
+/// iterable, `functools.partial`, and `super(Class, self)`. Written names only; the index checks what
 /// the name really is where it is called.
 fn wraps_argument(callee: &Chain) -> bool {
-    const WRAPPERS: &[&str] =
-        &["list", "tuple", "set", "frozenset", "sorted", "reversed", "iter", "enumerate", "deque", "partial", "next"];
+    const WRAPPERS: &[&str] = &[
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "sorted",
+        "reversed",
+        "iter",
+        "enumerate",
+        "deque",
+        "partial",
+        "next",
+        "super",
+    ];
     callee.last().is_some_and(|last| WRAPPERS.contains(&last.as_str()))
 }
 

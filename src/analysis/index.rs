@@ -133,6 +133,8 @@ pub enum Value {
     Returns(Box<Value>),
     /// `functools.partial(f, …)`: calling it calls `f` with arguments bound earlier.
     Partial(Box<Value>),
+    /// `super(Class, self)` kept in a variable: members are looked up after `Class`.
+    Super(ScopeRef),
     /// A context manager whose `__enter__` gives the value (a call of a
     /// `@contextmanager` generator gives what it yields).
     Context(Box<Value>),
@@ -566,6 +568,10 @@ impl<'c> Index<'c> {
             "builtins.enumerate" => Value::Items(Box::new(Value::Tuple(vec![Value::Unknown, iterated(argument())]))),
             "builtins.next" => iterated(argument()),
             "functools.partial" => Value::Partial(Box::new(argument())),
+            "builtins.super" => match argument() {
+                Value::RepoClass(class) => Value::Super(class),
+                _ => Value::Unknown,
+            },
             _ => return None,
         };
         Some(value)
@@ -618,6 +624,7 @@ impl<'c> Index<'c> {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
             Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(join(&q, attr))),
             Value::RepoClass(c) => self.member(c, attr, depth + 1),
+            Value::Super(c) => self.member_after(c, attr, depth + 1, 1),
             Value::Items(item) => match attr {
                 "pop" | "popleft" | "__getitem__" | "__next__" => Value::Returns(item),
                 "copy" => Value::Returns(Box::new(Value::Items(item))),
@@ -1053,6 +1060,14 @@ class Store:
             assert_eq!(callee_in(index, 0, 30), execute);
             let get = index.modules[0].summary.scopes.iter().position(|s| s.qualname == "Store.get").unwrap();
             assert_eq!(callee_in(index, 0, 32), Value::RepoFunction(ScopeRef { module: 0, scope: get as u32 }));
+        });
+    }
+
+    #[test]
+    fn a_kept_super_proxy_looks_members_up_in_the_bases() {
+        let src = "import requests\n\nclass Api(requests.Session):\n    def __init__(self):\n        super().__init__()\n        self.parent = super(Api, self)\n\n    def request(self, method, url, **kw):\n        return self.parent.request(method, url, **kw)\n";
+        with_index(&[("m.py", src)], |index| {
+            assert_eq!(callee_in(index, 0, 9), Value::External("requests.Session.request".into()));
         });
     }
 
