@@ -142,7 +142,28 @@ pub enum Value {
 }
 
 /// How deep resolution may recurse before giving up (import cycles, `a = b; b = a`).
-const MAX_DEPTH: u32 = 48;
+const MAX_DEPTH: u32 = 24;
+
+thread_local! {
+    /// How many times resolution on this thread gave up (too deep, or a function
+    /// whose result was being worked out already): a result worked out without
+    /// giving up is the same whoever asks first, so only those are remembered.
+    static GAVE_UP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The function results being worked out on this thread, innermost last.
+    static IN_PROGRESS: std::cell::RefCell<Vec<(ScopeRef, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether resolution has gone too deep, counting it as giving up.
+fn too_deep(depth: u32) -> bool {
+    let deep = depth > MAX_DEPTH;
+    if deep {
+        GAVE_UP.with(|g| g.set(g.get() + 1));
+    }
+    deep
+}
+
+/// How many function results may be worked out inside one another.
+const MAX_NESTED_RESULTS: usize = 12;
 
 /// Python's builtins that a name can fall back to.
 const BUILTINS: &[&str] = &[
@@ -231,8 +252,10 @@ pub struct Index<'c> {
     pub modules: Vec<Module>,
     by_name: HashMap<String, ModId>,
     pub catalog: &'c Catalog,
-    /// Per repository class, the repository classes deriving from it (built on first use).
-    subclasses: std::sync::OnceLock<HashMap<ScopeRef, Vec<ScopeRef>>>,
+    /// Per repository class, the repository classes deriving from it.
+    subclasses: HashMap<ScopeRef, Vec<ScopeRef>>,
+    /// What functions return (`false`) or yield (`true`), once worked out in full.
+    results: std::sync::RwLock<HashMap<(ScopeRef, bool), Value>>,
 }
 
 impl<'c> Index<'c> {
@@ -242,7 +265,11 @@ impl<'c> Index<'c> {
         for (i, m) in modules.iter().enumerate() {
             by_name.entry(m.name.clone()).or_insert(i as ModId);
         }
-        Index { modules, by_name, catalog, subclasses: std::sync::OnceLock::new() }
+        let mut index =
+            Index { modules, by_name, catalog, subclasses: HashMap::default(), results: Default::default() };
+        // Bases resolve without mixin lookups, which would read this very map.
+        index.subclasses = index.subclass_map();
+        index
     }
 
     /// The module with this dotted name.
@@ -257,7 +284,7 @@ impl<'c> Index<'c> {
 
     fn chain_value(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Value {
         let Some(first) = chain.first() else { return Value::Unknown };
-        if first == CALL_SEGMENT || depth > MAX_DEPTH {
+        if first == CALL_SEGMENT || too_deep(depth) {
             return Value::Unknown;
         }
         let (mut value, rest) = match self.super_member(m, scope, chain, at, depth + 1) {
@@ -348,7 +375,7 @@ impl<'c> Index<'c> {
     /// What `value`, bound by `binding` (its scope, position and name), denotes;
     /// `value` is the binding's own value or a part of it (a copied iterable).
     fn bound_value(&self, m: ModId, binding: &Binding, value: &BindingValue, depth: u32) -> Value {
-        if depth > MAX_DEPTH {
+        if too_deep(depth) {
             return Value::Unknown;
         }
         let module = &self.modules[m as usize];
@@ -445,7 +472,7 @@ impl<'c> Index<'c> {
     /// the package tree. Its value is what the fixture returns (or yields).
     fn fixture_value(&self, m: ModId, function: u32, name: &str, depth: u32) -> Value {
         let module = &self.modules[m as usize];
-        if !module.is_test || depth > MAX_DEPTH {
+        if !module.is_test || too_deep(depth) {
             return Value::Unknown;
         }
         let scopes = &module.summary.scopes;
@@ -513,7 +540,7 @@ impl<'c> Index<'c> {
 
     /// A top-level name of a repository module (or one of its submodules).
     fn symbol(&self, m: ModId, name: &str, depth: u32) -> Value {
-        if depth > MAX_DEPTH {
+        if too_deep(depth) {
             return Value::Unknown;
         }
         let module = &self.modules[m as usize];
@@ -528,14 +555,36 @@ impl<'c> Index<'c> {
 
     /// What function `f` returns (or yields, for [`YIELDED`]) as its statements
     /// show: the first of its last few `return`s whose value is known.
-    fn result_named(&self, f: ScopeRef, name: &str, depth: u32) -> Value {
+    ///
+    /// A function's result is worked out on its own, with the full depth, and
+    /// remembered: call sites throughout the repository ask for the same few.
+    fn result_named(&self, f: ScopeRef, name: &str, _depth: u32) -> Value {
+        let key = (f, name == YIELDED);
+        if let Some(known) = self.results.read().expect("results lock").get(&key) {
+            return known.clone();
+        }
+        let nested = IN_PROGRESS.with(|p| {
+            let p = p.borrow();
+            (p.contains(&key) || p.len() >= MAX_NESTED_RESULTS).then_some(())
+        });
+        if nested.is_some() {
+            GAVE_UP.with(|g| g.set(g.get() + 1));
+            return Value::Unknown;
+        }
+        let gave_up_before = GAVE_UP.with(|g| g.get());
+        IN_PROGRESS.with(|p| p.borrow_mut().push(key));
         let module = &self.modules[f.module as usize];
-        module
+        let value = module
             .bindings_named(f.scope, name)
             .take(4)
-            .map(|b| self.binding_value(f.module, b, depth + 1))
+            .map(|b| self.binding_value(f.module, b, 0))
             .find(|v| *v != Value::Unknown)
-            .unwrap_or(Value::Unknown)
+            .unwrap_or(Value::Unknown);
+        IN_PROGRESS.with(|p| p.borrow_mut().pop());
+        if GAVE_UP.with(|g| g.get()) == gave_up_before {
+            self.results.write().expect("results lock").insert(key, value.clone());
+        }
+        value
     }
 
     /// What `with value as x` binds: what the value's `__enter__` returns when
@@ -653,9 +702,8 @@ impl<'c> Index<'c> {
     /// class whose subclasses get `_fetch` from another base): what every repository
     /// subclass that has it resolves it to, when they all agree.
     fn mixin_member(&self, class: ScopeRef, attr: &str, depth: u32) -> Value {
-        let subclasses = self.subclasses.get_or_init(|| self.subclass_map());
         let mut found = Value::Unknown;
-        for &sub in subclasses.get(&class).map(Vec::as_slice).unwrap_or_default().iter().take(32) {
+        for &sub in self.subclasses.get(&class).map(Vec::as_slice).unwrap_or_default().iter().take(32) {
             match self.member(sub, attr, depth + 1) {
                 Value::Unknown => {}
                 value if found == Value::Unknown => found = value,
@@ -751,7 +799,7 @@ impl<'c> Index<'c> {
     fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<String>) -> Vec<ScopeRef> {
         let mut order = vec![class];
         let mut i = 0;
-        while i < order.len() && order.len() < 32 && depth < MAX_DEPTH {
+        while i < order.len() && order.len() < 32 && !too_deep(depth + 1) {
             let c = order[i];
             i += 1;
             let module = &self.modules[c.module as usize];
