@@ -272,6 +272,15 @@ impl<'c> Index<'c> {
         index
     }
 
+    /// Put a module's new summary in place of its old one (the daemon's edits):
+    /// what functions return and which classes derive from which are worked out again.
+    pub fn replace_module(&mut self, pos: usize, module: Module) {
+        self.modules[pos] = module;
+        self.results.write().expect("results lock").clear();
+        self.subclasses = HashMap::default();
+        self.subclasses = self.subclass_map();
+    }
+
     /// The module with this dotted name.
     pub fn module_named(&self, name: &str) -> Option<ModId> {
         self.by_name.get(name).copied()

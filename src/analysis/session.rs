@@ -159,7 +159,7 @@ impl<'c> Session<'c> {
         let old = &self.model.index.modules[pos];
         let interface_changed = !same_interface(&old.summary, &summary);
         let module = Module::new(old.name.clone(), old.rel.clone(), old.is_package, old.is_test, Arc::new(summary));
-        self.model.index.modules[pos] = module;
+        self.model.index.replace_module(pos, module);
         self.keep_tree(rel.to_string(), text, tree);
         Reparse::Done { interface_changed }
     }

@@ -240,6 +240,11 @@ pub struct FileSummary {
     pub flow: super::flow::DataFlow,
 }
 
+/// Whether a function binds what it returns or yields: callers elsewhere resolve through it.
+fn gives_result(scope: &Scope) -> bool {
+    scope.bindings.iter().any(|b| b.name == RETURNED || b.name == YIELDED)
+}
+
 /// Whether two summaries of one module define and bind the same names the same
 /// way, positions aside: then what other modules resolve through it is unchanged
 /// (an edit inside a function body), and only its own call sites need resolving again.
@@ -265,8 +270,9 @@ pub fn same_interface(a: &FileSummary, b: &FileSummary) -> bool {
                 && x.returns == y.returns
                 && x.bases == y.bases
                 // A function's local names only resolve its own calls, which are
-                // resolved again anyway; module and class names are what others see.
-                && (x.kind == ScopeKind::Function || same_bindings(&x.bindings, &y.bindings))
+                // resolved again anyway; module and class names are what others see,
+                // and so is what a function returns, with the locals it returns.
+                && ((x.kind == ScopeKind::Function && !gives_result(x)) || same_bindings(&x.bindings, &y.bindings))
                 && same_bindings(&x.attributes, &y.attributes)
         })
 }
