@@ -300,11 +300,22 @@ mod tests {
         session.update(&[PathBuf::from("util.py")]).unwrap();
         std::fs::write(
             root.join("util.py"),
-            "import requests\n\n\ndef ping(url):\n    target = url.strip()\n    return requests.head(target)\n",
+            "import requests\n\n\ndef ping(url):\n    requests.head(url.strip())\n    return url\n",
         )
         .unwrap();
         let update = session.update(&[PathBuf::from("util.py")]).unwrap();
         assert!(update.graph_patched && !update.full, "{update:?}");
+        let fresh = crate::analysis::analyze(root, &config, &catalog).unwrap();
+        assert_eq!(codes(session.report()), codes(&fresh));
+        // What a function returns is seen by its callers elsewhere: changing it is
+        // an interface change, and the graph is rebuilt.
+        std::fs::write(
+            root.join("util.py"),
+            "import requests\n\n\ndef ping(url):\n    requests.head(url.strip())\n    return requests.Session()\n",
+        )
+        .unwrap();
+        let update = session.update(&[PathBuf::from("util.py")]).unwrap();
+        assert!(!update.graph_patched && !update.full, "{update:?}");
         let fresh = crate::analysis::analyze(root, &config, &catalog).unwrap();
         assert_eq!(codes(session.report()), codes(&fresh));
         assert!(session.report().findings.iter().any(|f| f.function.as_deref() == Some("util.ping")));
