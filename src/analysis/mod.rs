@@ -8,6 +8,7 @@ pub mod cache;
 pub mod callgraph;
 pub mod catalog;
 pub mod extract;
+mod flow;
 pub mod index;
 pub mod loops;
 pub mod rules;

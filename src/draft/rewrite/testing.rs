@@ -84,6 +84,20 @@ pub(crate) fn assert_refused(before: &str, why: &str) {
     }
 }
 
+/// `before` as `app.py`, rewritten, must keep its loops: the analysis planned no
+/// gather (so the drafter has nothing to decline either).
+#[track_caller]
+pub(crate) fn assert_no_gather(before: &str) {
+    match codemod(&[("app.py", before)]) {
+        Ok(Codemod { changed, notes, .. }) => {
+            let got = changed.get("app.py").map(String::as_str).unwrap_or(before);
+            assert!(!got.contains("_bounded("), "a loop was gathered:\n{got}");
+            assert!(!notes.iter().any(|n| n.contains("kept sequential")), "a gather was planned: {notes:#?}");
+        }
+        Err(reasons) => panic!("the rewrite was refused: {reasons:#?}"),
+    }
+}
+
 /// `before` as `app.py`, rewritten, must give a note containing `note`.
 #[track_caller]
 pub(crate) fn assert_note(before: &str, note: &str) {
