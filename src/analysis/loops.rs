@@ -44,6 +44,31 @@ pub struct Throttled {
     pub via: Option<FuncId>,
 }
 
+impl Throttled {
+    /// The sleep as written, with its argument when that is a number or a name
+    /// (`time.sleep(1.5)`, `sleep(self.delay)`), else just the callee (`time.sleep`).
+    pub fn sleep_text(&self, index: &Index<'_>) -> String {
+        let (m, c) = self.sleep;
+        let site = &index.modules[m as usize].summary.calls[c as usize];
+        let callee = site.callee.as_ref().map(super::index::chain_text).unwrap_or_else(|| "sleep".to_string());
+        match self.sleep_arg(index) {
+            Some(arg) => format!("{callee}({arg})"),
+            None => callee,
+        }
+    }
+
+    /// The sleep's argument as written, when it is a number or a name (`1.5`, `self.delay`).
+    pub fn sleep_arg<'i>(&self, index: &'i Index<'_>) -> Option<&'i str> {
+        let (m, c) = self.sleep;
+        index.modules[m as usize].summary.calls[c as usize].sole_arg.as_deref()
+    }
+
+    /// The sleep's argument, when it is a plain number of seconds (`1.5`), as written.
+    pub fn seconds<'i>(&self, index: &'i Index<'_>) -> Option<&'i str> {
+        self.sleep_arg(index).filter(|arg| arg.parse::<f64>().is_ok())
+    }
+}
+
 /// What a loop with calls into the closure is, for RA105, RA109 and the planner.
 enum Verdict {
     Gather(LoopCandidate),
@@ -154,10 +179,15 @@ fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Ve
     per_loop
 }
 
-/// The call is a blocking sleep (`time.sleep`, or what the catalog calls a sleep).
+/// The sleeps of async code, which the catalog does not list (they do not block).
+const ASYNC_SLEEPS: &[&str] = &["asyncio.sleep", "anyio.sleep", "trio.sleep"];
+
+/// The call sleeps: a blocking sleep (`time.sleep`, or what the catalog calls a
+/// sleep), or an async one awaited in async code.
 fn is_sleep(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> bool {
     match &graph.targets[m as usize][ci as usize] {
         CallTarget::Blocking(api) => index.catalog.entry(api.id).kind == ApiKind::Sleep,
+        CallTarget::External(name) => ASYNC_SLEEPS.contains(&name.as_str()),
         _ => false,
     }
 }

@@ -19,6 +19,7 @@ pub mod cancelled_error_swallowed;
 pub mod docs;
 pub mod sequential_calls_in_loop;
 pub mod sync_bridge_in_async_function;
+pub mod throttled_loop;
 pub mod transitively_blocking_function;
 
 /// A rule's identity, for output and docs.
@@ -46,6 +47,7 @@ const REGISTRY: &[(RuleInfo, Check)] = &[
     (blocking_call_without_timeout::INFO, blocking_call_without_timeout::check),
     (sync_bridge_in_async_function::INFO, sync_bridge_in_async_function::check),
     (cancelled_error_swallowed::INFO, cancelled_error_swallowed::check),
+    (throttled_loop::INFO, throttled_loop::check),
 ];
 
 /// Every rule's identity, in code order.

@@ -23,6 +23,20 @@ pub(crate) struct Codemod {
 /// The drafted project, or every reason a plan was refused.
 pub(crate) type Outcome = Result<Codemod, Vec<String>>;
 
+/// The plans made for the files (path, text) as a project of their own.
+pub(crate) fn plans_of(files: &[(&str, &str)]) -> Vec<plan::Plan> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (path, text) in files {
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    let mut config = Config::builtin();
+    config.analysis.cache = false;
+    let catalog = Catalog::load(&config, dir.path()).expect("the built-in catalog loads");
+    let settings = Settings::from_config(&config).expect("the built-in settings are valid");
+    let model = analysis::analyze_model(dir.path(), &config, &catalog, &Progress::default()).expect("analysis runs");
+    plan::build(&model, &settings)
+}
+
 /// Analyse, plan and draft the files (path, text) as a project of their own.
 pub(crate) fn codemod(files: &[(&str, &str)]) -> Outcome {
     let dir = tempfile::tempdir().expect("a temporary folder");

@@ -707,3 +707,61 @@ def grid(rows: list[list[int]]) -> list[int]:
         r#"app.py:12: loop kept sequential: its last await is inside a nested loop"#,
     );
 }
+
+#[test]
+fn loop_that_sleeps_on_every_item_stays_sequential() {
+    let before = r#"import time
+
+
+def slow(x: int) -> int:
+    if x:
+        time.sleep(0.1)
+    return x
+
+
+def paced(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(slow(x))
+        time.sleep(1.0)
+    return out
+"#;
+    let plans = plans_of(&[("app.py", before)]);
+    let throttles: Vec<String> = plans
+        .iter()
+        .flat_map(|p| &p.throttles)
+        .map(|t| format!("{}:{} {} {}", t.path, t.line, t.sleep_where(), t.becomes))
+        .collect();
+    assert_eq!(throttles, ["app.py:12 `time.sleep(1.0)` await asyncio.sleep"]);
+    assert!(plans.iter().all(|p| p.gathers.is_empty()));
+    assert_codemod(
+        before,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+
+async def slow_async(x: int) -> int:
+    if x:
+        await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def paced_async(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        out.append(await slow_async(x))
+        await asyncio.sleep(1.0)
+    return out
+
+
+def paced(xs: list[int]) -> list[int]:
+    """Sync wrapper of `paced_async`, kept for existing callers."""
+    return run_sync(paced_async(xs), "paced_async")
+"#,
+    );
+}
