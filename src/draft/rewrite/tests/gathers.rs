@@ -765,3 +765,62 @@ def paced(xs: list[int]) -> list[int]:
 "#,
     );
 }
+
+#[test]
+fn loop_in_a_generator_becomes_bounded_gather() {
+    // The generator yields once per batch; the loop over a batch's items does not.
+    assert_codemod(
+        r#"import time
+from collections.abc import Iterator
+
+
+def slow(x: int) -> int:
+    if x:
+        time.sleep(0.1)
+    return x
+
+
+def squares(batches: list[list[int]]) -> Iterator[list[int]]:
+    for batch in batches:
+        out = []
+        for x in batch:
+            out.append(slow(x))
+        yield out
+"#,
+        r#"import asyncio
+from collections.abc import AsyncIterator, Iterator
+from _async_bridge import Turn, collect, for_each_bounded, run_sync
+
+
+async def slow_async(x: int) -> int:
+    if x:
+        await asyncio.sleep(0.1)
+    return x
+
+
+def slow(x: int) -> int:
+    """Sync wrapper of `slow_async`, kept for existing callers."""
+    return run_sync(slow_async(x), "slow_async")
+
+
+async def squares_async(batches: list[list[int]]) -> AsyncIterator[list[int]]:
+    for batch in batches:
+        out = []
+        _x_items = list(batch)
+
+        async def _each_x(_index: int, _turn: Turn) -> None:
+            x = _x_items[_index]
+            _value = await slow_async(x)
+            await _turn()
+            out.append(_value)
+
+        await for_each_bounded(len(_x_items), _each_x, limit=8)
+        yield out
+
+
+def squares(batches: list[list[int]]) -> Iterator[list[int]]:
+    """Sync wrapper of `squares_async`, kept for existing callers."""
+    yield from run_sync(collect(squares_async(batches)), "squares_async")
+"#,
+    );
+}
