@@ -365,6 +365,23 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Visit the children of the cursor's node, each in the context `ctx_of` gives
+    /// its field (none: skip it), without a cursor of their own.
+    fn visit_fields(&mut self, cursor: &mut TreeCursor<'_>, ctx_of: impl Fn(Option<FieldId>) -> Option<Ctx>) {
+        if cursor.goto_first_child() {
+            loop {
+                if let Some(ctx) = ctx_of(cursor.field_id()) {
+                    let node = cursor.node();
+                    self.visit(node, cursor, ctx);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
+        }
+    }
+
     /// Visit every child of `node` (which need not be the cursor's node).
     fn visit_node_children(&mut self, node: Node, ctx: Ctx) {
         let mut cursor = node.walk();
@@ -510,13 +527,8 @@ impl<'s> Walker<'s> {
                 let at = alias.start_byte() as u32;
                 self.flow.push(self.text(alias), at, FlowKind::Kill, (at, at));
             }
-            let inner = Ctx { guarded: true, ..ctx };
-            let mut c = node.walk();
-            for child in node.named_children(&mut c) {
-                if Some(child) != alias {
-                    self.visit_opt(Some(child), inner);
-                }
-            }
+            let (inner, alias) = (Ctx { guarded: true, ..ctx }, fields().alias);
+            self.visit_fields(cursor, |f| (f != Some(alias)).then_some(inner));
         } else if kind == k.if_statement && ctx.scope == 0 && is_main_guard(self, node) {
             let inner = Ctx { in_main_block: true, ..ctx };
             self.visit_opt(node.child_by_field_id(fields().consequence.get()), inner);
@@ -525,13 +537,9 @@ impl<'s> Walker<'s> {
                 self.visit_opt(Some(alt), ctx);
             }
         } else if kind == k.if_statement {
-            self.visit_opt(node.child_by_field_id(fields().condition.get()), ctx);
-            let inner = Ctx { guarded: true, ..ctx };
-            self.visit_opt(node.child_by_field_id(fields().consequence.get()), inner);
-            let mut c = node.walk();
-            for alt in node.children_by_field_id(fields().alternative, &mut c) {
-                self.visit_opt(Some(alt), inner);
-            }
+            // The condition always runs; the branches may not.
+            let (inner, condition) = (Ctx { guarded: true, ..ctx }, fields().condition);
+            self.visit_fields(cursor, |f| Some(if f == Some(condition) { ctx } else { inner }));
         } else if node.child_count() > 0 {
             self.visit_children(cursor, ctx);
         }
@@ -1197,7 +1205,7 @@ impl<'s> Walker<'s> {
 
         // A function body has its own loops; the enclosing ones do not see into it.
         let saved = std::mem::take(&mut self.loop_stack);
-        let outer = self.enter_flow();
+        let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };
         self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
         let params: Vec<String> = self.out.scopes[idx as usize].params.iter().map(|p| p.name.clone()).collect();
@@ -1225,7 +1233,7 @@ impl<'s> Walker<'s> {
         self.log_write(self.text(name_node), node.start_byte() as u32, FlowKind::Kill);
         self.out.scopes[idx as usize].bases = bases;
         let saved = std::mem::take(&mut self.loop_stack);
-        let outer = self.enter_flow();
+        let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };
         self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
         self.leave_flow(outer, &[]);
@@ -1234,6 +1242,8 @@ impl<'s> Walker<'s> {
 
     fn open_loop(&mut self, kind: LoopKind, node: Node, iter: Option<Node>, ctx: Ctx) -> u32 {
         let idx = self.out.loops.len() as u32;
+        // From here on, what the body reads and writes can matter to a loop.
+        self.flow.recording |= kind != LoopKind::Comprehension;
         let iter_text = iter.map(|n| shorten(self.text(n), 60)).unwrap_or_default();
         let pos = self.position(node);
         self.out.loops.push(LoopInfo {

@@ -39,20 +39,23 @@ impl<'s> Walker<'s> {
         let kind = node.kind_id();
         let k = self.k;
         if kind == k.attribute {
-            self.visit_attribute(node, ctx);
+            self.visit_attribute(node, cursor, ctx);
         } else if kind == k.keyword_argument {
             // `name=` names a parameter; only the value is read.
-            self.visit_opt(node.child_by_field_id(fields().value.get()), ctx);
+            let name = fields().name;
+            self.visit_fields(cursor, |f| (f != Some(name)).then_some(ctx));
         } else if kind == k.comparison_operator {
             self.visit_comparison(node, cursor, ctx);
         } else if kind == k.named_expression {
-            self.visit_opt(node.child_by_field_id(fields().value.get()), ctx);
-            if let Some(name) = node.child_by_field_id(fields().name.get()) {
+            let name = fields().name;
+            self.visit_fields(cursor, |f| (f != Some(name)).then_some(ctx));
+            if let Some(name) = node.child_by_field_id(name.get()) {
                 self.log_write(self.text(name), node.end_byte() as u32, FlowKind::Kill);
             }
         } else if kind == k.as_pattern {
             // `expr as name`: the alias is bound (by `with` or `case`), not read.
-            self.visit_opt(node.named_child(0), ctx);
+            let alias = fields().alias;
+            self.visit_fields(cursor, |f| (f != Some(alias)).then_some(ctx));
         } else if kind == k.nonlocal_statement {
             let mut c = node.walk();
             for name in node.named_children(&mut c).filter(|n| n.kind_id() == k.identifier) {
@@ -94,11 +97,14 @@ impl<'s> Walker<'s> {
     }
 
     /// `a.b.c` reads `a.b`; a method call's callee reads its object the same way.
-    pub(super) fn visit_attribute(&mut self, node: Node, ctx: Ctx) {
+    pub(super) fn visit_attribute(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         match self.path_node(node) {
             Some(path) => self.log_read(path, FlowKind::Read, ctx),
             // `f().x`, `a[i].x`: what the object reads, the attribute name aside.
-            None => self.visit_opt(node.child_by_field_id(fields().object.get()), ctx),
+            None => {
+                let object = fields().object;
+                self.visit_fields(cursor, |f| (f == Some(object)).then_some(ctx));
+            }
         }
     }
 
@@ -122,18 +128,14 @@ impl<'s> Walker<'s> {
     /// The node naming the path an expression reads: `x`, or `a.b` of `a.b.c`; none
     /// for anything but a dotted name.
     pub(super) fn path_node<'n>(&self, node: Node<'n>) -> Option<Node<'n>> {
-        let mut chain = vec![node];
-        let mut n = node;
+        // Walk down the objects, remembering the node just above the current one:
+        // when the root identifier is reached, that node is `root.first`.
+        let (mut above, mut n) = (None, node);
         while n.kind_id() == self.k.attribute {
+            above = Some(n);
             n = n.child_by_field_id(fields().object.get())?;
-            chain.push(n);
         }
-        if n.kind_id() != self.k.identifier {
-            return None;
-        }
-        // chain ends with the root identifier; the node before it is `root.first`.
-        let path = if chain.len() >= 2 { chain[chain.len() - 2] } else { n };
-        Some(path)
+        (n.kind_id() == self.k.identifier).then_some(above.unwrap_or(n))
     }
 
     /// The text of a path node, when it is written without spaces or comments.
@@ -280,9 +282,15 @@ impl<'s> Walker<'s> {
     }
 
     /// Start the data-flow log of a nested function or class body; returns the
-    /// enclosing body's, for [`Self::leave_flow`].
-    pub(super) fn enter_flow(&mut self) -> OuterFlow<'s> {
-        OuterFlow { log: std::mem::take(&mut self.flow), shadow: std::mem::take(&mut self.shadow), cover: self.cover }
+    /// enclosing body's, for [`Self::leave_flow`]. A function nested in a function
+    /// logs from its start: its enclosing function needs its closure.
+    pub(super) fn enter_flow(&mut self, nested_in_function: bool) -> OuterFlow<'s> {
+        let log = flow::Log { recording: nested_in_function, ..flow::Log::default() };
+        OuterFlow {
+            log: std::mem::replace(&mut self.flow, log),
+            shadow: std::mem::take(&mut self.shadow),
+            cover: self.cover,
+        }
     }
 
     /// Resolve the nested body's loops, and hand its enclosing body the names it

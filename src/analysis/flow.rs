@@ -58,11 +58,18 @@ pub(super) struct Log<'s> {
     pub spans: Vec<Span>,
     /// Names declared `global` or `nonlocal`: bound outside this function.
     pub declared: Vec<&'s str>,
+    /// Whether reads and writes are logged. A body whose closure nobody asks for
+    /// (a module, a class, a function not nested in a function) starts logging at
+    /// its first loop: what comes before matters to no loop, closures aside.
+    pub recording: bool,
 }
 
 impl<'s> Log<'s> {
     pub fn push(&mut self, path: &'s str, byte: u32, kind: Kind, cover: (u32, u32)) {
-        self.events.push(Event { path, byte, kind, cover });
+        // A closure may run after any loop, wherever it is made.
+        if self.recording || kind == Kind::ClosureRead {
+            self.events.push(Event { path, byte, kind, cover });
+        }
     }
 
     /// What a nested function's log shows its enclosing function: the names it reads
