@@ -824,3 +824,30 @@ def squares(batches: list[list[int]]) -> Iterator[list[int]]:
 "#,
     );
 }
+
+#[test]
+fn name_an_item_reads_before_assigning_stays_sequential() {
+    // `prev` is read only after the call, in item order, so the iterations are
+    // independent; as a local of the per-item function it would be unbound.
+    assert_note(
+        r#"import time
+
+
+def slow(x: int) -> int:
+    if x:
+        time.sleep(0.1)
+    return x
+
+
+def steps(xs: list[int]) -> list[int]:
+    out = []
+    prev = 0
+    for x in xs:
+        value = slow(x)
+        out.append(value - prev)
+        prev = value
+    return out
+"#,
+        r#"app.py:13: loop kept sequential: `prev` is read in the loop before it is assigned there"#,
+    );
+}
