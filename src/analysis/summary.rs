@@ -211,8 +211,8 @@ pub enum AccessKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escape {
     pub name: String,
-    /// The body only accumulates into it (`total += n`): its last value is the sum
-    /// of every item's, whatever order they ran in.
+    /// The body only accumulates into it (`total += n`): a result of every item,
+    /// not a value one item hands the next.
     pub accumulates: bool,
 }
 
