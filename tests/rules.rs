@@ -24,7 +24,8 @@ mod common;
 use common::*;
 
 /// The codes that have a fixture test below; must match `all_rules()`.
-const CODES: &[&str] = &["RA101", "RA102", "RA103", "RA104", "RA105", "RA106", "RA107", "RA108", "RA110", "RA111"];
+const CODES: &[&str] =
+    &["RA101", "RA102", "RA103", "RA104", "RA105", "RA106", "RA107", "RA108", "RA109", "RA110", "RA111"];
 
 /// A Python file of a fixture set: its path relative to the analysed root, and its text.
 struct SourceText {
@@ -206,6 +207,7 @@ fixture_tests! {
     ra106 => "RA106",
     ra107 => "RA107",
     ra108 => "RA108",
+    ra109 => "RA109",
     ra110 => "RA110",
     ra111 => "RA111",
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::summary::FileSummary;
 
 /// Bump when [`FileSummary`] or its extraction changes.
-const SCHEMA: u32 = 12;
+const SCHEMA: u32 = 13;
 
 /// The file is `[header length: u64 LE][header][blobs]`; the header lists where each blob is.
 #[derive(Serialize, Deserialize)]

@@ -12,8 +12,11 @@ use tree_sitter::{Language, Node, Parser, Tree, TreeCursor};
 
 type FieldId = NonZeroU16;
 
+use super::loop_flow::{self, Kind as FlowKind};
 use super::summary::*;
 
+#[path = "extract_flow.rs"]
+mod extract_flow;
 mod flow;
 
 /// How deep the walk follows nesting before it skips a subtree; each level costs
@@ -87,6 +90,20 @@ struct Kinds {
     global_statement: u16,
     block: u16,
     comparison_operator: u16,
+    nonlocal_statement: u16,
+    attribute: u16,
+    subscript: u16,
+    keyword_argument: u16,
+    named_expression: u16,
+    as_pattern: u16,
+    try_statement: u16,
+    else_clause: u16,
+    finally_clause: u16,
+    conditional_expression: u16,
+    boolean_operator: u16,
+    match_statement: u16,
+    integer: u16,
+    float: u16,
 }
 
 fn kinds() -> &'static Kinds {
@@ -128,6 +145,20 @@ fn kinds() -> &'static Kinds {
             global_statement: id("global_statement"),
             block: id("block"),
             comparison_operator: id("comparison_operator"),
+            nonlocal_statement: id("nonlocal_statement"),
+            attribute: id("attribute"),
+            subscript: id("subscript"),
+            keyword_argument: id("keyword_argument"),
+            named_expression: id("named_expression"),
+            as_pattern: id("as_pattern"),
+            try_statement: id("try_statement"),
+            else_clause: id("else_clause"),
+            finally_clause: id("finally_clause"),
+            conditional_expression: id("conditional_expression"),
+            boolean_operator: id("boolean_operator"),
+            match_statement: id("match_statement"),
+            integer: id("integer"),
+            float: id("float"),
         }
     })
 }
@@ -225,6 +256,10 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         globals: Vec::new(),
         depth: 0,
         flow: flow::Recorder::default(),
+        loop_flow: loop_flow::Log::default(),
+        cover: (0, source.len() as u32),
+        keep_cover: false,
+        shadow: Vec::new(),
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -246,9 +281,11 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
     if root.has_error() {
         walker.collect_errors(root);
     }
-    let ctx = Ctx { scope: 0, in_lambda: false, in_main_block: false };
+    let ctx = Ctx { scope: 0, in_lambda: false, in_main_block: false, guarded: false };
     let mut cursor = root.walk();
     walker.visit_children(&mut cursor, ctx);
+    let log = std::mem::take(&mut walker.loop_flow);
+    loop_flow::resolve(log, &mut walker.out.loops);
     walker.out
 }
 
@@ -257,6 +294,8 @@ struct Ctx {
     scope: u32,
     in_lambda: bool,
     in_main_block: bool,
+    /// Under a branch (`if`, `try`, ...) of the innermost loop body or function body.
+    guarded: bool,
 }
 
 struct Walker<'s> {
@@ -273,6 +312,16 @@ struct Walker<'s> {
     depth: u32,
     /// Names interned for the data-flow facts.
     flow: flow::Recorder,
+    /// Reads and writes of the current function (or module or class) body.
+    loop_flow: loop_flow::Log<'s>,
+    /// The innermost block that runs whenever control reaches the current node, for
+    /// the writes logged in `flow` (a `with` or `try` body belongs to the block around it).
+    cover: (u32, u32),
+    /// The next `block` visited keeps `cover`: it is a `with` or `try` body.
+    keep_cover: bool,
+    /// Names bound by enclosing comprehensions and lambdas: reading them reads no
+    /// variable of the function.
+    shadow: Vec<&'s str>,
 }
 
 impl<'s> Walker<'s> {
@@ -323,6 +372,23 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// Visit the children of the cursor's node, each in the context `ctx_of` gives
+    /// its field (none: skip it), without a cursor of their own.
+    fn visit_fields(&mut self, cursor: &mut TreeCursor<'_>, ctx_of: impl Fn(Option<FieldId>) -> Option<Ctx>) {
+        if cursor.goto_first_child() {
+            loop {
+                if let Some(ctx) = ctx_of(cursor.field_id()) {
+                    let node = cursor.node();
+                    self.visit(node, cursor, ctx);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+            cursor.goto_parent();
+        }
+    }
+
     /// Visit every child of `node` (which need not be the cursor's node).
     fn visit_node_children(&mut self, node: Node, ctx: Ctx) {
         let mut cursor = node.walk();
@@ -354,11 +420,16 @@ impl<'s> Walker<'s> {
     fn visit_node(&mut self, node: Node, cursor: &mut TreeCursor<'_>, ctx: Ctx) {
         let kind = node.kind_id();
         let k = self.k;
-        if kind == k.global_statement {
+        if kind == k.identifier {
+            self.log_read(node, FlowKind::Read, ctx);
+        } else if self.visit_flow(node, cursor, ctx) {
+            // Read, written or branched: logged for the loops' data flow.
+        } else if kind == k.global_statement {
             let mut c = node.walk();
             for name in node.named_children(&mut c) {
                 if name.kind_id() == k.identifier {
                     self.globals.push((ctx.scope, self.text(name).to_string()));
+                    self.loop_flow.declared.push(self.text(name));
                 }
             }
         } else if kind == k.expression_statement {
@@ -389,7 +460,7 @@ impl<'s> Walker<'s> {
         } else if kind == k.decorated_definition {
             self.visit_decorated(node, ctx);
         } else if kind == k.lambda {
-            let mut params = Vec::new();
+            let mut params: Vec<&'s str> = Vec::new();
             if let Some(list) = node.child_by_field_id(fields().parameters.get()) {
                 let mut c = list.walk();
                 for p in list.named_children(&mut c) {
@@ -399,12 +470,16 @@ impl<'s> Walker<'s> {
                         "list_splat_pattern" | "dictionary_splat_pattern" => p.named_child(0),
                         _ => None,
                     };
-                    params.extend(name.filter(|n| n.kind_id() == k.identifier).map(|n| self.text(n).to_string()));
+                    params.extend(name.filter(|n| n.kind_id() == k.identifier).map(|n| self.text(n)));
                 }
             }
-            self.bind_inside(ctx.scope, params.into_iter().map(|p| (p, BindingValue::Unknown)).collect(), node);
+            self.bind_inside(ctx.scope, params.iter().map(|p| (p.to_string(), BindingValue::Unknown)).collect(), node);
             let inner = Ctx { in_lambda: true, ..ctx };
+            // Its parameters are its own names, not the function's.
+            let shadowed = self.shadow.len();
+            self.shadow.extend(params);
             self.visit_children(cursor, inner);
+            self.shadow.truncate(shadowed);
         } else if kind == k.import_statement {
             self.visit_import(node, ctx);
         } else if kind == k.import_from_statement {
@@ -414,20 +489,19 @@ impl<'s> Walker<'s> {
         } else if kind == k.assignment {
             self.visit_assignment(node, ctx);
         } else if kind == k.augmented_assignment {
-            if let Some(left) = node.child_by_field_id(fields().left.get()) {
+            let left = node.child_by_field_id(fields().left.get());
+            if let Some(left) = left {
                 // The name holds its new value only once the statement has run.
                 self.record_assigned_targets(left, node.end_byte() as u32);
             }
-            self.visit_children(cursor, ctx);
+            self.visit_opt(node.child_by_field_id(fields().right.get()), ctx);
+            if let Some(left) = left {
+                self.visit_target(left, node.end_byte() as u32, FlowKind::Augment, ctx);
+            }
         } else if kind == k.for_statement {
             self.visit_for(node, ctx);
         } else if kind == k.while_statement {
             self.visit_while(node, ctx);
-        } else if kind == k.block {
-            self.visit_block(node, cursor, ctx);
-        } else if kind == k.comparison_operator {
-            self.note_comparison(node);
-            self.visit_children(cursor, ctx);
         } else if kind == k.list_comprehension
             || kind == k.set_comprehension
             || kind == k.dictionary_comprehension
@@ -453,12 +527,16 @@ impl<'s> Walker<'s> {
             }
             self.bind_result(YIELDED, node, ctx);
             self.visit_children(cursor, ctx);
-        } else if kind == k.with_statement {
-            self.visit_with(node, ctx);
-            self.visit_children(cursor, ctx);
         } else if kind == k.except_clause {
             self.visit_except(node, ctx);
-            self.visit_children(cursor, ctx);
+            let alias = node.child_by_field_id(fields().alias.get());
+            if let Some(alias) = alias.filter(|a| a.kind_id() == k.identifier) {
+                // Bound only while the handler runs.
+                let at = alias.start_byte() as u32;
+                self.loop_flow.push(self.text(alias), at, FlowKind::Kill, (at, at));
+            }
+            let (inner, alias) = (Ctx { guarded: true, ..ctx }, fields().alias);
+            self.visit_fields(cursor, |f| (f != Some(alias)).then_some(inner));
         } else if kind == k.if_statement && ctx.scope == 0 && is_main_guard(self, node) {
             let inner = Ctx { in_main_block: true, ..ctx };
             self.visit_opt(node.child_by_field_id(fields().consequence.get()), inner);
@@ -466,6 +544,10 @@ impl<'s> Walker<'s> {
             for alt in node.children_by_field_id(fields().alternative, &mut c) {
                 self.visit_opt(Some(alt), ctx);
             }
+        } else if kind == k.if_statement {
+            // The condition always runs; the branches may not.
+            let (inner, condition) = (Ctx { guarded: true, ..ctx }, fields().condition);
+            self.visit_fields(cursor, |f| Some(if f == Some(condition) { ctx } else { inner }));
         } else if node.child_count() > 0 {
             self.visit_children(cursor, ctx);
         }
@@ -490,6 +572,7 @@ impl<'s> Walker<'s> {
             _ => None,
         };
         let args = arguments.map(|a| self.read_arguments(a, calls_its_argument)).unwrap_or_default();
+        let sole_arg = arguments.and_then(|a| self.sole_argument(a));
         let mut arg_names = Vec::new();
         if !self.loop_stack.is_empty() {
             if let Some(a) = arguments {
@@ -517,6 +600,8 @@ impl<'s> Walker<'s> {
             arg_names,
             result_used: self.statement_call_at != Some((node.start_byte(), node.end_byte())),
             via: None,
+            guarded: ctx.guarded,
+            sole_arg,
         };
         let via = site.callee.clone();
         self.out.calls.push(site);
@@ -524,8 +609,20 @@ impl<'s> Walker<'s> {
             self.push_passed_function(f, ctx, via.clone());
         }
         // Calls nested in the callee or the arguments are call sites too.
-        self.visit_opt(function, ctx);
-        self.visit_opt(arguments, ctx);
+        match function.and_then(|f| self.mutated_object(f, ctx.scope)) {
+            Some(object) => {
+                self.visit_opt(arguments, ctx);
+                // The object changes once the arguments are evaluated.
+                let path = self.path_text(object).or_else(|| self.path_root(object));
+                if let Some(path) = path.filter(|p| !self.shadow.contains(&p.split('.').next().unwrap_or(p))) {
+                    self.log_write(path, node.end_byte() as u32, FlowKind::Mutate);
+                }
+            }
+            None => {
+                self.visit_opt(function, ctx);
+                self.visit_opt(arguments, ctx);
+            }
+        }
     }
 
     /// The keywords, positional count and splats of a call's arguments, and the
@@ -575,6 +672,8 @@ impl<'s> Walker<'s> {
             arg_names: Vec::new(),
             result_used: true,
             via,
+            guarded: ctx.guarded,
+            sole_arg: None,
         });
     }
 
@@ -1061,6 +1160,10 @@ impl<'s> Walker<'s> {
             }
         }
         self.visit_opt(right, ctx);
+        // `x: int` alone binds nothing.
+        if let (Some(left), Some(_)) = (left, right) {
+            self.visit_target(left, node.end_byte() as u32, FlowKind::Kill, ctx);
+        }
     }
 
     /// `self.x = value` in a method records an attribute of the enclosing class.
@@ -1106,6 +1209,7 @@ impl<'s> Walker<'s> {
                     let module = self.text(name);
                     let top = module.split('.').next().unwrap_or(module);
                     self.bind(ctx.scope, top, byte, BindingValue::Module(top.to_string()));
+                    self.log_write(top, byte, FlowKind::Kill);
                 }
                 "aliased_import" => {
                     let (Some(n), Some(alias)) =
@@ -1115,6 +1219,7 @@ impl<'s> Walker<'s> {
                     };
                     let module = self.text(n).to_string();
                     self.bind(ctx.scope, self.text(alias), byte, BindingValue::Module(module));
+                    self.log_write(self.text(alias), byte, FlowKind::Kill);
                 }
                 _ => {}
             }
@@ -1155,6 +1260,7 @@ impl<'s> Walker<'s> {
             };
             let value = BindingValue::FromImport { level, module: module.clone(), name: imported.to_string() };
             self.bind(ctx.scope, bound, byte, value);
+            self.log_write(bound, byte, FlowKind::Kill);
         }
         if !any_name {
             let mut c = node.walk();
@@ -1245,6 +1351,7 @@ impl<'s> Walker<'s> {
         let Some(name_node) = node.child_by_field_id(fields().name.get()) else { return };
         let name = self.text(name_node).to_string();
         let idx = self.new_scope(ScopeKind::Function, node, &name, decorators, ctx);
+        self.log_write(self.text(name_node), node.start_byte() as u32, FlowKind::Kill);
         let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
         let returns = node.child_by_field_id(fields().return_type.get()).and_then(|t| self.type_chain(t, 0));
         let params = node.child_by_field_id(fields().parameters.get());
@@ -1297,8 +1404,11 @@ impl<'s> Walker<'s> {
 
         // A function body has its own loops; the enclosing ones do not see into it.
         let saved = std::mem::take(&mut self.loop_stack);
-        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
+        let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
+        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };
         self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
+        let params: Vec<String> = self.out.scopes[idx as usize].params.iter().map(|p| p.name.clone()).collect();
+        self.leave_flow(outer, &params);
         self.loop_stack = saved;
     }
 
@@ -1319,15 +1429,20 @@ impl<'s> Walker<'s> {
             self.visit_node_children(sc, ctx);
         }
         let idx = self.new_scope(ScopeKind::Class, node, &name, decorators, ctx);
+        self.log_write(self.text(name_node), node.start_byte() as u32, FlowKind::Kill);
         self.out.scopes[idx as usize].bases = bases;
         let saved = std::mem::take(&mut self.loop_stack);
-        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false };
+        let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
+        let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };
         self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
+        self.leave_flow(outer, &[]);
         self.loop_stack = saved;
     }
 
     fn open_loop(&mut self, kind: LoopKind, node: Node, iter: Option<Node>, ctx: Ctx) -> u32 {
         let idx = self.out.loops.len() as u32;
+        // From here on, what the body reads and writes can matter to a loop.
+        self.loop_flow.recording |= kind != LoopKind::Comprehension;
         let iter_text = iter.map(|n| shorten(self.text(n), 60)).unwrap_or_default();
         let pos = self.position(node);
         self.out.loops.push(LoopInfo {
@@ -1342,6 +1457,8 @@ impl<'s> Walker<'s> {
             has_return: false,
             has_yield: false,
             assigned: Vec::new(),
+            carried: Vec::new(),
+            escaping: Vec::new(),
         });
         idx
     }
@@ -1353,6 +1470,7 @@ impl<'s> Walker<'s> {
         let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
         let kind = if is_async { LoopKind::AsyncFor } else { LoopKind::For };
         let idx = self.open_loop(kind, node, right, ctx);
+        let body = node.child_by_field_id(fields().body.get());
         if let Some(left) = node.child_by_field_id(fields().left.get()) {
             let byte = left.start_byte() as u32;
             let elements = if is_async { Vec::new() } else { self.target_elements(left, right) };
@@ -1367,9 +1485,18 @@ impl<'s> Walker<'s> {
                 }
             }
             self.out.loops[idx as usize].targets = names;
+            if let Some(body) = body {
+                // Bound once the iterable has been evaluated, for the body.
+                let range = (body.start_byte() as u32, body.end_byte() as u32);
+                let saved = std::mem::replace(&mut self.cover, range);
+                let at = right.map_or(byte, |r| r.end_byte() as u32);
+                self.visit_target(left, at, FlowKind::ForTarget, ctx);
+                self.cover = saved;
+                self.loop_flow.spans.push(loop_flow::Span { loop_idx: idx, body: range });
+            }
         }
         self.loop_stack.push(idx);
-        self.visit_opt(node.child_by_field_id(fields().body.get()), ctx);
+        self.visit_opt(body, Ctx { guarded: false, ..ctx });
         self.loop_stack.pop();
         self.visit_opt(node.child_by_field_id(fields().alternative.get()), ctx);
     }
@@ -1379,8 +1506,9 @@ impl<'s> Walker<'s> {
         let idx = self.open_loop(LoopKind::While, node, condition, ctx);
         self.note_while(idx, condition, ctx.scope);
         self.loop_stack.push(idx);
-        self.visit_opt(condition, ctx);
-        self.visit_opt(node.child_by_field_id(fields().body.get()), ctx);
+        let inner = Ctx { guarded: false, ..ctx };
+        self.visit_opt(condition, inner);
+        self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
         self.loop_stack.pop();
         self.visit_opt(node.child_by_field_id(fields().alternative.get()), ctx);
     }
@@ -1405,15 +1533,24 @@ impl<'s> Walker<'s> {
         self.bind_inside(ctx.scope, elements, node);
         self.out.loops[idx as usize].targets = targets;
         self.loop_stack.push(idx);
+        let shadowed = self.shadow.len();
+        for clause in children.iter().filter(|n| n.kind_id() == self.k.for_in_clause) {
+            if let Some(left) = clause.child_by_field_id(fields().left.get()) {
+                self.shadow_names(left);
+            }
+        }
+        // With an `if` clause, the element is computed for some items only.
+        let inner = Ctx { guarded: children.iter().any(|c| c.kind() == "if_clause"), ..ctx };
         for child in &children {
             if child.kind_id() == self.k.for_in_clause {
                 if Some(*child) != first_clause {
-                    self.visit_opt(child.child_by_field_id(fields().right.get()), ctx);
+                    self.visit_opt(child.child_by_field_id(fields().right.get()), inner);
                 }
             } else {
-                self.visit_opt(Some(*child), ctx);
+                self.visit_opt(Some(*child), inner);
             }
         }
+        self.shadow.truncate(shadowed);
         self.loop_stack.pop();
     }
 
@@ -1451,6 +1588,7 @@ impl<'s> Walker<'s> {
                 self.bind(ctx.scope, &name, byte, value);
                 self.record_assigned(&name, byte);
             }
+            self.visit_target(alias, byte, FlowKind::Kill, ctx);
         }
     }
 

@@ -1,11 +1,14 @@
-//! Loops whose iterations can run concurrently: found once here, reported by
-//! RA105 (`sequential-calls-in-loop`) and turned into bounded gathers by the planner.
+//! Loops whose iterations can run concurrently, and loops that sleep on every item
+//! on purpose: found once here, reported by RA105 (`sequential-calls-in-loop`) and
+//! RA109 (`throttled-loop`), and turned into bounded gathers (or kept sequential)
+//! by the planner.
 
 use std::collections::HashSet;
 
 use super::callgraph::{CallGraph, CallTarget, FuncId};
+use super::catalog::ApiKind;
 use super::index::{Index, ModId};
-use super::summary::{CallSite, LoopInfo, LoopKind};
+use super::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
 
 /// A loop whose iterations can run concurrently: what RA105 reports and what a
 /// conversion plan turns into a bounded gather.
@@ -18,11 +21,85 @@ pub struct LoopCandidate {
     pub function: FuncId,
     /// The calls into the closure (or awaited calls) made once per item.
     pub calls: Vec<u32>,
+    /// Sets or dicts the loop fills and tests to skip items it has already seen
+    /// (`seen`), all before its first call: each item's check runs before the item
+    /// starts, in input order, so they stay exact.
+    pub dedup: Vec<String>,
+}
+
+/// A loop of independent calls that sleeps on every item: a deliberate rate limit,
+/// kept sequential (RA109).
+#[derive(Debug, Clone)]
+pub struct Throttled {
+    pub module: ModId,
+    /// Index into the module's loops.
+    pub loop_idx: u32,
+    /// The function the loop is in.
+    pub function: FuncId,
+    /// The calls into the closure made once per item, sleeps aside.
+    pub calls: Vec<u32>,
+    /// The sleep every item makes: its module and call site.
+    pub sleep: (ModId, u32),
+    /// The function the loop calls that sleeps on every call, when the sleep is there.
+    pub via: Option<FuncId>,
+}
+
+impl Throttled {
+    /// The sleep as written, with its argument when that is a number or a name
+    /// (`time.sleep(1.5)`, `sleep(self.delay)`), else just the callee (`time.sleep`).
+    pub fn sleep_text(&self, index: &Index<'_>) -> String {
+        let (m, c) = self.sleep;
+        let site = &index.modules[m as usize].summary.calls[c as usize];
+        let callee = site.callee.as_ref().map(super::index::chain_text).unwrap_or_else(|| "sleep".to_string());
+        match self.sleep_arg(index) {
+            Some(arg) => format!("{callee}({arg})"),
+            None => callee,
+        }
+    }
+
+    /// The sleep's argument as written, when it is a number or a name (`1.5`, `self.delay`).
+    pub fn sleep_arg<'i>(&self, index: &'i Index<'_>) -> Option<&'i str> {
+        let (m, c) = self.sleep;
+        index.modules[m as usize].summary.calls[c as usize].sole_arg.as_deref()
+    }
+
+    /// The sleep's argument, when it is a plain number of seconds (`1.5`), as written.
+    pub fn seconds<'i>(&self, index: &'i Index<'_>) -> Option<&'i str> {
+        self.sleep_arg(index).filter(|arg| arg.parse::<f64>().is_ok())
+    }
+}
+
+/// What a loop with calls into the closure is, for RA105, RA109 and the planner.
+enum Verdict {
+    Gather(LoopCandidate),
+    Throttled(Throttled),
 }
 
 /// Every loop or comprehension, in a function that is or must become async, whose
-/// independent iterations each call into the closure.
+/// independent iterations each call into the closure and do not sleep.
 pub fn candidates(index: &Index<'_>, graph: &CallGraph) -> Vec<LoopCandidate> {
+    classify(index, graph)
+        .into_iter()
+        .filter_map(|v| match v {
+            Verdict::Gather(c) => Some(c),
+            Verdict::Throttled(_) => None,
+        })
+        .collect()
+}
+
+/// Every loop that would be a [`LoopCandidate`] but sleeps on every item.
+pub fn throttled(index: &Index<'_>, graph: &CallGraph) -> Vec<Throttled> {
+    classify(index, graph)
+        .into_iter()
+        .filter_map(|v| match v {
+            Verdict::Throttled(t) => Some(t),
+            Verdict::Gather(_) => None,
+        })
+        .collect()
+}
+
+/// Every loop of independent calls into the closure, gatherable or throttled.
+fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
     let mut found = Vec::new();
     for (mi, module) in index.modules.iter().enumerate() {
         let m = mi as ModId;
@@ -30,28 +107,7 @@ pub fn candidates(index: &Index<'_>, graph: &CallGraph) -> Vec<LoopCandidate> {
         if summary.loops.is_empty() {
             continue;
         }
-        // Candidate calls per loop: calls into the closure (or awaited calls in async code).
-        let mut per_loop: Vec<Vec<u32>> = vec![Vec::new(); summary.loops.len()];
-        for (ci, call) in summary.calls.iter().enumerate() {
-            let (Some(l), Some(f)) = (call.loop_idx, graph.callers[mi][ci]) else { continue };
-            if call.in_lambda {
-                continue;
-            }
-            let func = &graph.functions[f as usize];
-            let into_closure = match &graph.targets[mi][ci] {
-                // In async code too: once the call is awaited (RA103), the loop still runs one at a time.
-                target @ CallTarget::Blocking(_) => super::callgraph::waits(index, target),
-                CallTarget::Repo(g) => {
-                    let callee = &graph.functions[*g as usize];
-                    graph.closure[*g as usize].is_some() || (callee.is_async && call.awaited)
-                }
-                _ => func.is_async && call.awaited,
-            };
-            if into_closure {
-                per_loop[l as usize].push(ci as u32);
-            }
-        }
-        for (li, calls) in per_loop.into_iter().enumerate() {
+        for (li, calls) in slow_calls_per_loop(index, graph, m).into_iter().enumerate() {
             if calls.is_empty() {
                 continue;
             }
@@ -61,37 +117,228 @@ pub fn candidates(index: &Index<'_>, graph: &CallGraph) -> Vec<LoopCandidate> {
             if !(func.is_async || graph.closure[f as usize].is_some()) {
                 continue;
             }
-            if !independent(lp, calls.iter().map(|&ci| &summary.calls[ci as usize])) {
+            let (sleeps, calls): (Vec<u32>, Vec<u32>) =
+                calls.into_iter().partition(|&ci| is_sleep(index, graph, m, ci));
+            let throttle = sleeps
+                .iter()
+                .map(|&ci| ((m, ci), None))
+                .chain(calls.iter().filter_map(|&ci| sleeping_callee(index, graph, m, ci)))
+                .find(|&((sm, sc), via)| {
+                    via.is_some() || !index.modules[sm as usize].summary.calls[sc as usize].guarded
+                });
+            // A sleep only on some items (a backoff after an error) still paces the
+            // loop: it is neither gathered nor a rate limit to report.
+            if calls.is_empty() || (!sleeps.is_empty() && throttle.is_none()) {
                 continue;
             }
+            let sites: Vec<&CallSite> = calls.iter().map(|&ci| &summary.calls[ci as usize]).collect();
+            let Some(dedup) = independent(lp, &sites) else { continue };
             // Gathering is about results: a loop whose calls are all bare statements
             // (`f.write(line)`, `register(name)`) works by side effects, and those
             // usually depend on running in order.
-            if !calls.iter().any(|&ci| summary.calls[ci as usize].result_used) {
+            if !sites.iter().any(|c| c.result_used) {
                 continue;
             }
-            found.push(LoopCandidate { module: m, loop_idx: li as u32, function: f, calls });
+            let loop_idx = li as u32;
+            found.push(match throttle {
+                Some((sleep, via)) => {
+                    Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via })
+                }
+                None => Verdict::Gather(LoopCandidate { module: m, loop_idx, function: f, calls, dedup }),
+            });
         }
     }
     found
 }
 
-/// Whether every candidate call uses the item and reads nothing carried over from an earlier iteration.
-fn independent<'a>(lp: &LoopInfo, calls: impl Iterator<Item = &'a CallSite>) -> bool {
+/// Per loop of module `m`: the calls into the closure (or awaited calls in async code)
+/// made directly in its body.
+fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<u32>> {
+    let mi = m as usize;
+    let summary = &index.modules[mi].summary;
+    let mut per_loop: Vec<Vec<u32>> = vec![Vec::new(); summary.loops.len()];
+    for (ci, call) in summary.calls.iter().enumerate() {
+        let (Some(l), Some(f)) = (call.loop_idx, graph.callers[mi][ci]) else { continue };
+        if call.in_lambda {
+            continue;
+        }
+        let func = &graph.functions[f as usize];
+        let into_closure = match &graph.targets[mi][ci] {
+            // In async code too: once the call is awaited (RA103), the loop still runs one at a time.
+            target @ CallTarget::Blocking(_) => super::callgraph::waits(index, target),
+            // Calling a generator function (a `@contextmanager` too) runs none of its
+            // body: the I/O happens where it is iterated or entered, not here.
+            CallTarget::Repo(g) if graph.functions[*g as usize].is_generator => false,
+            CallTarget::Repo(g) => {
+                let callee = &graph.functions[*g as usize];
+                graph.closure[*g as usize].is_some() || (callee.is_async && call.awaited)
+            }
+            _ => func.is_async && call.awaited,
+        };
+        if into_closure {
+            per_loop[l as usize].push(ci as u32);
+        }
+    }
+    per_loop
+}
+
+/// The sleeps of async code, which the catalog does not list (they do not block).
+const ASYNC_SLEEPS: &[&str] = &["asyncio.sleep", "anyio.sleep", "trio.sleep"];
+
+/// The call sleeps: a blocking sleep (`time.sleep`, or what the catalog calls a
+/// sleep), or an async one awaited in async code.
+fn is_sleep(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> bool {
+    match &graph.targets[m as usize][ci as usize] {
+        CallTarget::Blocking(api) => index.catalog.entry(api.id).kind == ApiKind::Sleep,
+        CallTarget::External(name) => ASYNC_SLEEPS.contains(&name.as_str()),
+        _ => false,
+    }
+}
+
+/// For a call of a repository function that sleeps every time it runs (its own body
+/// sleeps outside any branch, loop or `try`): that sleep, and the function.
+fn sleeping_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> Option<((ModId, u32), Option<FuncId>)> {
+    let CallTarget::Repo(g) = graph.targets[m as usize][ci as usize] else { return None };
+    if index.modules[m as usize].summary.calls[ci as usize].guarded {
+        return None;
+    }
+    let callee = &graph.functions[g as usize];
+    let gm = callee.at.module;
+    let calls = &index.modules[gm as usize].summary.calls;
+    callee
+        .calls
+        .iter()
+        .find(|&&sc| {
+            let site = &calls[sc as usize];
+            site.loop_idx.is_none() && !site.guarded && !site.in_lambda && is_sleep(index, graph, gm, sc)
+        })
+        .map(|&sc| ((gm, sc), Some(g)))
+}
+
+/// Whether every slow call uses the item and reads nothing an earlier item left
+/// behind for it, and nothing the loop leaves behind is read after it; the
+/// de-duplicating sets that keep it exact when it is, or `None`.
+///
+/// A value one item hands to the next counts when it is read before the last slow
+/// call: a gathered loop runs everything after that call in item order. The one
+/// exception is a membership test of a set or dict the loop fills (`if key in seen:
+/// continue` ... `seen.add(key)`), done entirely before the first slow call: the
+/// items start in input order, so each check sees exactly the items before it.
+fn independent(lp: &LoopInfo, calls: &[&CallSite]) -> Option<Vec<String>> {
     if matches!(lp.kind, LoopKind::While | LoopKind::AsyncFor) || lp.has_break || lp.has_return || lp.has_yield {
-        return false;
+        return None;
     }
     let targets: HashSet<&str> = lp.targets.iter().map(String::as_str).collect();
     for call in calls {
         let at = call.pos.byte;
         let fresh = |name: &str| targets.contains(name) || lp.assigned.iter().any(|(n, b)| n == name && *b <= at);
-        let carried = |name: &str| !fresh(name) && lp.assigned.iter().any(|(n, _)| n == name);
-        if call.arg_names.iter().any(|n| carried(n)) {
-            return false;
-        }
         if !call.arg_names.iter().any(|n| fresh(n)) {
-            return false;
+            return None;
         }
     }
-    true
+    // The last item's value of a name read after the loop would be lost;
+    // an accumulator's (`total += n`) is the same whatever the order.
+    if lp.escaping.iter().any(|e| !e.accumulates) {
+        return None;
+    }
+    let first = calls.iter().map(|c| c.pos.byte).min()?;
+    let cut = calls.iter().map(|c| c.end_byte).max()?;
+    let mut dedup: Vec<String> = Vec::new();
+    for access in lp.carried.iter().filter(|a| a.byte < cut && is_read(a.kind)) {
+        let path = access.path.as_str();
+        if dedup.iter().any(|d| d == path) {
+            continue;
+        }
+        let same = || lp.carried.iter().filter(|a| a.path == path);
+        let checked_first =
+            same().filter(|a| a.byte < cut && is_read(a.kind)).all(|a| a.kind == AccessKind::Membership)
+                && same().all(|a| a.byte < first || (is_read(a.kind) && a.byte >= cut));
+        if !checked_first {
+            return None;
+        }
+        dedup.push(path.to_string());
+    }
+    Some(dedup)
+}
+
+fn is_read(kind: AccessKind) -> bool {
+    matches!(kind, AccessKind::Read | AccessKind::Membership)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::extract::{new_parser, summarize};
+    use crate::analysis::summary::FileSummary;
+
+    fn summary(src: &str) -> FileSummary {
+        summarize(&mut new_parser(), src.as_bytes())
+    }
+
+    /// `independent` for the loop on `line`, taking every call to `fetch` in it as slow.
+    fn verdict(src: &str, line: u32) -> Option<Vec<String>> {
+        let s = summary(src);
+        let (li, lp) = s.loops.iter().enumerate().find(|(_, l)| l.pos.line == line).expect("a loop on that line");
+        let calls: Vec<&CallSite> = s
+            .calls
+            .iter()
+            .filter(|c| c.loop_idx == Some(li as u32) && c.callee.as_ref().is_some_and(|c| c.join(".") == "fetch"))
+            .collect();
+        independent(lp, &calls)
+    }
+
+    #[test]
+    fn a_cursor_carried_to_the_next_call_is_a_dependence() {
+        let src = "def f(xs):\n    cursor = None\n    for x in xs:\n        page = fetch(x, cursor)\n        cursor = page['next']\n";
+        assert_eq!(verdict(src, 3), None);
+        let via_local = "def f(xs):\n    cursor = None\n    for x in xs:\n        params = {'cursor': cursor}\n        page = fetch(x, params)\n        cursor = page['next']\n";
+        assert_eq!(verdict(via_local, 3), None);
+        let in_state = "def f(xs):\n    state = {}\n    for x in xs:\n        page = fetch(x, state.get('next'))\n        state['next'] = page\n";
+        assert_eq!(verdict(in_state, 3), None);
+    }
+
+    #[test]
+    fn an_attribute_written_and_read_across_items_is_a_dependence() {
+        let src = "def f(self, xs):\n    for x in xs:\n        page = fetch(x, offset=self.offset)\n        self.offset += len(page)\n";
+        assert_eq!(verdict(src, 2), None);
+        // Read only after the call, in the part that runs in item order.
+        let after = "def f(self, xs):\n    out = []\n    for x in xs:\n        out.append(fetch(x))\n        self.done += 1\n        log(self.done)\n";
+        assert_eq!(verdict(after, 3), Some(vec![]));
+    }
+
+    #[test]
+    fn a_seen_set_checked_before_the_call_is_gatherable() {
+        let src = "def f(xs):\n    seen = set()\n    out = []\n    for x in xs:\n        if x in seen:\n            continue\n        seen.add(x)\n        out.append(fetch(x))\n";
+        assert_eq!(verdict(src, 4), Some(vec!["seen".to_string()]));
+        let dict = "def f(xs):\n    seen = {}\n    out = []\n    for x in xs:\n        if x.key not in seen:\n            seen[x.key] = True\n            out.append(fetch(x))\n";
+        assert_eq!(verdict(dict, 4), Some(vec!["seen".to_string()]));
+    }
+
+    #[test]
+    fn a_seen_set_filled_after_the_call_or_passed_to_it_is_a_dependence() {
+        let after = "def f(xs):\n    seen = set()\n    out = []\n    for x in xs:\n        if x in seen:\n            continue\n        out.append(fetch(x))\n        seen.add(x)\n";
+        assert_eq!(verdict(after, 4), None);
+        let passed = "def f(xs):\n    seen = set()\n    out = []\n    for x in xs:\n        if x in seen:\n            continue\n        seen.add(x)\n        out.append(fetch(x, seen))\n";
+        assert_eq!(verdict(passed, 4), None);
+    }
+
+    #[test]
+    fn a_name_reused_by_another_loop_is_no_dependence() {
+        let earlier = "def f(xs, ys):\n    for x in ys:\n        print(x)\n    out = []\n    for x in xs:\n        out.append(fetch(x))\n    return out\n";
+        assert_eq!(verdict(earlier, 5), Some(vec![]));
+        let later = "def f(xs, ys):\n    out = []\n    for x in xs:\n        out.append(fetch(x))\n    for x in ys:\n        print(x)\n    return out\n";
+        assert_eq!(verdict(later, 3), Some(vec![]));
+        let sibling = "def f(groups):\n    out = []\n    for g in groups:\n        for x in g.a:\n            print(x)\n        for x in g.b:\n            out.append(fetch(x))\n    return out\n";
+        assert_eq!(verdict(sibling, 6), Some(vec![]));
+    }
+
+    #[test]
+    fn the_last_value_read_after_the_loop_is_a_dependence() {
+        let src = "def f(xs):\n    out = []\n    for x in xs:\n        value = fetch(x)\n        out.append(value)\n    return value\n";
+        assert_eq!(verdict(src, 3), None);
+        let reassigned = "def f(xs):\n    out = []\n    for x in xs:\n        value = fetch(x)\n        out.append(value)\n    value = 0\n    return value\n";
+        assert_eq!(verdict(reassigned, 3), Some(vec![]));
+        let counted = "def f(xs):\n    n = 0\n    out = []\n    for x in xs:\n        out.append(fetch(x))\n        n += 1\n    return out, n\n";
+        assert_eq!(verdict(counted, 4), Some(vec![]));
+    }
 }

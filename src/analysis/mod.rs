@@ -11,6 +11,7 @@ pub mod effects;
 pub mod extract;
 pub mod flow;
 pub mod index;
+mod loop_flow;
 pub mod loops;
 pub mod overrides;
 pub mod rules;

@@ -179,6 +179,13 @@ pub struct CallSite {
     /// A function passed to a builtin that calls it (`map(fetch, ids)`): the call is
     /// made by `via` (as written), and only counts when `via` really is that builtin.
     pub via: Option<Chain>,
+    /// Under an `if`, `try`, `match`, a conditional expression or the right side of
+    /// `and`/`or`, within its innermost loop body (or its function body, outside
+    /// loops): it may not run every time that body runs.
+    pub guarded: bool,
+    /// The text of the only argument, when it is a number or a dotted name
+    /// (`1.5`, `self.delay`): messages quote it (`time.sleep(1.5)`).
+    pub sole_arg: Option<Box<str>>,
 }
 
 /// The kind of a loop.
@@ -207,6 +214,46 @@ pub struct LoopInfo {
     pub has_yield: bool,
     /// Names assigned in the body, with the byte where each assignment starts.
     pub assigned: Vec<(String, u32)>,
+    /// What one item may hand to the next (`for` loops only): every read in the body
+    /// of a path the body writes (`cursor`, `self.offset`, `seen`) made before the
+    /// same item has assigned it afresh, and every write of such a path.
+    pub carried: Vec<Access>,
+    /// Names the loop binds (`for` loops only) whose value code outside the body can
+    /// read: after the loop, around an enclosing loop, or from a nested function.
+    pub escaping: Vec<Escape>,
+}
+
+/// One read or write of a name, or of an attribute of a local object, in a loop body.
+/// Paths have at most two segments: `self.offset.value` is `self.offset`, and
+/// `state["next"]` reads or writes `state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    pub path: String,
+    /// Where the read happens, or where the write takes effect.
+    pub byte: u32,
+    pub kind: AccessKind,
+}
+
+/// How a loop body touches a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccessKind {
+    /// Its value is read.
+    Read,
+    /// Only tested for membership: `x in seen`, `key not in self.done`.
+    Membership,
+    /// Assigned (`x = ...`, `x += ...`, `self.offset = ...`).
+    Bind,
+    /// Changed in place (`results.append(...)`, `seen.add(...)`, `out[k] = v`).
+    Mutate,
+}
+
+/// A name a loop binds whose value escapes the loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escape {
+    pub name: String,
+    /// The body only accumulates into it (`total += n`): a result of every item,
+    /// not a value one item hands the next.
+    pub accumulates: bool,
 }
 
 /// An `except` clause.

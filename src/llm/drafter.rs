@@ -212,6 +212,16 @@ fn describe(plan: &Plan, targets: &[Target]) -> String {
             g.path, g.line, g.function
         ));
     }
+    for t in &plan.throttles {
+        out.push_str(&format!(
+            "- loop at {}:{} in `{}` sleeps on every item ({}), a rate limit: keep it sequential, its sleep → {}\n",
+            t.path,
+            t.line,
+            t.function,
+            t.sleep_where(),
+            t.becomes
+        ));
+    }
     for c in &plan.clients {
         out.push_str(&format!("- `{}.{}`: {} → {}\n", c.class, c.attribute, c.from, c.to));
     }

@@ -74,6 +74,17 @@ fn write_plans(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str
         for g in &plan.gathers {
             let _ = writeln!(out, "      {}:{}: loop in {} → bounded gather", g.path, g.line, g.function);
         }
+        for t in &plan.throttles {
+            let _ = writeln!(
+                out,
+                "      {}:{}: loop in {} stays sequential: it sleeps on every item ({}), a rate limit; its sleep → {}",
+                t.path,
+                t.line,
+                t.function,
+                t.sleep_where(),
+                t.becomes
+            );
+        }
         for c in &plan.clients {
             let _ =
                 writeln!(out, "      {}.{}: {} → {} with aclose() and async with", c.class, c.attribute, c.from, c.to);

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
-    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, Planner, short_name, slug,
+    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, PlanThrottle, Planner,
+    short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
-use crate::analysis::loops::LoopCandidate;
+use crate::analysis::loops::{LoopCandidate, Throttled};
 
 /// What a plan is made from besides its functions.
 pub struct Context<'a> {
@@ -18,6 +19,7 @@ pub struct Context<'a> {
     pub calls: &'a CallTable,
     pub clients: &'a Clients,
     pub gathers: &'a [LoopCandidate],
+    pub throttles: &'a [Throttled],
 }
 
 impl Planner<'_, '_> {
@@ -31,6 +33,7 @@ impl Planner<'_, '_> {
             offloaded: Vec::new(),
             calls: Vec::new(),
             gathers: Vec::new(),
+            throttles: Vec::new(),
             clients: Vec::new(),
             decorators: Vec::new(),
             files: Vec::new(),
@@ -41,6 +44,7 @@ impl Planner<'_, '_> {
             self.add_calls(&mut plan, fid, cx.set);
         }
         self.add_gathers(&mut plan, funcs, cx.gathers);
+        self.add_throttles(&mut plan, funcs, cx.throttles);
         self.add_clients(&mut plan, funcs, cx.clients);
         let files: BTreeSet<&String> =
             plan.functions.iter().map(|f| &f.path).chain(plan.decorators.iter().map(|d| &d.path)).collect();
@@ -164,6 +168,31 @@ impl Planner<'_, '_> {
                 function: graph.functions[g.function as usize].qualname.clone(),
                 module: g.module,
                 loop_idx: g.loop_idx,
+            });
+        }
+    }
+
+    /// The planned functions' loops that sleep on every item: they stay sequential,
+    /// and the plan says what their sleep becomes.
+    fn add_throttles(&self, plan: &mut Plan, funcs: &[FuncId], throttles: &[Throttled]) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for t in throttles.iter().filter(|t| funcs.contains(&t.function)) {
+            let module = &index.modules[t.module as usize];
+            let becomes = match self.rewrite_for(t.sleep.0, t.sleep.1) {
+                Some((_, rewrite, _)) => rewrite.description().plan.to_string(),
+                // Already async (`await asyncio.sleep`): it stays as it is.
+                None => "already async, unchanged".to_string(),
+            };
+            plan.throttles.push(PlanThrottle {
+                path: module.rel.clone(),
+                line: module.summary.loops[t.loop_idx as usize].pos.line,
+                function: graph.functions[t.function as usize].qualname.clone(),
+                sleep: t.sleep_text(index),
+                via: t.via.map(|g| graph.functions[g as usize].qualname.clone()),
+                becomes,
+                module: t.module,
+                loop_idx: t.loop_idx,
             });
         }
     }

@@ -146,6 +146,25 @@ pub struct PlanGather {
     pub loop_idx: u32,
 }
 
+/// A loop that sleeps on every item (RA109): a rate limit, kept sequential.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanThrottle {
+    pub path: String,
+    pub line: u32,
+    pub function: String,
+    /// The sleep as written (`time.sleep(1.0)`).
+    pub sleep: String,
+    /// The function the loop calls that sleeps on every call, when the sleep is there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// What the sleep becomes (`await asyncio.sleep`).
+    pub becomes: String,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub loop_idx: u32,
+}
+
 /// An attribute holding a sync client that becomes an async one (`self._session`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PlanClient {
@@ -205,12 +224,25 @@ pub struct Plan {
     pub offloaded: Vec<String>,
     pub calls: Vec<PlanCall>,
     pub gathers: Vec<PlanGather>,
+    /// Loops that stay sequential because they sleep on every item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub throttles: Vec<PlanThrottle>,
     pub clients: Vec<PlanClient>,
     pub decorators: Vec<PlanDecorator>,
     /// Files the plan touches.
     pub files: Vec<String>,
     #[serde(skip)]
     pub offloaded_ids: BTreeSet<FuncId>,
+}
+
+impl PlanThrottle {
+    /// "`time.sleep(1.0)`", or "`time.sleep(1.0)` in `pkg.polite_get`".
+    pub fn sleep_where(&self) -> String {
+        match &self.via {
+            Some(f) => format!("`{}` in `{f}`", self.sleep),
+            None => format!("`{}`", self.sleep),
+        }
+    }
 }
 
 impl Plan {
@@ -234,7 +266,14 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     planner.include_blocking_async_code(&mut set);
     let groups = planner.group(&set);
     let gathers = loops::candidates(&model.index, &model.graph);
-    let cx = assemble::Context { set: &set, calls: &calls, clients: &groups.clients, gathers: &gathers };
+    let throttles = loops::throttled(&model.index, &model.graph);
+    let cx = assemble::Context {
+        set: &set,
+        calls: &calls,
+        clients: &groups.clients,
+        gathers: &gathers,
+        throttles: &throttles,
+    };
     let mut plans = Vec::new();
     for funcs in &groups.members {
         let mut plan = planner.plan_for(funcs, &cx);

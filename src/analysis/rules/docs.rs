@@ -13,6 +13,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("RA106", include_str!("blocking_call_without_timeout.rs")),
     ("RA107", include_str!("sync_bridge_in_async_function.rs")),
     ("RA108", include_str!("cancelled_error_swallowed.rs")),
+    ("RA109", include_str!("throttled_loop.rs")),
     ("RA110", include_str!("work_queue_loop.rs")),
     ("RA111", include_str!("independent_consecutive_calls.rs")),
 ];

@@ -20,6 +20,7 @@ pub mod docs;
 pub mod independent_consecutive_calls;
 pub mod sequential_calls_in_loop;
 pub mod sync_bridge_in_async_function;
+pub mod throttled_loop;
 pub mod transitively_blocking_function;
 pub mod work_queue_loop;
 
@@ -48,6 +49,7 @@ const REGISTRY: &[(RuleInfo, Check)] = &[
     (blocking_call_without_timeout::INFO, blocking_call_without_timeout::check),
     (sync_bridge_in_async_function::INFO, sync_bridge_in_async_function::check),
     (cancelled_error_swallowed::INFO, cancelled_error_swallowed::check),
+    (throttled_loop::INFO, throttled_loop::check),
     (work_queue_loop::INFO, work_queue_loop::check),
     (independent_consecutive_calls::INFO, independent_consecutive_calls::check),
 ];

@@ -1,19 +1,26 @@
 //! RA105: a loop or comprehension makes independent blocking calls one after another.
 
 use super::{Context, Finding, RuleInfo};
-use crate::analysis::callgraph::{CallTarget, FuncId};
-use crate::analysis::index::ModId;
-use crate::analysis::loops;
+use crate::analysis::callgraph::CallTarget;
+use crate::analysis::loops::{self, LoopCandidate};
 use crate::analysis::summary::{LoopInfo, LoopKind};
 
 /// ## What it does
 /// Flags a `for` loop or a comprehension, in a function that is or must become
 /// async, whose body calls into the async closure once per item, where the
 /// iterations do not depend on each other: each call's arguments come from the
-/// item, nothing computed by one iteration feeds the next, at least one call's
-/// result is used (a loop of bare statements such as `f.write(line)` works by
-/// ordered side effects), and the loop has no `break`, `return` or `yield`. `while` loops (retries, pagination) and loops whose
-/// calls do not use the item are never flagged.
+/// item; nothing one iteration writes (a name, an attribute such as
+/// `self.offset`, an entry of a dict) is read by the next before its last call,
+/// directly or through other variables (`params = {"cursor": cursor}`); nothing
+/// the loop assigns is read after it (the last item's value); at least one
+/// call's result is used (a loop of bare statements such as `f.write(line)` works
+/// by ordered side effects); and the loop has no `break`, `return` or `yield`.
+/// Accumulating results (`results.append(...)`, `out[key] = value`, `total += n`)
+/// is no dependence, and neither is a set or dict the loop fills to skip items it
+/// has seen (`if key in seen: continue` ... `seen.add(key)`) when the check and the
+/// `add` come before the first call. `while` loops (retries, pagination), loops
+/// whose calls do not use the item, and loops that sleep on every item (RA109) are
+/// never flagged.
 ///
 /// ## Why is this bad?
 /// Converted naively, the loop awaits each call before starting the next, so forty
@@ -59,12 +66,13 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     for candidate in loops::candidates(ctx.index, ctx.graph) {
         if ctx.reports(candidate.function) {
             let lp = &ctx.index.modules[candidate.module as usize].summary.loops[candidate.loop_idx as usize];
-            out.push(finding(ctx, candidate.module, lp, candidate.function, &candidate.calls));
+            out.push(finding(ctx, &candidate, lp));
         }
     }
 }
 
-fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, f: FuncId, calls: &[u32]) -> Finding {
+fn finding(ctx: &Context<'_>, candidate: &LoopCandidate, lp: &LoopInfo) -> Finding {
+    let (m, f, calls) = (candidate.module, candidate.function, &candidate.calls);
     let graph = ctx.graph;
     let first = calls[0];
     let (callee, api, path) = match &graph.targets[m as usize][first as usize] {
@@ -86,10 +94,14 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, f: FuncId, calls: &[u32])
     } else {
         String::new()
     };
-    let message = format!(
+    let mut message = format!(
         "{what} over `{}` calls `{callee}`{more} once per item, one after another; the iterations are independent: run them concurrently with a bounded `asyncio.gather` (results keep their order)",
         lp.iter_text
     );
+    for seen in &candidate.dedup {
+        message
+            .push_str(&format!("; `{seen}` de-duplicates items, checked before the call, so it stays in input order"));
+    }
     let mut finding = ctx.finding(&INFO, m, lp.pos, Some(f), message);
     finding.api = api;
     finding.call_path = path;

@@ -111,23 +111,22 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let lp = self.module().summary.loops[li as usize].clone();
         let node = python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "for_statement")
             .ok_or("the loop was not found")?;
-        let (body, function) = self.loop_can_be_gathered(node)?;
-        let mut cursor = body.walk();
-        let statements: Vec<Node> = body.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+        let (body, function) = self.loop_can_be_gathered(node, &lp)?;
+        let statements = block_statements(body);
         if statements.iter().any(|s| matches!(s.kind(), "global_statement" | "nonlocal_statement")) {
             return Err("it declares `global` or `nonlocal` names".into());
         }
-        let last = statements.iter().rposition(|s| self.suspends_in(*s)).ok_or("nothing in it is awaited")?;
-        let body_ind = indent_at(self.src, statements[0].start_byte()).to_string();
+        if !statements.iter().any(|s| self.suspends_in(*s)) {
+            return Err("nothing in it is awaited".into());
+        }
         let turn = fresh_name(self.src, function, "_turn");
-        let turns = self.continues_end_the_item(node, body);
-        let turned = self.await_last_value_first(statements[last], function, &body_ind, &turn)?;
+        let mut turns = Turns::new();
+        self.continues_end_the_item(node, body, &mut turns);
+        self.turn_after_last_await(body, function, &turn, &mut turns)?;
         for (at, ind) in turns {
             self.edits.insert(at, format!("await {turn}(){}{ind}", self.nl));
         }
-        if !turned && let Some(first_tail) = statements.get(last + 1) {
-            self.edits.insert(first_tail.start_byte(), format!("await {turn}(){}{body_ind}", self.nl));
-        }
+        let body_ind = indent_at(self.src, statements[0].start_byte()).to_string();
         self.write_for_each_bounded(node, function, &body_ind, &turn)
     }
 
@@ -137,7 +136,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     }
 
     /// The loop's body and function, when the loop's shape allows a per-item function.
-    fn loop_can_be_gathered(&self, node: Node<'t>) -> Result<(Node<'t>, Node<'t>), String> {
+    fn loop_can_be_gathered(&self, node: Node<'t>, lp: &LoopInfo) -> Result<(Node<'t>, Node<'t>), String> {
         if node.child_by_field_name("alternative").is_some() {
             return Err("it has an `else:` clause".into());
         }
@@ -146,38 +145,79 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             return Err("its body is on the `for` line".into());
         }
         let function = enclosing_function(node).ok_or("not in a function")?;
-        // Names the loop assigns (its target, its body's) become locals of the
-        // per-item function: nothing outside the loop may read them.
-        let mut assigned = bound_names(self.src, body);
-        if let Some(left) = node.child_by_field_name("left") {
-            assigned.extend(python::identifiers(self.src, left));
+        // Names the loop binds become locals of the per-item function: the analysis
+        // says which of them code outside the loop reads, and which an item reads
+        // before binding them (the value an earlier item left).
+        if let Some(escape) = lp.escaping.first() {
+            return Err(format!("`{}` is assigned in the loop and used outside it", escape.name));
         }
-        if let Some(name) = assigned.into_iter().find(|n| escapes::escapes(self.src, function, node, n)) {
-            return Err(format!("`{name}` is assigned in the loop and used outside it"));
+        if let Some(carried) = lp.carried.iter().find(|a| a.kind == AccessKind::Bind && !a.path.contains('.')) {
+            return Err(format!("`{}` is read in the loop before it is assigned there", carried.path));
         }
         Ok((body, function))
     }
 
     /// `continue` ends this item: it becomes `return` in the per-item function, and
     /// what its branch does after its last await waits for the item's turn too.
-    /// Returns where those turns go (byte, indentation).
-    fn continues_end_the_item(&mut self, node: Node<'t>, body: Node<'t>) -> Vec<(usize, String)> {
+    fn continues_end_the_item(&mut self, node: Node<'t>, body: Node<'t>, turns: &mut Turns) {
         let mut turned_blocks = BTreeSet::new();
-        let mut turns = Vec::new();
         for c in loop_continues(node) {
             self.edits.replace(c.start_byte(), c.end_byte(), "return");
             let Some(block) = c.parent().filter(|b| b.kind() == "block") else { continue };
             if block == body || !turned_blocks.insert(block.start_byte()) {
                 continue;
             }
-            let mut bc = block.walk();
-            let stmts: Vec<Node> = block.named_children(&mut bc).filter(|n| n.kind() != "comment").collect();
+            let stmts = block_statements(block);
             let from = stmts.iter().rposition(|s| self.suspends_in(*s)).map_or(0, |i| i + 1);
             if let Some(first) = stmts.get(from) {
-                turns.push((first.start_byte(), indent_at(self.src, first.start_byte()).to_string()));
+                turns.insert(first.start_byte(), indent_at(self.src, first.start_byte()).to_string());
             }
         }
-        turns
+    }
+
+    /// Wait for the item's turn right after the last await of `block`, on every way
+    /// through it, so that everything the item does afterwards (appending its
+    /// result, above all) happens in item order. The last awaiting statement may be
+    /// an `if`, `try` or `with`: each of its blocks gets its own turn; when it is a
+    /// loop, no single point follows its last await, and the loop is declined.
+    fn turn_after_last_await(
+        &mut self,
+        block: Node<'t>,
+        function: Node<'t>,
+        turn: &str,
+        turns: &mut Turns,
+    ) -> Result<(), String> {
+        let stmts = block_statements(block);
+        let Some(last) = stmts.iter().rposition(|s| self.suspends_in(*s)) else {
+            // A branch that awaits nothing: all it does waits for the turn.
+            if let Some(first) = stmts.first() {
+                turns.insert(first.start_byte(), indent_at(self.src, first.start_byte()).to_string());
+            }
+            return Ok(());
+        };
+        let stmt = stmts[last];
+        let turned = match stmt.kind() {
+            "if_statement" | "try_statement" | "with_statement" => {
+                for inner in branch_blocks(stmt) {
+                    self.turn_after_last_await(inner, function, turn, turns)?;
+                }
+                false
+            }
+            "for_statement" | "while_statement" => {
+                return Err("its last await is inside a nested loop".into());
+            }
+            "match_statement" | "decorated_definition" | "function_definition" | "class_definition" => {
+                return Err(format!("its last await is inside a `{}`", stmt.kind().trim_end_matches("_statement")));
+            }
+            _ => {
+                let ind = indent_at(self.src, stmt.start_byte()).to_string();
+                self.await_last_value_first(stmt, function, &ind, turn)?
+            }
+        };
+        if !turned && let Some(next) = stmts.get(last + 1) {
+            turns.insert(next.start_byte(), indent_at(self.src, next.start_byte()).to_string());
+        }
+        Ok(())
     }
 
     /// `results.append(await f(x))`: the awaited value goes to a variable first, so
@@ -277,84 +317,33 @@ pub(super) fn loop_continues(for_node: Node) -> Vec<Node> {
     out
 }
 
-/// Names a block binds itself (assignment and loop targets, `with ... as`, `except ... as`,
-/// walrus, imports, nested definitions), not counting what nested functions bind.
-pub(super) fn bound_names<'s>(src: &'s str, block: Node) -> BTreeSet<&'s str> {
-    fn targets<'s>(src: &'s str, node: Node, out: &mut BTreeSet<&'s str>) {
-        match node.kind() {
-            "identifier" => {
-                out.insert(text(src, node));
-            }
-            "pattern_list"
-            | "tuple_pattern"
-            | "list_pattern"
-            | "list_splat_pattern"
-            | "parenthesized_expression"
-            | "as_pattern_target"
-            | "tuple"
-            | "list" => {
-                let mut c = node.walk();
-                for child in node.named_children(&mut c) {
-                    targets(src, child, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
+/// Where `await _turn()` goes (byte → indentation of the statement there), each place once.
+type Turns = BTreeMap<usize, String>;
+
+/// The statements of a block, comments aside.
+fn block_statements(block: Node) -> Vec<Node> {
     let mut cursor = block.walk();
-    let mut stack = vec![block];
+    block.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
+}
+
+/// The blocks an `if`, `try` or `with` statement runs: every branch, handler,
+/// `else:` and `finally:`.
+fn branch_blocks(stmt: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![stmt];
     while let Some(n) = stack.pop() {
-        match n.kind() {
-            "function_definition" | "class_definition" => {
-                if let Some(name) = n.child_by_field_name("name") {
-                    out.insert(text(src, name));
-                }
-                continue;
-            }
-            "lambda"
-            | "list_comprehension"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-            | "generator_expression" => {
-                continue;
-            }
-            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
-                if let Some(left) = n.child_by_field_name("left") {
-                    targets(src, left, &mut out);
-                }
-            }
-            "named_expression" => {
-                if let Some(name) = n.child_by_field_name("name") {
-                    targets(src, name, &mut out);
-                }
-            }
-            "as_pattern" => {
-                if let Some(alias) = n.child_by_field_name("alias") {
-                    targets(src, alias, &mut out);
-                }
-            }
-            "except_clause" => {
-                let mut c = n.walk();
-                let children: Vec<Node> = n.children(&mut c).collect();
-                if let Some(pos) = children.iter().position(|c| c.kind() == "as")
-                    && let Some(name) = children.get(pos + 1)
-                {
-                    targets(src, *name, &mut out);
-                }
-            }
-            "import_statement" | "import_from_statement" => {
-                for ident in python::identifiers(src, n) {
-                    out.insert(ident);
-                }
-                continue;
-            }
-            _ => {}
-        }
+        let mut cursor = n.walk();
         for child in n.named_children(&mut cursor) {
-            stack.push(child);
+            match child.kind() {
+                "block" => out.push(child),
+                "elif_clause" | "else_clause" | "except_clause" | "except_group_clause" | "finally_clause" => {
+                    stack.push(child)
+                }
+                _ => {}
+            }
         }
     }
+    out.sort_by_key(|b| b.start_byte());
     out
 }
 

@@ -18,7 +18,6 @@
 mod calls;
 mod clients;
 mod decorators;
-mod escapes;
 mod functions;
 mod gathers;
 mod imports;
@@ -37,7 +36,7 @@ use super::python::{self, fresh_name, indent_at, line_start, next_line_start, te
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
-use crate::analysis::summary::{CallSite, LoopKind};
+use crate::analysis::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
 use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings};
 pub use calls::CallEdit;
 use imports::ImportNeeds;

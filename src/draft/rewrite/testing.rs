@@ -23,6 +23,20 @@ pub(crate) struct Codemod {
 /// The drafted project, or every reason a plan was refused.
 pub(crate) type Outcome = Result<Codemod, Vec<String>>;
 
+/// The plans made for the files (path, text) as a project of their own.
+pub(crate) fn plans_of(files: &[(&str, &str)]) -> Vec<plan::Plan> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (path, text) in files {
+        std::fs::write(dir.path().join(path), text).unwrap();
+    }
+    let mut config = Config::builtin();
+    config.analysis.cache = false;
+    let catalog = Catalog::load(&config, dir.path()).expect("the built-in catalog loads");
+    let settings = Settings::from_config(&config).expect("the built-in settings are valid");
+    let model = analysis::analyze_model(dir.path(), &config, &catalog, &Progress::default()).expect("analysis runs");
+    plan::build(&model, &settings)
+}
+
 /// Analyse, plan and draft the files (path, text) as a project of their own.
 pub(crate) fn codemod(files: &[(&str, &str)]) -> Outcome {
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -81,6 +95,20 @@ pub(crate) fn assert_refused(before: &str, why: &str) {
         Err(reasons) => {
             assert!(reasons.iter().any(|r| r.contains(why)), "no reason contains {why:?}: {reasons:#?}")
         }
+    }
+}
+
+/// `before` as `app.py`, rewritten, must keep its loops: the analysis planned no
+/// gather (so the drafter has nothing to decline either).
+#[track_caller]
+pub(crate) fn assert_no_gather(before: &str) {
+    match codemod(&[("app.py", before)]) {
+        Ok(Codemod { changed, notes, .. }) => {
+            let got = changed.get("app.py").map(String::as_str).unwrap_or(before);
+            assert!(!got.contains("_bounded("), "a loop was gathered:\n{got}");
+            assert!(!notes.iter().any(|n| n.contains("kept sequential")), "a gather was planned: {notes:#?}");
+        }
+        Err(reasons) => panic!("the rewrite was refused: {reasons:#?}"),
     }
 }
 
