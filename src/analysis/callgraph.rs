@@ -221,7 +221,22 @@ impl CallGraph {
 
     /// Sync functions that reach a call matching `is_seed` through sync calls only,
     /// each with the first step of its shortest path.
+    ///
+    /// A call may run any override of the method it names, so overrides count;
+    /// but `super().method()` runs that very method: it counts only when the
+    /// method's own body reaches the seed, which a first walk without overrides finds.
     fn backward_closure(&self, index: &Index<'_>, is_seed: impl Fn(&CallTarget) -> bool) -> Vec<Option<ClosureReason>> {
+        let own = self.walk_back(index, &is_seed, None);
+        self.walk_back(index, &is_seed, Some(&own))
+    }
+
+    /// One backward walk; with `own` (the walk without overrides), overrides are followed.
+    fn walk_back(
+        &self,
+        index: &Index<'_>,
+        is_seed: &impl Fn(&CallTarget) -> bool,
+        own: Option<&[Option<ClosureReason>]>,
+    ) -> Vec<Option<ClosureReason>> {
         let n = self.functions.len();
         let mut reason: Vec<Option<ClosureReason>> = vec![None; n];
         let mut reverse: Vec<Vec<(FuncId, u32)>> = vec![Vec::new(); n];
@@ -240,13 +255,18 @@ impl CallGraph {
                     queue.push_back(fi as FuncId);
                 }
                 if let CallTarget::Repo(g) = target {
-                    reverse[*g as usize].push((fi as FuncId, ci));
+                    let through_super = own.is_some_and(|own| is_super_call(call) && own[*g as usize].is_none());
+                    if !through_super {
+                        reverse[*g as usize].push((fi as FuncId, ci));
+                    }
                 }
             }
         }
+        let no_bases: &[FuncId] = &[];
         while let Some(g) = queue.pop_front() {
             let callers = reverse[g as usize].iter().map(|&(f, call)| (f, ClosureReason::Via { callee: g, call }));
-            let bases = self.overridden[g as usize].iter().map(|&b| (b, ClosureReason::Override { by: g }));
+            let overridden = if own.is_some() { self.overridden[g as usize].as_slice() } else { no_bases };
+            let bases = overridden.iter().map(|&b| (b, ClosureReason::Override { by: g }));
             for (f, why) in callers.chain(bases) {
                 if self.functions[f as usize].is_async || reason[f as usize].is_some() || f == g {
                     continue;
@@ -395,6 +415,11 @@ fn console_scripts(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// `super().method(...)`: runs the method named, never an override of it.
+fn is_super_call(call: &CallSite) -> bool {
+    call.callee.as_deref().is_some_and(|c| c.len() >= 3 && c[0] == "super" && c[1] == super::summary::CALL_SEGMENT)
 }
 
 /// A blocking call that makes its caller wait: not one the catalog calls instant.
