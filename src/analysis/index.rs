@@ -254,6 +254,8 @@ pub struct Index<'c> {
     pub catalog: &'c Catalog,
     /// Per repository class, the repository classes deriving from it.
     subclasses: HashMap<ScopeRef, Vec<ScopeRef>>,
+    /// Per repository class with bases: its hierarchy (itself first) and its external bases.
+    hierarchies: HashMap<ScopeRef, (Vec<ScopeRef>, Vec<String>)>,
     /// What functions return (`false`) or yield (`true`), once worked out in full.
     results: std::sync::RwLock<HashMap<(ScopeRef, bool), Value>>,
 }
@@ -265,10 +267,15 @@ impl<'c> Index<'c> {
         for (i, m) in modules.iter().enumerate() {
             by_name.entry(m.name.clone()).or_insert(i as ModId);
         }
-        let mut index =
-            Index { modules, by_name, catalog, subclasses: HashMap::default(), results: Default::default() };
-        // Bases resolve without mixin lookups, which would read this very map.
-        index.subclasses = index.subclass_map();
+        let mut index = Index {
+            modules,
+            by_name,
+            catalog,
+            subclasses: HashMap::default(),
+            hierarchies: HashMap::default(),
+            results: Default::default(),
+        };
+        index.index_classes();
         index
     }
 
@@ -277,7 +284,26 @@ impl<'c> Index<'c> {
     pub fn replace_module(&mut self, pos: usize, module: Module) {
         self.modules[pos] = module;
         self.results.write().expect("results lock").clear();
+        self.index_classes();
+    }
+
+    /// Work out every class's hierarchy once, then which classes derive from which.
+    /// Bases resolve without mixin lookups, which would read the map being built.
+    fn index_classes(&mut self) {
         self.subclasses = HashMap::default();
+        self.hierarchies = HashMap::default();
+        let mut hierarchies = HashMap::default();
+        for (mi, module) in self.modules.iter().enumerate() {
+            for (si, scope) in module.summary.scopes.iter().enumerate() {
+                if scope.kind == ScopeKind::Class && !scope.bases.is_empty() {
+                    let class = ScopeRef { module: mi as ModId, scope: si as u32 };
+                    let mut externals = Vec::new();
+                    let order = self.mro(class, 0, &mut externals);
+                    hierarchies.insert(class, (order, externals));
+                }
+            }
+        }
+        self.hierarchies = hierarchies;
         self.subclasses = self.subclass_map();
     }
 
@@ -481,10 +507,12 @@ impl<'c> Index<'c> {
     /// the package tree. Its value is what the fixture returns (or yields).
     fn fixture_value(&self, m: ModId, function: u32, name: &str, depth: u32) -> Value {
         let module = &self.modules[m as usize];
-        if !module.is_test || too_deep(depth) {
+        let scopes = &module.summary.scopes;
+        // pytest passes fixtures to tests and to other fixtures only.
+        let requests_fixtures = |f: &super::summary::Scope| f.name.starts_with("test") || is_fixture(f);
+        if !module.is_test || !requests_fixtures(&scopes[function as usize]) || too_deep(depth) {
             return Value::Unknown;
         }
-        let scopes = &module.summary.scopes;
         let parent = scopes[function as usize].parent.unwrap_or(0);
         let mut places = Vec::new();
         if scopes[parent as usize].kind == ScopeKind::Class {
@@ -513,11 +541,7 @@ impl<'c> Index<'c> {
         match self.enclosing_value(m, scope, name, depth + 1)? {
             Value::RepoFunction(f) => {
                 let s = &self.modules[f.module as usize].summary.scopes[f.scope as usize];
-                let is_fixture = s
-                    .decorators
-                    .iter()
-                    .any(|d| d.iter().rev().find(|seg| *seg != CALL_SEGMENT).is_some_and(|l| l == "fixture"));
-                (is_fixture && s.fixture_name.is_none()).then_some(f)
+                (is_fixture(s) && s.fixture_name.is_none()).then_some(f)
             }
             _ => None,
         }
@@ -806,6 +830,10 @@ impl<'c> Index<'c> {
 
     /// The repository classes of a class's hierarchy, itself first; external bases go to `externals`.
     fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<String>) -> Vec<ScopeRef> {
+        if let Some((order, bases)) = self.hierarchies.get(&class) {
+            externals.extend(bases.iter().cloned());
+            return order.clone();
+        }
         let mut order = vec![class];
         let mut i = 0;
         while i < order.len() && order.len() < 32 && !too_deep(depth + 1) {
@@ -842,6 +870,11 @@ fn instance_of(ty: Value, catalog: &Catalog) -> Value {
         container @ (Value::Items(_) | Value::Mapping(_)) => container,
         _ => Value::Unknown,
     }
+}
+
+/// A function decorated as a pytest fixture (`@pytest.fixture`, `@fixture(...)`).
+fn is_fixture(scope: &super::summary::Scope) -> bool {
+    scope.decorators.iter().any(|d| d.iter().rev().find(|seg| *seg != CALL_SEGMENT).is_some_and(|l| l == "fixture"))
 }
 
 /// A generator function decorated as a context manager (`contextlib.contextmanager`).

@@ -25,6 +25,7 @@ struct ClassMethods {
 pub fn overridden(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>, n: usize) -> Vec<Vec<FuncId>> {
     let classes = class_methods(index, func_ids);
     let by_class: HashMap<ScopeRef, usize> = classes.iter().enumerate().map(|(i, c)| (c.class, i)).collect();
+    let protocols: Vec<&ClassMethods> = classes.iter().filter(|c| c.is_protocol).collect();
     let mut out = vec![Vec::new(); n];
     for class in &classes {
         let bases = index.repo_bases(class.class);
@@ -35,7 +36,7 @@ pub fn overridden(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>, n: us
                 }
             }
         }
-        for protocol in classes.iter().filter(|p| p.is_protocol && implements(class, p, &bases)) {
+        for protocol in protocols.iter().filter(|p| implements(class, p, &bases)) {
             for (name, &method) in &protocol.methods {
                 out[class.methods[name] as usize].push(method);
             }
