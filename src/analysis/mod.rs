@@ -9,6 +9,7 @@ pub mod callgraph;
 pub mod catalog;
 pub mod extract;
 pub mod index;
+pub mod intern;
 pub mod loops;
 pub mod rules;
 pub mod session;
