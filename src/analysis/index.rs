@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
-use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, ScopeKind, TRUE_DIVISION};
+use super::summary::{Binding, BindingValue, CALL_SEGMENT, Chain, FileSummary, Name, ScopeKind, TRUE_DIVISION};
 
 /// Index of a module in the [`Index`].
 pub type ModId = u32;
@@ -98,7 +98,7 @@ impl Module {
         let q = &self.summary.scopes[scope as usize].qualname;
         match (self.name.is_empty(), q.is_empty()) {
             (_, true) => self.name.clone(),
-            (true, false) => q.clone(),
+            (true, false) => q.to_string(),
             (false, false) => format!("{}.{}", self.name, q),
         }
     }
@@ -231,11 +231,11 @@ impl<'c> Index<'c> {
     }
 
     /// Resolve a chain as written in `scope` of module `m`, at byte `at`.
-    pub fn resolve_chain(&self, m: ModId, scope: u32, chain: &[String], at: u32) -> Value {
+    pub fn resolve_chain(&self, m: ModId, scope: u32, chain: &[Name], at: u32) -> Value {
         self.chain_value(m, scope, chain, at, 0)
     }
 
-    fn chain_value(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Value {
+    fn chain_value(&self, m: ModId, scope: u32, chain: &[Name], at: u32, depth: u32) -> Value {
         let Some(first) = chain.first() else { return Value::Unknown };
         if first == CALL_SEGMENT || depth > MAX_DEPTH {
             return Value::Unknown;
@@ -464,7 +464,7 @@ impl<'c> Index<'c> {
 
     /// `super().attr` written in a method: the chain starts `super`, `()`, `attr`, and
     /// `attr` is looked up in the bases of the method's class (`None` for any other chain).
-    fn super_member(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Option<Value> {
+    fn super_member(&self, m: ModId, scope: u32, chain: &[Name], at: u32, depth: u32) -> Option<Value> {
         if chain.len() < 3 || chain[0] != "super" || chain[1] != CALL_SEGMENT || chain[2] == CALL_SEGMENT {
             return None;
         }

@@ -7,10 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A dotted expression as written: `self.session.get` is `["self", "session", "get"]`.
-/// A call in the middle is the segment `"()"`: `requests.Session().get` is
-/// `["requests", "Session", "()", "get"]`.
-pub type Chain = Vec<String>;
+// Identifiers and dotted expressions are interned: summaries hold millions of them.
+pub use super::intern::{Chain, Name};
 
 /// The segment that stands for a call inside a [`Chain`].
 pub const CALL_SEGMENT: &str = "()";
@@ -40,9 +38,9 @@ pub enum ScopeKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scope {
     pub kind: ScopeKind,
-    pub name: String,
+    pub name: Name,
     /// Dotted name within the module (`Client.fetch`, `outer.inner`); empty for the module.
-    pub qualname: String,
+    pub qualname: Name,
     pub parent: Option<u32>,
     pub pos: Position,
     pub end_byte: u32,
@@ -66,14 +64,14 @@ pub struct Scope {
 /// A function parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
-    pub name: String,
+    pub name: Name,
     pub annotation: Option<Chain>,
 }
 
 /// One binding of a name: an assignment, import, definition, parameter or loop target.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Binding {
-    pub name: String,
+    pub name: Name,
     /// Where the binding takes effect (after the right-hand side of an assignment).
     pub byte: u32,
     /// Where its value is evaluated (the start of the statement).
@@ -90,9 +88,9 @@ pub struct Binding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BindingValue {
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
-    Module(String),
+    Module(Name),
     /// `from .mod import name`: `level` leading dots.
-    FromImport { level: u32, module: String, name: String },
+    FromImport { level: u32, module: Name, name: Name },
     /// `x = f(...)`: the result of calling the chain.
     Call(Chain),
     /// `x = a.b`: another name for the chain.
