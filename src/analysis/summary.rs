@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 // Identifiers and dotted expressions are interned: summaries hold millions of them.
 pub use super::intern::{Chain, Name};
 
+/// A list of names (the keywords a call gives, the identifiers it reads), interned as a [`Chain`] is.
+pub type Names = Chain;
+
 /// The segment that stands for a call inside a [`Chain`].
 pub const CALL_SEGMENT: &str = "()";
 
@@ -117,7 +120,7 @@ pub struct CallSite {
     pub pos: Position,
     pub end_byte: u32,
     /// Names of the keyword arguments given.
-    pub keywords: Vec<String>,
+    pub keywords: Names,
     /// Number of positional arguments given.
     pub positional: u32,
     /// `*args` or `**kwargs` present: any parameter may be set.
@@ -131,7 +134,7 @@ pub struct CallSite {
     /// The innermost loop or comprehension around the call, within its scope.
     pub loop_idx: Option<u32>,
     /// Identifiers read by the arguments (recorded for calls inside loops only).
-    pub arg_names: Vec<String>,
+    pub arg_names: Names,
     /// The call's value is used (assigned, passed on, tested, returned), not a bare statement.
     pub result_used: bool,
     /// A function passed to a builtin that calls it (`map(fetch, ids)`): the call is
