@@ -35,26 +35,51 @@ pub struct Module {
     pub is_package: bool,
     pub is_test: bool,
     pub summary: Arc<FileSummary>,
-    /// hash of a name → (scope, binding index), sorted by scope, for fast lookups.
+    /// hash of a name → its run of `entries`, for fast lookups.
     /// Keyed by hash so indexing copies no strings; lookups compare the name.
-    names: HashMap<u64, Vec<(u32, u32)>>,
+    names: HashMap<u64, (u32, u32)>,
+    /// (scope, binding index) of every binding, one run per name hash, each run
+    /// sorted by scope: one allocation for the module, not a vector per name.
+    entries: Box<[(u32, u32)]>,
 }
 
 impl Module {
     /// Index a summary.
     pub fn new(name: String, rel: String, is_package: bool, is_test: bool, summary: Arc<FileSummary>) -> Module {
-        let mut names: HashMap<u64, Vec<(u32, u32)>> = HashMap::default();
-        for (si, scope) in summary.scopes.iter().enumerate() {
-            for (bi, b) in scope.bindings.iter().enumerate() {
-                names.entry(name_hash(&b.name)).or_default().push((si as u32, bi as u32));
-            }
+        let bindings: Vec<(u32, u32, u64)> = summary
+            .scopes
+            .iter()
+            .enumerate()
+            .flat_map(|(si, scope)| {
+                scope.bindings.iter().enumerate().map(move |(bi, b)| (si as u32, bi as u32, name_hash(&b.name)))
+            })
+            .collect();
+        // Count each name's bindings, give each name its run, then fill the runs in order.
+        let mut names: HashMap<u64, (u32, u32)> = HashMap::default();
+        for &(_, _, hash) in &bindings {
+            names.entry(hash).or_default().1 += 1;
         }
-        Module { name, rel, is_package, is_test, summary, names }
+        let mut next = 0;
+        for (start, len) in names.values_mut() {
+            *start = next;
+            next += *len;
+            *len = 0; // counts again as the run is filled
+        }
+        let mut entries = vec![(0, 0); next as usize].into_boxed_slice();
+        for (si, bi, hash) in bindings {
+            let (start, len) = names.get_mut(&hash).expect("counted above");
+            entries[(*start + *len) as usize] = (si, bi);
+            *len += 1;
+        }
+        Module { name, rel, is_package, is_test, summary, names, entries }
     }
 
     /// Every binding of `name` in `scope`, in source order.
     fn bindings_in<'a>(&'a self, scope: u32, name: &'a str) -> impl DoubleEndedIterator<Item = &'a Binding> + 'a {
-        let entries = self.names.get(&name_hash(name)).map(Vec::as_slice).unwrap_or(&[]);
+        let entries = match self.names.get(&name_hash(name)) {
+            Some(&(start, len)) => &self.entries[start as usize..(start + len) as usize],
+            None => &[],
+        };
         // Entries are in scope order: find this scope's run without scanning the
         // others (a module can bind `self` in thousands of methods).
         let start = entries.partition_point(|&(s, _)| s < scope);
