@@ -9,6 +9,7 @@
 //! time, never change a result.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Read as _, Write as _};
 use std::os::unix::fs::FileExt as _;
@@ -107,8 +108,18 @@ impl Cache {
 
     /// The summary stored for this content, if any.
     pub fn get(&self, key: u128) -> Option<FileSummary> {
-        let blob = self.entries.get(&key)?;
-        postcard::from_bytes(&self.read(*blob)?).ok()
+        let blob = *self.entries.get(&key)?;
+        let file = self.file.as_ref()?;
+        // Each thread reads blobs into one buffer, grown to the largest: no allocation
+        // and no zeroing per entry.
+        thread_local! {
+            static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        BUFFER.with_borrow_mut(|bytes| {
+            bytes.resize(blob.len, 0);
+            file.read_exact_at(bytes, blob.offset).ok()?;
+            postcard::from_bytes(bytes).ok()
+        })
     }
 
     /// A blob's bytes, read from the file.

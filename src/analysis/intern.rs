@@ -46,27 +46,40 @@ impl Name {
 
     /// The interned name with this text.
     pub fn new(text: &str) -> Name {
-        if text.is_empty() {
-            return Name::EMPTY;
+        match Name::intern(text.as_bytes(), || Ok::<_, std::convert::Infallible>(text)) {
+            Ok(name) => name,
+            Err(never) => match never {},
         }
-        let hash = FxBuildHasher.hash_one(text);
-        let is = |name: Name| name.as_str() == text;
+    }
+
+    /// The interned name of these bytes, if they are UTF-8: checked only when
+    /// they are not interned already (then they are the bytes of a `str`).
+    fn from_utf8(bytes: &[u8]) -> Result<Name, std::str::Utf8Error> {
+        Name::intern(bytes, || std::str::from_utf8(bytes))
+    }
+
+    fn intern<'t, E>(bytes: &[u8], text: impl FnOnce() -> Result<&'t str, E>) -> Result<Name, E> {
+        if bytes.is_empty() {
+            return Ok(Name::EMPTY);
+        }
+        let hash = FxBuildHasher.hash_one(bytes);
+        let is = |name: Name| name.as_bytes() == bytes;
         if let Some(name) = recent(|r| r.names[hash as usize % RECENT].filter(|&(h, n)| h == hash && is(n))) {
-            return name.1;
+            return Ok(name.1);
         }
         let name = {
             let mut shard = shards()[shard_of(hash)].lock().unwrap_or_else(|e| e.into_inner());
             match shard.names.find(hash, is) {
                 Some(name) => name,
                 None => {
-                    let name = Name(shard.store_text(text));
+                    let name = Name(shard.store_text(text()?));
                     shard.names.insert(hash, name);
                     name
                 }
             }
         };
         recent(|r| r.names[hash as usize % RECENT] = Some((hash, name)));
-        name
+        Ok(name)
     }
 
     /// The text.
@@ -177,14 +190,15 @@ impl<T: Copy> Table<T> {
 /// A thread's cache of what it interned last, by hash: most names and chains
 /// repeat within a file, and a hit here takes no lock.
 struct Recent {
-    names: Box<[Option<(u64, Name)>]>,
-    chains: Box<[Option<(u64, Chain)>]>,
+    names: [Option<(u64, Name)>; RECENT],
+    chains: [Option<(u64, Chain)>; RECENT],
 }
 
 fn recent<T>(f: impl FnOnce(&mut Recent) -> T) -> T {
     thread_local! {
+        // Initialised in place, so that reaching it is no more than an offset.
         static RECENT_: RefCell<Recent> =
-            RefCell::new(Recent { names: vec![None; RECENT].into(), chains: vec![None; RECENT].into() });
+            const { RefCell::new(Recent { names: [None; RECENT], chains: [None; RECENT] }) };
     }
     RECENT_.with(|r| f(&mut r.borrow_mut()))
 }
@@ -356,8 +370,14 @@ impl<'de> Deserialize<'de> for Name {
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Name, E> {
                 Ok(Name::new(text))
             }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Name, E> {
+                Name::from_utf8(bytes).map_err(E::custom)
+            }
         }
-        deserializer.deserialize_str(Text)
+        // Asked for as bytes, which the cache's encoding (postcard) stores as it
+        // stores a string: a name seen before is then found without checking its
+        // UTF-8 again, and most names in a summary have been seen before.
+        deserializer.deserialize_bytes(Text)
     }
 }
 
@@ -553,5 +573,8 @@ mod tests {
         let back: Chain = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, chain);
         assert_eq!(back.last().unwrap().as_str(), long);
+        // Names are read as bytes: what is not UTF-8 is still refused.
+        assert_eq!(postcard::from_bytes::<Name>(&[3, b'a', b'b', b'c']).unwrap(), "abc");
+        assert!(postcard::from_bytes::<Name>(&[2, 0xff, 0xfe]).is_err());
     }
 }
