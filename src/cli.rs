@@ -311,6 +311,22 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         ms = report.stats.timings.total_ms,
         "analysis done"
     );
+    if args.format == AnalyzeFormat::Json {
+        // Streamed rather than rendered first: on a large repository the JSON runs to
+        // megabytes. It never holds styles to strip (serde escapes control characters).
+        let write = |out: &mut dyn Write| {
+            let mut out = std::io::BufWriter::new(out);
+            output::json::write(&report, &mut out)?;
+            out.flush()
+        };
+        match &args.output {
+            Some(path) => std::fs::File::create(path)
+                .and_then(|mut file| write(&mut file))
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => write(&mut anstream::stdout().lock())?,
+        }
+        return Ok(ExitStatus::Success);
+    }
     let rendered = match args.format {
         AnalyzeFormat::Text => output::text::render(&report),
         AnalyzeFormat::Json => output::json::render(&report),

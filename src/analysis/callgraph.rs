@@ -125,7 +125,7 @@ impl CallGraph {
                 functions.push(Function {
                     at,
                     qualname: module.qualname(si as u32),
-                    name: scope.name.clone(),
+                    name: scope.name.to_string(),
                     is_async: scope.is_async,
                     is_generator: scope.is_generator,
                     is_method: parent_kind == Some(ScopeKind::Class),
@@ -356,7 +356,7 @@ impl CallGraph {
             } else if scripts.iter().any(|s| s == &f.qualname) {
                 Some(EntryPoint::ConsoleScript)
             } else if scope.decorators.iter().any(|d| {
-                let d: Vec<&str> = d.iter().map(String::as_str).filter(|s| *s != "()").collect();
+                let d: Vec<&str> = d.iter().map(|s| s.as_str()).filter(|s| *s != "()").collect();
                 matches!(d.last(), Some(&"command") | Some(&"group")) && d.len() >= 2
             }) {
                 Some(EntryPoint::CliCommand)

@@ -263,8 +263,8 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
-        name: String::new(),
-        qualname: String::new(),
+        name: Name::EMPTY,
+        qualname: Name::EMPTY,
         parent: None,
         pos: Position { line: 1, column: 1, byte: 0 },
         end_byte: source.len() as u32,
@@ -590,23 +590,23 @@ impl<'s> Walker<'s> {
             callee,
             pos: self.position(node),
             end_byte: node.end_byte() as u32,
-            keywords: args.keywords,
+            keywords: Chain::from_strs(&args.keywords),
             positional: args.positional,
             has_splat: args.has_splat,
             awaited,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
             loop_idx: self.loop_stack.last().copied(),
-            arg_names,
+            arg_names: Chain::from_strs(arg_names),
             result_used: self.statement_call_at != Some((node.start_byte(), node.end_byte())),
             via: None,
             guarded: ctx.guarded,
             sole_arg,
         };
-        let via = site.callee.clone();
+        let via = site.callee;
         self.out.calls.push(site);
         for f in args.passed_functions {
-            self.push_passed_function(f, ctx, via.clone());
+            self.push_passed_function(f, ctx, via);
         }
         // Calls nested in the callee or the arguments are call sites too.
         match function.and_then(|f| self.mutated_object(f, ctx.scope)) {
@@ -662,14 +662,14 @@ impl<'s> Walker<'s> {
             callee: Some(chain),
             pos: self.position(f),
             end_byte: f.end_byte() as u32,
-            keywords: Vec::new(),
+            keywords: Names::EMPTY,
             positional: 1,
             has_splat: false,
             awaited: false,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
             loop_idx: self.loop_stack.last().copied(),
-            arg_names: Vec::new(),
+            arg_names: Names::EMPTY,
             result_used: true,
             via,
             guarded: ctx.guarded,
@@ -701,16 +701,17 @@ impl<'s> Walker<'s> {
     /// A dotted chain for `node`, or `None` when it is not one.
     fn chain(&self, node: Node) -> Option<Chain> {
         let mut out = Vec::new();
-        self.chain_into(node, &mut out, 0).then_some(out)
+        self.chain_into(node, &mut out, 0).then(|| Chain::from_strs(out))
     }
 
-    fn chain_into(&self, node: Node, out: &mut Chain, depth: u32) -> bool {
+    /// The segments of a dotted chain, as text of the source (interned once, by [`Self::chain`]).
+    fn chain_into(&self, node: Node, out: &mut Vec<&'s str>, depth: u32) -> bool {
         if depth > 64 {
             return false;
         }
         match node.kind() {
             "identifier" => {
-                out.push(self.text(node).to_string());
+                out.push(self.text(node));
                 true
             }
             "attribute" => {
@@ -722,7 +723,7 @@ impl<'s> Walker<'s> {
                 if !self.chain_into(obj, out, depth + 1) {
                     return false;
                 }
-                out.push(self.text(attr).to_string());
+                out.push(self.text(attr));
                 true
             }
             "call" => {
@@ -732,7 +733,7 @@ impl<'s> Walker<'s> {
                 if !self.chain_into(function, out, depth + 1) {
                     return false;
                 }
-                out.push(CALL_SEGMENT.to_string());
+                out.push(CALL_SEGMENT);
                 true
             }
             "parenthesized_expression" => match node.named_child(0) {
@@ -747,7 +748,7 @@ impl<'s> Walker<'s> {
                 }
                 let sliced = node.child_by_field_id(fields().subscript.get()).is_some_and(|i| i.kind() == "slice");
                 if !sliced {
-                    out.push(SUBSCRIPT.to_string());
+                    out.push(SUBSCRIPT);
                 }
                 true
             }
@@ -757,8 +758,8 @@ impl<'s> Walker<'s> {
                     if !self.chain_into(left, out, depth + 1) {
                         return false;
                     }
-                    out.push(TRUE_DIVISION.to_string());
-                    out.push(CALL_SEGMENT.to_string());
+                    out.push(TRUE_DIVISION);
+                    out.push(CALL_SEGMENT);
                     true
                 }
                 None => false,
@@ -782,7 +783,7 @@ impl<'s> Walker<'s> {
             "type" => node.named_child(0).and_then(|n| self.type_chain(n, depth + 1)),
             "identifier" | "attribute" => {
                 let chain = self.chain(node)?;
-                (chain.last().map(String::as_str) != Some("None")).then_some(chain)
+                (chain.last().map(|n| n.as_str()) != Some("None")).then_some(chain)
             }
             "none" => None,
             "string" => {
@@ -794,7 +795,7 @@ impl<'s> Walker<'s> {
                 {
                     return None;
                 }
-                Some(text.split('.').map(str::to_string).collect())
+                Some(Chain::from_strs(text.split('.')))
             }
             "binary_operator" => {
                 // `A | None`: the first side that is not None.
@@ -811,7 +812,7 @@ impl<'s> Walker<'s> {
             "generic_type" | "subscript" => {
                 let base = node.child_by_field_id(fields().value.get()).or_else(|| node.named_child(0))?;
                 let base_chain = self.chain(base)?;
-                let last = base_chain.last().map(String::as_str).unwrap_or("");
+                let last = base_chain.last().map(|n| n.as_str()).unwrap_or("");
                 if let Some(marker) = container_marker(last) {
                     return self.element_type(node, marker, depth);
                 }
@@ -861,9 +862,8 @@ impl<'s> Walker<'s> {
                 return None;
             }
         }
-        let mut chain = self.type_chain(*element, depth + 1)?;
-        chain.push(marker.to_string());
-        Some(chain)
+        let chain = self.type_chain(*element, depth + 1)?;
+        Some(extended(chain, &[marker]))
     }
 
     /// What an assigned expression binds, for later type resolution.
@@ -886,9 +886,9 @@ impl<'s> Walker<'s> {
                 None => BindingValue::Unknown,
             },
             "binary_operator" => match self.true_division(node).and_then(|left| self.chain(left)) {
-                Some(mut chain) => {
-                    chain.push(TRUE_DIVISION.to_string());
-                    BindingValue::Call(chain)
+                Some(chain) => {
+                    let parts: Vec<Name> = chain.iter().copied().chain([Name::new(TRUE_DIVISION)]).collect();
+                    BindingValue::Call(Chain::new(&parts))
                 }
                 None => BindingValue::Unknown,
             },
@@ -1031,7 +1031,7 @@ impl<'s> Walker<'s> {
         let (start, end) = (node.start_byte() as u32, node.end_byte() as u32);
         for (name, value) in names {
             self.out.scopes[scope as usize].bindings.push(Binding {
-                name,
+                name: Name::new(&name),
                 byte: start,
                 at: start,
                 scope,
@@ -1047,7 +1047,7 @@ impl<'s> Walker<'s> {
 
     fn bind_at(&mut self, scope: u32, name: &str, byte: u32, at: u32, value: BindingValue) {
         self.out.scopes[scope as usize].bindings.push(Binding {
-            name: name.to_string(),
+            name: Name::new(name),
             byte,
             at,
             scope,
@@ -1119,7 +1119,7 @@ impl<'s> Walker<'s> {
                     if self.out.scopes[scope as usize].kind == ScopeKind::Class && annotation.is_some() {
                         // `x: T` in a class body declares an instance attribute too.
                         self.out.scopes[scope as usize].attributes.push(Binding {
-                            name: name.to_string(),
+                            name: Name::new(name),
                             byte,
                             at,
                             scope,
@@ -1130,7 +1130,7 @@ impl<'s> Walker<'s> {
                     if self.globals.iter().any(|(s, n)| *s == scope && n == name) {
                         // `global x` then `x = ...`: the module's `x`, its value read in this function.
                         self.out.scopes[0].bindings.push(Binding {
-                            name: name.to_string(),
+                            name: Name::new(name),
                             byte,
                             at,
                             scope,
@@ -1190,7 +1190,7 @@ impl<'s> Walker<'s> {
             (None, None) => BindingValue::Unknown,
         };
         let binding = Binding {
-            name: self.text(attr).to_string(),
+            name: Name::new(self.text(attr)),
             byte: left.start_byte() as u32,
             at: left.start_byte() as u32,
             scope: ctx.scope,
@@ -1208,7 +1208,7 @@ impl<'s> Walker<'s> {
                 "dotted_name" => {
                     let module = self.text(name);
                     let top = module.split('.').next().unwrap_or(module);
-                    self.bind(ctx.scope, top, byte, BindingValue::Module(top.to_string()));
+                    self.bind(ctx.scope, top, byte, BindingValue::Module(Name::new(top)));
                     self.log_write(top, byte, FlowKind::Kill);
                 }
                 "aliased_import" => {
@@ -1217,7 +1217,7 @@ impl<'s> Walker<'s> {
                     else {
                         continue;
                     };
-                    let module = self.text(n).to_string();
+                    let module = Name::new(self.text(n));
                     self.bind(ctx.scope, self.text(alias), byte, BindingValue::Module(module));
                     self.log_write(self.text(alias), byte, FlowKind::Kill);
                 }
@@ -1258,7 +1258,7 @@ impl<'s> Walker<'s> {
                 }
                 _ => continue,
             };
-            let value = BindingValue::FromImport { level, module: module.clone(), name: imported.to_string() };
+            let value = BindingValue::FromImport { level, module: Name::new(&module), name: Name::new(imported) };
             self.bind(ctx.scope, bound, byte, value);
             self.log_write(bound, byte, FlowKind::Kill);
         }
@@ -1322,13 +1322,16 @@ impl<'s> Walker<'s> {
 
     fn new_scope(&mut self, kind: ScopeKind, node: Node, name: &str, decorators: Vec<Chain>, ctx: Ctx) -> u32 {
         let parent = &self.out.scopes[ctx.scope as usize];
-        let qualname =
-            if parent.qualname.is_empty() { name.to_string() } else { format!("{}.{}", parent.qualname, name) };
+        let qualname = if parent.qualname.is_empty() {
+            Name::new(name)
+        } else {
+            Name::new(&format!("{}.{}", parent.qualname, name))
+        };
         let idx = self.out.scopes.len() as u32;
         let pos = self.position(node);
         self.out.scopes.push(Scope {
             kind,
-            name: name.to_string(),
+            name: Name::new(name),
             qualname,
             parent: Some(ctx.scope),
             pos,
@@ -1387,7 +1390,7 @@ impl<'s> Walker<'s> {
                 self.visit_opt(default, ctx);
                 if let Some(name) = name {
                     let annotation = annotation.and_then(|t| self.type_chain(t, 0));
-                    param_list.push(Param { name, annotation });
+                    param_list.push(Param { name: Name::new(&name), annotation });
                 }
             }
         }
@@ -1407,7 +1410,7 @@ impl<'s> Walker<'s> {
         let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };
         self.visit_opt(node.child_by_field_id(fields().body.get()), inner);
-        let params: Vec<String> = self.out.scopes[idx as usize].params.iter().map(|p| p.name.clone()).collect();
+        let params: Vec<String> = self.out.scopes[idx as usize].params.iter().map(|p| p.name.to_string()).collect();
         self.leave_flow(outer, &params);
         self.loop_stack = saved;
     }
@@ -1670,16 +1673,17 @@ impl<'s> Walker<'s> {
 /// What `with <value> as name` binds: what entering the value gives.
 fn entered(value: BindingValue) -> BindingValue {
     match value {
-        BindingValue::Call(mut chain) => {
-            chain.extend([CALL_SEGMENT.to_string(), ENTERED.to_string()]);
-            BindingValue::Alias(chain)
-        }
-        BindingValue::Alias(mut chain) => {
-            chain.push(ENTERED.to_string());
-            BindingValue::Alias(chain)
-        }
+        BindingValue::Call(chain) => BindingValue::Alias(extended(chain, &[CALL_SEGMENT, ENTERED])),
+        BindingValue::Alias(chain) => BindingValue::Alias(extended(chain, &[ENTERED])),
         other => other,
     }
+}
+
+/// `chain` followed by `segments`.
+fn extended(chain: Chain, segments: &[&str]) -> Chain {
+    let mut parts = chain.to_vec();
+    parts.extend(segments.iter().map(|s| Name::new(s)));
+    Chain::new(&parts)
 }
 
 /// The annotation names of containers: the marker closing the chain of their element type.
@@ -1779,7 +1783,7 @@ mod tests {
         let class = &s.scopes[1];
         assert_eq!(class.attributes.len(), 1);
         assert!(matches!(&class.attributes[0].value, BindingValue::Call(c) if c == &["r", "Session"]));
-        assert_eq!(s.scopes[2].params[1].annotation.as_deref(), Some(&["r".to_string(), "Session".to_string()][..]));
+        assert_eq!(s.scopes[2].params[1].annotation, Some(Chain::from_strs(["r", "Session"])));
         let get = s.calls.iter().find(|c| c.callee.as_ref().is_some_and(|c| c.last().unwrap() == "get")).unwrap();
         assert!(get.awaited);
         assert_eq!(get.keywords, ["timeout"]);
@@ -1798,7 +1802,7 @@ mod tests {
         assert!(s.loops[0].has_break);
         assert_eq!(s.loops[0].targets, ["x"]);
         assert_eq!(s.loops[1].kind, LoopKind::Comprehension);
-        let g = s.calls.iter().find(|c| c.callee.as_deref() == Some(&["g".to_string()][..])).unwrap();
+        let g = s.calls.iter().find(|c| c.callee.is_some_and(|c| c == ["g"])).unwrap();
         assert_eq!(g.loop_idx, Some(0));
         assert_eq!(g.arg_names, ["x"]);
     }
@@ -1831,6 +1835,6 @@ mod tests {
         assert!(s.handlers[1].reraises && s.handlers[1].catches.is_empty());
         let broken = summary("def f(:\n    pass\ndef g():\n    h()\n");
         assert!(!broken.syntax_errors.is_empty());
-        assert!(broken.calls.iter().any(|c| c.callee.as_deref() == Some(&["h".to_string()][..])));
+        assert!(broken.calls.iter().any(|c| c.callee.is_some_and(|c| c == ["h"])));
     }
 }

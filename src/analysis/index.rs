@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
 use super::summary::{
-    Binding, BindingValue, CALL_SEGMENT, Chain, ENTERED, FileSummary, ITEMS_OF, ITERATED, RETURNED, SUBSCRIPT,
+    Binding, BindingValue, CALL_SEGMENT, Chain, ENTERED, FileSummary, ITEMS_OF, ITERATED, Name, RETURNED, SUBSCRIPT,
     ScopeKind, TRUE_DIVISION, VALUES_OF, YIELDED,
 };
 
@@ -38,26 +38,51 @@ pub struct Module {
     pub is_package: bool,
     pub is_test: bool,
     pub summary: Arc<FileSummary>,
-    /// hash of a name → (scope, binding index), sorted by scope, for fast lookups.
+    /// hash of a name → its run of `entries`, for fast lookups.
     /// Keyed by hash so indexing copies no strings; lookups compare the name.
-    names: HashMap<u64, Vec<(u32, u32)>>,
+    names: HashMap<u64, (u32, u32)>,
+    /// (scope, binding index) of every binding, one run per name hash, each run
+    /// sorted by scope: one allocation for the module, not a vector per name.
+    entries: Box<[(u32, u32)]>,
 }
 
 impl Module {
     /// Index a summary.
     pub fn new(name: String, rel: String, is_package: bool, is_test: bool, summary: Arc<FileSummary>) -> Module {
-        let mut names: HashMap<u64, Vec<(u32, u32)>> = HashMap::default();
-        for (si, scope) in summary.scopes.iter().enumerate() {
-            for (bi, b) in scope.bindings.iter().enumerate() {
-                names.entry(name_hash(&b.name)).or_default().push((si as u32, bi as u32));
-            }
+        let bindings: Vec<(u32, u32, u64)> = summary
+            .scopes
+            .iter()
+            .enumerate()
+            .flat_map(|(si, scope)| {
+                scope.bindings.iter().enumerate().map(move |(bi, b)| (si as u32, bi as u32, name_hash(&b.name)))
+            })
+            .collect();
+        // Count each name's bindings, give each name its run, then fill the runs in order.
+        let mut names: HashMap<u64, (u32, u32)> = HashMap::default();
+        for &(_, _, hash) in &bindings {
+            names.entry(hash).or_default().1 += 1;
         }
-        Module { name, rel, is_package, is_test, summary, names }
+        let mut next = 0;
+        for (start, len) in names.values_mut() {
+            *start = next;
+            next += *len;
+            *len = 0; // counts again as the run is filled
+        }
+        let mut entries = vec![(0, 0); next as usize].into_boxed_slice();
+        for (si, bi, hash) in bindings {
+            let (start, len) = names.get_mut(&hash).expect("counted above");
+            entries[(*start + *len) as usize] = (si, bi);
+            *len += 1;
+        }
+        Module { name, rel, is_package, is_test, summary, names, entries }
     }
 
     /// Every binding of `name` in `scope`, in source order.
     fn bindings_in<'a>(&'a self, scope: u32, name: &'a str) -> impl DoubleEndedIterator<Item = &'a Binding> + 'a {
-        let entries = self.names.get(&name_hash(name)).map(Vec::as_slice).unwrap_or(&[]);
+        let entries = match self.names.get(&name_hash(name)) {
+            Some(&(start, len)) => &self.entries[start as usize..(start + len) as usize],
+            None => &[],
+        };
         // Entries are in scope order: find this scope's run without scanning the
         // others (a module can bind `self` in thousands of methods).
         let start = entries.partition_point(|&(s, _)| s < scope);
@@ -101,7 +126,7 @@ impl Module {
         let q = &self.summary.scopes[scope as usize].qualname;
         match (self.name.is_empty(), q.is_empty()) {
             (_, true) => self.name.clone(),
-            (true, false) => q.clone(),
+            (true, false) => q.to_string(),
             (false, false) => format!("{}.{}", self.name, q),
         }
     }
@@ -313,11 +338,11 @@ impl<'c> Index<'c> {
     }
 
     /// Resolve a chain as written in `scope` of module `m`, at byte `at`.
-    pub fn resolve_chain(&self, m: ModId, scope: u32, chain: &[String], at: u32) -> Value {
+    pub fn resolve_chain(&self, m: ModId, scope: u32, chain: &[Name], at: u32) -> Value {
         self.chain_value(m, scope, chain, at, 0)
     }
 
-    fn chain_value(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Value {
+    fn chain_value(&self, m: ModId, scope: u32, chain: &[Name], at: u32, depth: u32) -> Value {
         let Some(first) = chain.first() else { return Value::Unknown };
         if first == CALL_SEGMENT || too_deep(depth) {
             return Value::Unknown;
@@ -778,7 +803,7 @@ impl<'c> Index<'c> {
 
     /// `super().attr` written in a method: the chain starts `super`, `()`, `attr`, and
     /// `attr` is looked up in the bases of the method's class (`None` for any other chain).
-    fn super_member(&self, m: ModId, scope: u32, chain: &[String], at: u32, depth: u32) -> Option<Value> {
+    fn super_member(&self, m: ModId, scope: u32, chain: &[Name], at: u32, depth: u32) -> Option<Value> {
         if chain.len() < 3 || chain[0] != "super" || chain[1] != CALL_SEGMENT || chain[2] == CALL_SEGMENT {
             return None;
         }

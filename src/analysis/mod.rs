@@ -12,6 +12,7 @@ pub mod extract;
 pub mod flow;
 pub mod index;
 mod loop_flow;
+pub mod intern;
 pub mod loops;
 pub mod overrides;
 pub mod rules;
@@ -384,13 +385,29 @@ fn summarize_fresh(out: &mut Loaded, bytes: &[u8]) -> Option<summary::FileSummar
             return None;
         }
     };
-    let summary = PARSER.with(|p| extract::summarize_str(&mut p.borrow_mut(), text));
+    let mut summary = PARSER.with(|p| extract::summarize_str(&mut p.borrow_mut(), text));
+    compact(&mut summary);
     out.parsed = true;
     // Encoding only pays off when the cache will be written.
     if out.key.is_some() {
         out.fresh_blob = Some(Cache::encode(&summary));
     }
     Some(summary)
+}
+
+/// Give back the room the extraction's growing vectors left spare: summaries live
+/// as long as the analysis (a decoded one is exact already), and their call sites
+/// and bindings are most of its memory.
+fn compact(summary: &mut summary::FileSummary) {
+    summary.scopes.shrink_to_fit();
+    summary.calls.shrink_to_fit();
+    summary.loops.shrink_to_fit();
+    summary.handlers.shrink_to_fit();
+    for scope in &mut summary.scopes {
+        scope.bindings.shrink_to_fit();
+        scope.attributes.shrink_to_fit();
+        scope.params.shrink_to_fit();
+    }
 }
 
 /// What a summary says went wrong in its file: nesting too deep, syntax errors.

@@ -74,7 +74,7 @@ fn class_methods(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>) -> Vec
                         continue;
                     }
                     if let Some(&id) = func_ids.get(&at) {
-                        classes[class].methods.insert(scope.name.clone(), id);
+                        classes[class].methods.insert(scope.name.to_string(), id);
                     }
                 }
                 ScopeKind::Module => {}

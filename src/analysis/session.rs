@@ -20,7 +20,8 @@ use super::index::{Index, Module};
 use super::sources::Diagnostic;
 use super::summary::same_interface;
 use super::{
-    AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, conclude, extract, ms,
+    AnalysisError, DiagnosticKind, Model, Progress, Report, Stats, Timings, analyze_model, compact, conclude, extract,
+    ms,
 };
 use crate::config::Config;
 
@@ -155,7 +156,8 @@ impl<'c> Session<'c> {
             None => self.parser.parse(&text, None),
         };
         let Some(tree) = tree else { return Reparse::NoTree };
-        let summary = extract::summarize_tree(&tree, &text);
+        let mut summary = extract::summarize_tree(&tree, &text);
+        compact(&mut summary);
         let old = &self.model.index.modules[pos];
         let interface_changed = !same_interface(&old.summary, &summary);
         let module = Module::new(old.name.clone(), old.rel.clone(), old.is_package, old.is_test, Arc::new(summary));

@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A dotted expression as written: `self.session.get` is `["self", "session", "get"]`.
-/// A call in the middle is the segment `"()"`: `requests.Session().get` is
-/// `["requests", "Session", "()", "get"]`.
-pub type Chain = Vec<String>;
+// Identifiers and dotted expressions are interned: summaries hold millions of them.
+pub use super::intern::{Chain, Name};
+
+/// A list of names (the keywords a call gives, the identifiers it reads), interned as a [`Chain`] is.
+pub type Names = Chain;
 
 /// The segment that stands for a call inside a [`Chain`].
 pub const CALL_SEGMENT: &str = "()";
@@ -65,9 +66,9 @@ pub enum ScopeKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scope {
     pub kind: ScopeKind,
-    pub name: String,
+    pub name: Name,
     /// Dotted name within the module (`Client.fetch`, `outer.inner`); empty for the module.
-    pub qualname: String,
+    pub qualname: Name,
     pub parent: Option<u32>,
     pub pos: Position,
     pub end_byte: u32,
@@ -93,14 +94,14 @@ pub struct Scope {
 /// A function parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Param {
-    pub name: String,
+    pub name: Name,
     pub annotation: Option<Chain>,
 }
 
 /// One binding of a name: an assignment, import, definition, parameter or loop target.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Binding {
-    pub name: String,
+    pub name: Name,
     /// Where the binding takes effect (after the right-hand side of an assignment).
     pub byte: u32,
     /// Where its value is evaluated (the start of the statement).
@@ -117,9 +118,9 @@ pub struct Binding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BindingValue {
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to `a.b`.
-    Module(String),
+    Module(Name),
     /// `from .mod import name`: `level` leading dots.
-    FromImport { level: u32, module: String, name: String },
+    FromImport { level: u32, module: Name, name: Name },
     /// `x = f(...)`: the result of calling the chain.
     Call(Chain),
     /// `x = a.b`: another name for the chain.
@@ -159,7 +160,7 @@ pub struct CallSite {
     pub pos: Position,
     pub end_byte: u32,
     /// Names of the keyword arguments given.
-    pub keywords: Vec<String>,
+    pub keywords: Names,
     /// Number of positional arguments given.
     pub positional: u32,
     /// `*args` or `**kwargs` present: any parameter may be set.
@@ -173,7 +174,7 @@ pub struct CallSite {
     /// The innermost loop or comprehension around the call, within its scope.
     pub loop_idx: Option<u32>,
     /// Identifiers read by the arguments (recorded for calls inside loops only).
-    pub arg_names: Vec<String>,
+    pub arg_names: Names,
     /// The call's value is used (assigned, passed on, tested, returned), not a bare statement.
     pub result_used: bool,
     /// A function passed to a builtin that calls it (`map(fetch, ids)`): the call is

@@ -23,6 +23,14 @@ struct Document<'a> {
 
 /// One JSON document with a top-level `version`.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    write(report, &mut out).expect("reports serialise");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// [`render`], written to `out` as it is serialised: the report of a large
+/// repository runs to megabytes, which need not be held in memory at once.
+pub fn write(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let doc = Document {
         version: super::JSON_VERSION,
         tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
@@ -32,7 +40,6 @@ pub fn render(report: &Report) -> String {
         diagnostics: &report.diagnostics,
         stats: &report.stats,
     };
-    let mut out = serde_json::to_string_pretty(&doc).expect("reports serialise");
-    out.push('\n');
-    out
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }

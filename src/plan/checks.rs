@@ -8,7 +8,7 @@ use super::Planner;
 use super::closure::AsyncSet;
 use crate::analysis::callgraph::FuncId;
 use crate::analysis::index::{ModId, ScopeRef, Value};
-use crate::analysis::summary::ScopeKind;
+use crate::analysis::summary::{Name, ScopeKind};
 
 /// Decorators a function may carry and still be converted: they do not wrap the
 /// function in sync code.
@@ -60,7 +60,7 @@ impl Planner<'_, '_> {
 
     /// For a decorator applied to `fid` that is a repository decorator built on a
     /// `functools.wraps` wrapper: (the decorator, its wrapper).
-    pub(super) fn coroutine_aware(&self, fid: FuncId, decorator: &[String]) -> Option<(FuncId, FuncId)> {
+    pub(super) fn coroutine_aware(&self, fid: FuncId, decorator: &[Name]) -> Option<(FuncId, FuncId)> {
         let graph = &self.model.graph;
         let index = &self.model.index;
         let f = &graph.functions[fid as usize];
@@ -112,7 +112,7 @@ impl Planner<'_, '_> {
             if self.coroutine_aware(fid, decorator).is_some() {
                 continue;
             }
-            let last = decorator.iter().rev().find(|s| *s != "()").map(String::as_str).unwrap_or("");
+            let last = decorator.iter().rev().find(|s| *s != "()").map(|s| s.as_str()).unwrap_or("");
             if matches!(last, "property" | "cached_property" | "setter" | "getter" | "deleter") {
                 return Some("a property cannot be awaited: it has to become an async method".to_string());
             }

@@ -85,7 +85,7 @@ impl Planner<'_, '_> {
             let callee = self.call(f.at.module, ci).callee.as_ref()?;
             return Some(PlanClient {
                 class: module.qualname(class_scope),
-                attribute: callee[1].clone(),
+                attribute: callee[1].to_string(),
                 from: class.sync.to_string(),
                 to: class.async_.to_string(),
                 module: f.at.module,

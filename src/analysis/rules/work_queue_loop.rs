@@ -262,7 +262,7 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, w: &WhileLoop, f: FuncId,
     let pushed: FxHashSet<&str> = queue
         .pushes
         .iter()
-        .flat_map(|&ci| site(ci).arg_names.iter().map(String::as_str))
+        .flat_map(|&ci| site(ci).arg_names.iter().map(|n| n.as_str()))
         .filter(|n| *n != first_segment(container))
         .collect();
     let mut items = pushed.clone();

@@ -72,7 +72,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let f = &self.job.model.graph.functions[id as usize];
         let scopes = &self.module().summary.scopes;
         let parent = scopes[f.at.scope as usize].parent?;
-        Some(scopes[parent as usize].name.clone())
+        Some(scopes[parent as usize].name.to_string())
     }
 
     /// `def` → `async def`, the new name, an async generator's annotation.

@@ -36,7 +36,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn import_binding(&self, ident: &str) -> Option<(String, String)> {
         self.top_level_imports().filter(|b| b.name == ident).find_map(|b| match &b.value {
             BindingValue::FromImport { level, module, name } => {
-                Some((format!("{}{module}", ".".repeat(*level as usize)), name.clone()))
+                Some((format!("{}{module}", ".".repeat(*level as usize)), name.to_string()))
             }
             _ => None,
         })
@@ -68,7 +68,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
 
     /// Whether the module already binds `module` with a plain `import module`.
     fn imports_module(&self, module: &str) -> bool {
-        self.top_level_imports().any(|b| b.name == module && b.value == BindingValue::Module(module.to_string()))
+        self.top_level_imports().any(|b| b.name == module && matches!(b.value, BindingValue::Module(m) if m == module))
     }
 
     pub(super) fn finish(&mut self) -> Result<String, String> {

@@ -66,10 +66,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
         for node in found {
             let written = text(self.src, node);
-            let chain: Vec<String> = written.split('.').map(|s| s.trim().to_string()).collect();
+            let chain: Vec<&str> = written.split('.').map(str::trim).collect();
             if chain.iter().any(|s| !python_identifier(s)) {
                 continue;
             }
+            let chain: Vec<crate::analysis::summary::Name> =
+                chain.into_iter().map(crate::analysis::summary::Name::new).collect();
             let value = self.job.model.index.resolve_chain(self.job.module, 0, &chain, node.start_byte() as u32);
             let Value::External(q) = value else { continue };
             if let Some(to) = self.renames.map.get(&q) {
