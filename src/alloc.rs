@@ -3,7 +3,9 @@
 //! The analysis is allocation-heavy on both sides: tree-sitter builds and frees
 //! a tree per file, the summaries are many small strings. mimalloc is markedly
 //! faster than glibc's malloc at that, so the binary makes it the global
-//! allocator and routes tree-sitter's allocations to it too.
+//! allocator and routes tree-sitter's allocations to it too. It is built without
+//! transparent huge pages (the `no_thp` feature): given them, every 2 MiB region
+//! it touched stayed resident whole, a fifth of the analysis's peak memory.
 
 use std::ffi::c_void;
 use std::sync::Once;
