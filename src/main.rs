@@ -12,6 +12,7 @@ use refactor_async::cli::{self, Cli, ExitStatus};
 
 fn main() -> ExitCode {
     refactor_async::alloc::use_mimalloc_for_tree_sitter();
+    refactor_async::alloc::purge_freed_memory_at_once();
     let cli = Cli::parse();
     // The daemon logs what it does (info); the one-shot commands only warnings.
     let (default_level, json) = match &cli.command {

@@ -28,7 +28,7 @@ pub enum CallTarget {
     /// Runs a coroutine to completion from sync code (`asyncio.run`).
     SyncBridge(String),
     /// Something external that does not block (as far as the catalog knows).
-    External(String),
+    External(super::intern::Name),
     Unknown,
 }
 
@@ -468,7 +468,7 @@ fn target_of(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncI
             } else if let Some(api) = catalog.lookup(&q) {
                 CallTarget::Blocking(api)
             } else {
-                CallTarget::External(q)
+                CallTarget::External(super::intern::Name::new(&q))
             }
         }
         _ => CallTarget::Unknown,

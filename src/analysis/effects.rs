@@ -108,7 +108,7 @@ impl<'a> Effects<'a> {
                 self.function_remote(*g, depth + 1)
             }
             CallTarget::External(q) if in_async && call.awaited => {
-                self.replacements.get(q).is_none_or(|kind| REMOTE.contains(kind))
+                self.replacements.get(q.as_str()).is_none_or(|kind| REMOTE.contains(kind))
             }
             _ => in_async && call.awaited,
         }
@@ -151,7 +151,7 @@ impl<'a> Effects<'a> {
                 Some(self.function_reads_only(*g, depth + 1))
             }
             CallTarget::External(q) if in_async && call.awaited => {
-                Some(self.replacements.get(q).is_some_and(|&kind| api_reads(kind, q)))
+                Some(self.replacements.get(q.as_str()).is_some_and(|&kind| api_reads(kind, q)))
             }
             _ if in_async && call.awaited => Some(false),
             _ => None,

@@ -1058,7 +1058,7 @@ impl<'s> Walker<'s> {
 
     fn record_assigned(&mut self, name: &str, byte: u32) {
         for &l in &self.loop_stack {
-            self.out.loops[l as usize].assigned.push((name.to_string(), byte));
+            self.out.loops[l as usize].assigned.push((Name::new(name), byte));
         }
     }
 
@@ -1487,7 +1487,7 @@ impl<'s> Walker<'s> {
                     self.bind(ctx.scope, name, byte, BindingValue::Unknown);
                 }
             }
-            self.out.loops[idx as usize].targets = names;
+            self.out.loops[idx as usize].targets = names.iter().map(|n| Name::new(n)).collect();
             if let Some(body) = body {
                 // Bound once the iterable has been evaluated, for the body.
                 let range = (body.start_byte() as u32, body.end_byte() as u32);
@@ -1534,7 +1534,7 @@ impl<'s> Walker<'s> {
         }
         // The variables live in the comprehension's own scope.
         self.bind_inside(ctx.scope, elements, node);
-        self.out.loops[idx as usize].targets = targets;
+        self.out.loops[idx as usize].targets = targets.iter().map(|n| Name::new(n)).collect();
         self.loop_stack.push(idx);
         let shadowed = self.shadow.len();
         for clause in children.iter().filter(|n| n.kind_id() == self.k.for_in_clause) {

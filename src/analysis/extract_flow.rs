@@ -6,7 +6,7 @@ use tree_sitter::{Node, TreeCursor};
 
 use super::{Ctx, Walker, fields};
 use crate::analysis::loop_flow::{self, Kind as FlowKind};
-use crate::analysis::summary::BindingValue;
+use crate::analysis::summary::{BindingValue, Name};
 
 /// Methods that change their object in place: a loop calling one accumulates into
 /// the object (`results.append(...)`, `seen.add(key)`), it does not read it.
@@ -272,7 +272,7 @@ impl<'s> Walker<'s> {
     }
 
     /// The only argument's text, when it is a number or a short dotted name.
-    pub(super) fn sole_argument(&self, args: Node) -> Option<Box<str>> {
+    pub(super) fn sole_argument(&self, args: Node) -> Option<Name> {
         if args.named_child_count() != 1 {
             return None;
         }
@@ -280,7 +280,7 @@ impl<'s> Walker<'s> {
         let simple = arg.kind_id() == self.k.integer
             || arg.kind_id() == self.k.float
             || (self.path_root(arg).is_some() && arg.byte_range().len() <= 40);
-        self.path_text(arg).filter(|_| simple).map(Box::from)
+        self.path_text(arg).filter(|_| simple).map(Name::new)
     }
 
     /// Start the data-flow log of a nested function or class body; returns the

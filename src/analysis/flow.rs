@@ -16,7 +16,10 @@ pub type NameId = u32;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DataFlow {
     /// Names and dotted chains (`url`, `self.session.get`) the records refer to, each once.
-    pub names: Vec<String>,
+    pub names: Vec<super::intern::Name>,
+    /// The names of every statement, one run after another ([`Statement::writes`]
+    /// and [`Statement::reads`] are slices of it): one vector for the file, not one per statement.
+    pub ids: Vec<NameId>,
     /// In source order: every assignment statement of a function body that makes a
     /// call, and every assignment inside a `while` loop (whose data flow RA110 follows).
     pub statements: Vec<Statement>,
@@ -39,23 +42,26 @@ pub struct Statement {
     pub end_call: u32,
     /// A call in it runs only under a condition (`a or fetch(b)`, `fetch(b) if c else None`).
     pub conditional: bool,
-    /// How many of `names` are written; the rest are read.
+    /// Where its names start in [`DataFlow::ids`]: the written ones (targets: `x`,
+    /// `self.user`, `d` for `d[k]`), then the read ones (maximal dotted chains of
+    /// identifiers: `api.get_user`, `u`).
+    names_at: u32,
     writes: u32,
-    /// Written names (targets: `x`, `self.user`, `d` for `d[k]`), then read names
-    /// (maximal dotted chains of identifiers: `api.get_user`, `u`).
-    names: Box<[NameId]>,
+    reads: u32,
 }
 
 impl Statement {
-    /// A statement over `written` and `read` names.
+    /// A statement over `written` and `read` names, which go to the end of `ids`.
     pub fn new(
         block: u32,
         ordinal: u32,
         bytes: (u32, u32),
         calls: (u32, u32),
-        written: &[NameId],
-        read: &[NameId],
+        (written, read): (&[NameId], &[NameId]),
+        ids: &mut Vec<NameId>,
     ) -> Statement {
+        let names_at = ids.len() as u32;
+        ids.extend(written.iter().chain(read));
         Statement {
             block,
             ordinal,
@@ -64,19 +70,22 @@ impl Statement {
             first_call: calls.0,
             end_call: calls.1,
             conditional: false,
+            names_at,
             writes: written.len() as u32,
-            names: written.iter().chain(read).copied().collect(),
+            reads: read.len() as u32,
         }
     }
 
     /// The names it assigns.
-    pub fn writes(&self) -> &[NameId] {
-        &self.names[..self.writes as usize]
+    pub fn writes<'f>(&self, flow: &'f DataFlow) -> &'f [NameId] {
+        let at = self.names_at as usize;
+        &flow.ids[at..at + self.writes as usize]
     }
 
     /// The names it reads.
-    pub fn reads(&self) -> &[NameId] {
-        &self.names[self.writes as usize..]
+    pub fn reads<'f>(&self, flow: &'f DataFlow) -> &'f [NameId] {
+        let at = (self.names_at + self.writes) as usize;
+        &flow.ids[at..at + self.reads as usize]
     }
 }
 
@@ -159,8 +168,9 @@ mod tests {
 
     #[test]
     fn a_statement_keeps_writes_and_reads_apart() {
-        let s = Statement::new(0, 0, (0, 10), (0, 1), &[3], &[1, 2]);
-        assert_eq!(s.writes(), [3]);
-        assert_eq!(s.reads(), [1, 2]);
+        let mut flow = DataFlow::default();
+        let s = Statement::new(0, 0, (0, 10), (0, 1), (&[3], &[1, 2]), &mut flow.ids);
+        assert_eq!(s.writes(&flow), [3]);
+        assert_eq!(s.reads(&flow), [1, 2]);
     }
 }

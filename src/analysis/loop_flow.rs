@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::summary::{Access, AccessKind, Escape, LoopInfo};
+use super::summary::{Access, AccessKind, Escape, LoopInfo, Name};
 
 /// What an [`Event`] does to its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub(super) fn resolve(mut log: Log<'_>, loops: &mut [LoopInfo]) {
 }
 
 /// Reads in the body of what an earlier item wrote, and the writes they can see.
-fn carried(body: &[Event<'_>], targets: &[String]) -> Vec<Access> {
+fn carried(body: &[Event<'_>], targets: &[Name]) -> Vec<Access> {
     let mut written: Vec<&str> = Vec::new();
     for e in body {
         if matches!(e.kind, Kind::Kill | Kind::Augment | Kind::Mutate | Kind::ForTarget) && !written.contains(&e.path) {
@@ -145,7 +145,7 @@ fn carried(body: &[Event<'_>], targets: &[String]) -> Vec<Access> {
         return Vec::new();
     }
     // Paths assigned afresh so far in this item: the loop's targets first.
-    let mut killed: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let mut killed: Vec<&str> = targets.iter().map(|n| n.as_str()).collect();
     let mut reads = Vec::new();
     let mut carried_paths: Vec<&str> = Vec::new();
     for e in body {
@@ -157,7 +157,7 @@ fn carried(body: &[Event<'_>], targets: &[String]) -> Vec<Access> {
                         continue;
                     }
                     let kind = if e.kind == Kind::Membership { AccessKind::Membership } else { AccessKind::Read };
-                    reads.push(Access { path: w.to_string(), byte: e.byte, kind });
+                    reads.push(Access { path: Name::new(w), byte: e.byte, kind });
                     if !carried_paths.contains(&w) {
                         carried_paths.push(w);
                     }
@@ -172,7 +172,7 @@ fn carried(body: &[Event<'_>], targets: &[String]) -> Vec<Access> {
             Kind::Mutate => AccessKind::Mutate,
             _ => return None,
         };
-        Some(Access { path: e.path.to_string(), byte: e.byte, kind })
+        Some(Access { path: Name::new(e.path), byte: e.byte, kind })
     });
     let mut out: Vec<Access> = reads.into_iter().chain(writes).collect();
     out.sort_by_key(|a| a.byte);
@@ -205,7 +205,7 @@ fn escaping(log: &Log<'_>, by_root: &HashMap<&str, Vec<usize>>, span: &Span, loo
                     events.iter().map(|&i| &log.events[i]).any(|r| read_outside(log, by_root, r, span, loops))
                 })
         })
-        .map(|(name, accumulates)| Escape { name: name.to_string(), accumulates })
+        .map(|(name, accumulates)| Escape { name: Name::new(name), accumulates })
         .collect()
 }
 
@@ -286,7 +286,7 @@ mod tests {
 
     fn escaping(s: &FileSummary, line: u32) -> Vec<String> {
         let lp = s.loops.iter().find(|l| l.pos.line == line).expect("a loop on that line");
-        lp.escaping.iter().map(|e| if e.accumulates { format!("{}+", e.name) } else { e.name.clone() }).collect()
+        lp.escaping.iter().map(|e| if e.accumulates { format!("{}+", e.name) } else { e.name.to_string() }).collect()
     }
 
     #[test]

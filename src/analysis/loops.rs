@@ -60,7 +60,7 @@ impl Throttled {
     /// The sleep's argument as written, when it is a number or a name (`1.5`, `self.delay`).
     pub fn sleep_arg<'i>(&self, index: &'i Index<'_>) -> Option<&'i str> {
         let (m, c) = self.sleep;
-        index.modules[m as usize].summary.calls[c as usize].sole_arg.as_deref()
+        index.modules[m as usize].summary.calls[c as usize].sole_arg.map(|arg| arg.as_str())
     }
 
     /// The sleep's argument, when it is a plain number of seconds (`1.5`), as written.
@@ -228,7 +228,7 @@ fn independent(lp: &LoopInfo, calls: &[&CallSite]) -> Option<Vec<String>> {
     if matches!(lp.kind, LoopKind::While | LoopKind::AsyncFor) || lp.has_break || lp.has_return || lp.has_yield {
         return None;
     }
-    let targets: HashSet<&str> = lp.targets.iter().map(String::as_str).collect();
+    let targets: HashSet<&str> = lp.targets.iter().map(|n| n.as_str()).collect();
     for call in calls {
         let at = call.pos.byte;
         let fresh = |name: &str| targets.contains(name) || lp.assigned.iter().any(|(n, b)| n == name && *b <= at);

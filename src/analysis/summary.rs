@@ -186,7 +186,7 @@ pub struct CallSite {
     pub guarded: bool,
     /// The text of the only argument, when it is a number or a dotted name
     /// (`1.5`, `self.delay`): messages quote it (`time.sleep(1.5)`).
-    pub sole_arg: Option<Box<str>>,
+    pub sole_arg: Option<Name>,
 }
 
 /// The kind of a loop.
@@ -207,14 +207,14 @@ pub struct LoopInfo {
     pub pos: Position,
     pub end_byte: u32,
     /// Names bound by the loop target(s).
-    pub targets: Vec<String>,
+    pub targets: Vec<Name>,
     /// Source text of the iterable, shortened, for messages.
     pub iter_text: String,
     pub has_break: bool,
     pub has_return: bool,
     pub has_yield: bool,
     /// Names assigned in the body, with the byte where each assignment starts.
-    pub assigned: Vec<(String, u32)>,
+    pub assigned: Vec<(Name, u32)>,
     /// What one item may hand to the next (`for` loops only): every read in the body
     /// of a path the body writes (`cursor`, `self.offset`, `seen`) made before the
     /// same item has assigned it afresh, and every write of such a path.
@@ -229,7 +229,7 @@ pub struct LoopInfo {
 /// `state["next"]` reads or writes `state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Access {
-    pub path: String,
+    pub path: Name,
     /// Where the read happens, or where the write takes effect.
     pub byte: u32,
     pub kind: AccessKind,
@@ -251,7 +251,7 @@ pub enum AccessKind {
 /// A name a loop binds whose value escapes the loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escape {
-    pub name: String,
+    pub name: Name,
     /// The body only accumulates into it (`total += n`): a result of every item,
     /// not a value one item hands the next.
     pub accumulates: bool,

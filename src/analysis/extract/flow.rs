@@ -107,7 +107,8 @@ impl Walker<'_> {
             }
         }
         let bytes = (statement.start_byte() as u32, statement.end_byte() as u32);
-        let mut record = Statement::new(block, ordinal, bytes, (first_call, end_call), &refs.writes, &refs.reads);
+        let names = (refs.writes.as_slice(), refs.reads.as_slice());
+        let mut record = Statement::new(block, ordinal, bytes, (first_call, end_call), names, &mut self.out.flow.ids);
         record.conditional = refs.conditional;
         self.out.flow.statements.push(record);
     }
@@ -220,7 +221,7 @@ impl Walker<'_> {
             return id;
         }
         let id = self.out.flow.names.len() as NameId;
-        self.out.flow.names.push(name.to_string());
+        self.out.flow.names.push(crate::analysis::intern::Name::new(name));
         self.flow.ids.insert(name.to_string(), id);
         id
     }
@@ -378,11 +379,11 @@ mod tests {
         assert_eq!((s[0].ordinal, s[1].ordinal, s[2].ordinal, s[3].ordinal), (0, 1, 0, 4));
         assert_eq!(s[0].block, s[1].block);
         assert_ne!(s[0].block, s[2].block);
-        assert_eq!(names(&f, s[0].writes()), ["user"]);
-        assert_eq!(names(&f, s[0].reads()), ["api.get_user", "u"]);
-        assert_eq!(names(&f, s[1].reads()), ["api.get_teams", "user.id"]);
-        assert_eq!(names(&f, s[2].writes()), ["d"]);
-        assert_eq!(names(&f, s[2].reads()), ["k", "g", "u"]);
+        assert_eq!(names(&f, s[0].writes(&f)), ["user"]);
+        assert_eq!(names(&f, s[0].reads(&f)), ["api.get_user", "u"]);
+        assert_eq!(names(&f, s[1].reads(&f)), ["api.get_teams", "user.id"]);
+        assert_eq!(names(&f, s[2].writes(&f)), ["d"]);
+        assert_eq!(names(&f, s[2].reads(&f)), ["k", "g", "u"]);
         assert_eq!((s[1].end_call - s[1].first_call, s[3].end_call - s[3].first_call), (1, 2));
         assert!(!s[0].conditional && s[3].conditional && s[4].conditional);
     }
@@ -407,10 +408,10 @@ mod tests {
         assert_eq!(names(&f, &w.comparisons[0].sizes), ["seen"]);
         assert_eq!(names(&f, &w.counters), ["pages"]);
         assert_eq!(names(&f, &w.filled), ["results"]);
-        let popped = f.statements.iter().find(|s| names(&f, s.reads()) == ["queue.popleft"]).unwrap();
-        assert_eq!(names(&f, popped.writes()), ["url"]);
+        let popped = f.statements.iter().find(|s| names(&f, s.reads(&f)) == ["queue.popleft"]).unwrap();
+        assert_eq!(names(&f, popped.writes(&f)), ["url"]);
         assert!(
-            f.statements.iter().any(|s| names(&f, s.writes()) == ["results"]),
+            f.statements.iter().any(|s| names(&f, s.writes(&f)) == ["results"]),
             "call-free assignments in while loops count"
         );
     }

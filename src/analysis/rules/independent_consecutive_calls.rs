@@ -150,9 +150,9 @@ fn independent(flow: &DataFlow, group: &[Member<'_>], s: &Statement) -> bool {
     let meets = |a: &[u32], b: &[u32]| a.iter().any(|&x| b.iter().any(|&y| overlap(flow.name(x), flow.name(y))));
     group.iter().all(|g| {
         let earlier = g.statement;
-        !meets(s.reads(), earlier.writes())
-            && !meets(s.writes(), earlier.reads())
-            && !meets(s.writes(), earlier.writes())
+        !meets(s.reads(flow), earlier.writes(flow))
+            && !meets(s.writes(flow), earlier.reads(flow))
+            && !meets(s.writes(flow), earlier.writes(flow))
     })
 }
 

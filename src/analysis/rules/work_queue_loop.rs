@@ -205,7 +205,9 @@ fn popped_names(flow: &DataFlow, byte: u32) -> Vec<String> {
     flow.statements
         .iter()
         .find(|s| s.start_byte <= byte && byte < s.end_byte)
-        .map(|s| s.writes().iter().map(|&n| flow.name(n)).filter(|n| !n.contains('.')).map(str::to_string).collect())
+        .map(|s| {
+            s.writes(flow).iter().map(|&n| flow.name(n)).filter(|n| !n.contains('.')).map(str::to_string).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -215,8 +217,8 @@ fn derived_names<'f>(flow: &'f DataFlow, lp: &LoopInfo, popped: &'f [String], po
     let mut derived: FxHashSet<&str> = popped.iter().map(String::as_str).collect();
     let in_loop = flow.statements.iter().filter(|s| s.start_byte >= lp.pos.byte && s.start_byte < lp.end_byte);
     for s in in_loop.filter(|s| s.end_byte > pop_byte) {
-        if s.reads().iter().any(|&n| derived.contains(first_segment(flow.name(n)))) {
-            derived.extend(s.writes().iter().map(|&n| flow.name(n)).filter(|n| !n.contains('.')));
+        if s.reads(flow).iter().any(|&n| derived.contains(first_segment(flow.name(n)))) {
+            derived.extend(s.writes(flow).iter().map(|&n| flow.name(n)).filter(|n| !n.contains('.')));
         }
     }
     derived
