@@ -174,9 +174,14 @@ fn code_that_changes_during_validation_is_not_committed_stale() {
     assert_eq!(moves.lines().count(), 1, "the branch moved more than once:\n{moves}");
     assert!(moves.ends_with(&second), "{moves}");
     assert!(!moves.contains(&first), "{moves}");
-    let s = status(dir);
-    let p = s["proposals"].as_array().unwrap().iter().find(|p| p["branch"] == "refactor-async/pause").unwrap();
-    assert_eq!(p["base"], second.as_str());
+    // The status file is written after the branch moves: wait for it to catch up.
+    let on_second = || {
+        let s = status(dir);
+        s["proposals"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["branch"] == "refactor-async/pause" && p["base"] == second.as_str()))
+    };
+    wait_for_status(dir, 30, "the status of the branch on the newer commit", on_second);
     let (code, _, logs) = stop(daemon);
     assert_eq!(code, Some(0), "{logs}");
     no_worktrees_left(dir);
