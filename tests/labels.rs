@@ -308,7 +308,12 @@ fn score_project(project: &str, root: &Path, report: &Report, labels: &Labels, p
     for m in labels.miss.iter().filter(|m| m.project == project) {
         check_place(root, &m.place(), &m.path, m.line, problems);
         row.misses += 1;
-        let found = report.findings.iter().any(|f| f.path == m.path && f.line == m.line && f.code == m.code);
+        let at_miss = |f: &Finding| f.path == m.path && f.line == m.line && f.code == m.code;
+        let found = report.findings.iter().any(at_miss);
+        // A found miss labels the findings at its place.
+        for (i, f) in report.findings.iter().enumerate() {
+            covered[i] |= at_miss(f);
+        }
         match (found, m.open) {
             (true, false) => row.found.push(m.place()),
             (true, true) => row.closed.push(m.place()),
