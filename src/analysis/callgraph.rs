@@ -226,16 +226,24 @@ impl CallGraph {
     /// but `super().method()` runs that very method: it counts only when the
     /// method's own body reaches the seed, which a first walk without overrides finds.
     fn backward_closure(&self, index: &Index<'_>, is_seed: impl Fn(&CallTarget) -> bool) -> Vec<Option<ClosureReason>> {
-        let own = self.walk_back(index, &is_seed, None);
-        self.walk_back(index, &is_seed, Some(&own))
+        let super_calls = self.functions.iter().any(|f| {
+            let calls = &index.modules[f.at.module as usize].summary.calls;
+            f.calls.iter().any(|&ci| {
+                is_super_call(&calls[ci as usize])
+                    && matches!(self.targets[f.at.module as usize][ci as usize], CallTarget::Repo(_))
+            })
+        });
+        // Without a `super()` call into the repository, no call is bound to one method.
+        let own = super_calls.then(|| self.walk_back(index, &is_seed, Dispatch::Named));
+        self.walk_back(index, &is_seed, Dispatch::Overrides { own: own.as_deref() })
     }
 
-    /// One backward walk; with `own` (the walk without overrides), overrides are followed.
+    /// One backward walk, following overrides or not.
     fn walk_back(
         &self,
         index: &Index<'_>,
         is_seed: &impl Fn(&CallTarget) -> bool,
-        own: Option<&[Option<ClosureReason>]>,
+        dispatch: Dispatch<'_>,
     ) -> Vec<Option<ClosureReason>> {
         let n = self.functions.len();
         let mut reason: Vec<Option<ClosureReason>> = vec![None; n];
@@ -255,7 +263,10 @@ impl CallGraph {
                     queue.push_back(fi as FuncId);
                 }
                 if let CallTarget::Repo(g) = target {
-                    let through_super = own.is_some_and(|own| is_super_call(call) && own[*g as usize].is_none());
+                    let through_super = match dispatch {
+                        Dispatch::Overrides { own: Some(own) } => is_super_call(call) && own[*g as usize].is_none(),
+                        _ => false,
+                    };
                     if !through_super {
                         reverse[*g as usize].push((fi as FuncId, ci));
                     }
@@ -265,7 +276,10 @@ impl CallGraph {
         let no_bases: &[FuncId] = &[];
         while let Some(g) = queue.pop_front() {
             let callers = reverse[g as usize].iter().map(|&(f, call)| (f, ClosureReason::Via { callee: g, call }));
-            let overridden = if own.is_some() { self.overridden[g as usize].as_slice() } else { no_bases };
+            let overridden = match dispatch {
+                Dispatch::Overrides { .. } => self.overridden[g as usize].as_slice(),
+                Dispatch::Named => no_bases,
+            };
             let bases = overridden.iter().map(|&b| (b, ClosureReason::Override { by: g }));
             for (f, why) in callers.chain(bases) {
                 if self.functions[f as usize].is_async || reason[f as usize].is_some() || f == g {
@@ -415,6 +429,16 @@ fn console_scripts(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// How a backward walk treats a call of a method.
+#[derive(Clone, Copy)]
+enum Dispatch<'a> {
+    /// It runs the method named, never an override.
+    Named,
+    /// It may run any override; `super()` calls run the method named, so they
+    /// count only when `own` (the `Named` walk) has the method.
+    Overrides { own: Option<&'a [Option<ClosureReason>]> },
 }
 
 /// `super().method(...)`: runs the method named, never an override of it.
