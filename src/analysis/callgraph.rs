@@ -24,9 +24,10 @@ pub enum CallTarget {
     /// A function or method of the repository (a class call targets its `__init__`).
     Repo(FuncId),
     /// A blocking API from the catalog.
-    Blocking(ApiMatch),
+    /// Boxed: few calls block, and every call site holds a target.
+    Blocking(Box<ApiMatch>),
     /// Runs a coroutine to completion from sync code (`asyncio.run`).
-    SyncBridge(String),
+    SyncBridge(super::intern::Name),
     /// Something external that does not block (as far as the catalog knows).
     External(super::intern::Name),
     Unknown,
@@ -317,7 +318,7 @@ impl CallGraph {
         let mut out: Vec<String> = steps.iter().map(|&s| self.functions[s as usize].qualname.clone()).collect();
         match end {
             Some(CallTarget::Blocking(api)) => out.push(api.name.clone()),
-            Some(CallTarget::SyncBridge(name)) => out.push(name.clone()),
+            Some(CallTarget::SyncBridge(name)) => out.push(name.to_string()),
             _ => {}
         }
         out
@@ -473,7 +474,7 @@ fn resolve_call(
 fn target_of(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>, value: Value) -> CallTarget {
     match value {
         Value::Partial(function) => match target_of(index, func_ids, *function) {
-            CallTarget::Blocking(api) => CallTarget::Blocking(ApiMatch { bound: true, ..api }),
+            CallTarget::Blocking(api) => CallTarget::Blocking(Box::new(ApiMatch { bound: true, ..*api })),
             other => other,
         },
         Value::RepoFunction(f) => func_ids.get(&f).map_or(CallTarget::Unknown, |&id| CallTarget::Repo(id)),
@@ -488,9 +489,9 @@ fn target_of(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncI
         Value::External(q) => {
             let catalog = index.catalog;
             if catalog.is_sync_bridge(&q) {
-                CallTarget::SyncBridge(q)
+                CallTarget::SyncBridge(super::intern::Name::new(&q))
             } else if let Some(api) = catalog.lookup(&q) {
-                CallTarget::Blocking(api)
+                CallTarget::Blocking(Box::new(api))
             } else {
                 CallTarget::External(super::intern::Name::new(&q))
             }

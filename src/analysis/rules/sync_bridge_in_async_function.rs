@@ -47,7 +47,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead",
                     f.qualname
                 ),
-                vec![f.qualname.clone(), name.clone()],
+                vec![f.qualname.clone(), name.to_string()],
             ),
             CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
                 let mut path = vec![f.qualname.clone()];
