@@ -105,7 +105,7 @@ pub struct CallGraph {
     pub bridges: Vec<Option<ClosureReason>>,
     /// Per method: the methods it overrides (in base classes and implemented
     /// protocols), nearest first.
-    pub overridden: Vec<Vec<FuncId>>,
+    pub overridden: super::overrides::Overridden,
 }
 
 impl CallGraph {
@@ -278,7 +278,7 @@ impl CallGraph {
         while let Some(g) = queue.pop_front() {
             let callers = reverse[g as usize].iter().map(|&(f, call)| (f, ClosureReason::Via { callee: g, call }));
             let overridden = match dispatch {
-                Dispatch::Overrides { .. } => self.overridden[g as usize].as_slice(),
+                Dispatch::Overrides { .. } => self.overridden.of(g),
                 Dispatch::Named => no_bases,
             };
             let bases = overridden.iter().map(|&b| (b, ClosureReason::Override { by: g }));

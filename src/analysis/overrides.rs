@@ -20,9 +20,36 @@ struct ClassMethods {
     is_protocol: bool,
 }
 
-/// Per function (`n` of them): the methods it overrides, in base classes nearest
-/// first, then in protocols it implements without naming them as bases.
-pub fn overridden(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>, n: usize) -> Vec<Vec<FuncId>> {
+/// Per function, the methods it overrides: one run of ids per function in one
+/// vector (most functions override nothing, and a vector each would cost more).
+#[derive(Debug, Default)]
+pub struct Overridden {
+    starts: Vec<u32>,
+    ids: Vec<FuncId>,
+}
+
+impl Overridden {
+    /// The methods `f` overrides, in base classes nearest first, then in
+    /// protocols it implements without naming them as bases.
+    pub fn of(&self, f: FuncId) -> &[FuncId] {
+        let (start, end) = (self.starts[f as usize], self.starts[f as usize + 1]);
+        &self.ids[start as usize..end as usize]
+    }
+}
+
+/// What each of the `n` functions overrides.
+pub fn overridden(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>, n: usize) -> Overridden {
+    let per_function = overridden_lists(index, func_ids, n);
+    let mut out = Overridden { starts: Vec::with_capacity(n + 1), ids: Vec::new() };
+    out.starts.push(0);
+    for list in per_function {
+        out.ids.extend(list);
+        out.starts.push(out.ids.len() as u32);
+    }
+    out
+}
+
+fn overridden_lists(index: &Index<'_>, func_ids: &HashMap<ScopeRef, FuncId>, n: usize) -> Vec<Vec<FuncId>> {
     let classes = class_methods(index, func_ids);
     let by_class: HashMap<ScopeRef, usize> = classes.iter().enumerate().map(|(i, c)| (c.class, i)).collect();
     let protocols: Vec<&ClassMethods> = classes.iter().filter(|c| c.is_protocol).collect();
