@@ -26,6 +26,10 @@ pub enum CallTarget {
     /// A blocking API from the catalog.
     /// Boxed: few calls block, and every call site holds a target.
     Blocking(Box<ApiMatch>),
+    /// One of these repository functions: a call through a list or dict of
+    /// different handlers (`self.handlers[kind](url)`). The closure follows each;
+    /// the planner does not convert such a call (it cannot know which runs).
+    OneOf(Box<[FuncId]>),
     /// Runs a coroutine to completion from sync code (`asyncio.run`).
     SyncBridge(super::intern::Name),
     /// Something external that does not block (as far as the catalog knows).
@@ -263,6 +267,11 @@ impl CallGraph {
                     reason[fi] = Some(ClosureReason::Direct { call: ci });
                     queue.push_back(fi as FuncId);
                 }
+                if let CallTarget::OneOf(handlers) = target {
+                    for &g in handlers.iter() {
+                        reverse[g as usize].push((fi as FuncId, ci));
+                    }
+                }
                 if let CallTarget::Repo(g) = target {
                     let through_super = match dispatch {
                         Dispatch::Overrides { own: Some(own) } => is_super_call(call) && own[*g as usize].is_none(),
@@ -473,6 +482,18 @@ fn resolve_call(
 /// What calling `value` calls.
 fn target_of(index: &Index<'_>, func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>, value: Value) -> CallTarget {
     match value {
+        Value::OneOf(values) => {
+            let mut ids = Vec::new();
+            for v in values {
+                match target_of(index, func_ids, v) {
+                    CallTarget::Repo(id) => ids.push(id),
+                    // A handler outside the repository: no closure edge to follow.
+                    CallTarget::External(_) => {}
+                    _ => return CallTarget::Unknown,
+                }
+            }
+            if ids.is_empty() { CallTarget::Unknown } else { CallTarget::OneOf(ids.into_boxed_slice()) }
+        }
         Value::Partial(function) => match target_of(index, func_ids, *function) {
             CallTarget::Blocking(api) => CallTarget::Blocking(Box::new(ApiMatch { bound: true, ..*api })),
             other => other,

@@ -908,18 +908,19 @@ impl<'s> Walker<'s> {
             }
             "list" | "set" => {
                 let mut c = node.walk();
-                let items: Vec<BindingValue> = node
-                    .named_children(&mut c)
-                    .filter(|n| n.kind() != "comment")
-                    .take(16)
-                    .map(|n| self.value_of(n, depth + 1))
-                    .collect();
-                match items.first() {
-                    Some(first) if !matches!(first, BindingValue::Unknown) && items.iter().all(|i| i == first) => {
-                        BindingValue::ItemsOf(Box::new(first.clone()))
-                    }
-                    _ => BindingValue::Unknown,
+                let items: Vec<Node> = node.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+                self.display_items(&items, depth).map_or(BindingValue::Unknown, |v| BindingValue::ItemsOf(Box::new(v)))
+            }
+            "dictionary" => {
+                let mut c = node.walk();
+                let entries: Vec<Node> = node.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+                if entries.iter().any(|n| n.kind() != "pair") {
+                    return BindingValue::Unknown; // `**other` spreads values we do not see
                 }
+                let values: Vec<Node> =
+                    entries.iter().filter_map(|p| p.child_by_field_id(fields().value.get())).collect();
+                self.display_items(&values, depth)
+                    .map_or(BindingValue::Unknown, |v| BindingValue::ValuesOf(Box::new(v)))
             }
             "list_comprehension" | "set_comprehension" | "generator_expression" => {
                 match node.child_by_field_id(fields().body.get()).map(|b| self.value_of(b, depth + 1)) {
@@ -962,6 +963,22 @@ impl<'s> Walker<'s> {
         if !matches!(value, BindingValue::Unknown | BindingValue::NoneValue) {
             self.bind(ctx.scope, name, node.start_byte() as u32, value);
         }
+    }
+
+    /// What the items of a list, set or dict display are: their value when all are
+    /// the same, one of them when each is known (different handlers), else `None`.
+    fn display_items(&self, items: &[Node], depth: u32) -> Option<BindingValue> {
+        if items.is_empty() {
+            return None;
+        }
+        let values: Vec<BindingValue> = items.iter().take(16).map(|n| self.value_of(*n, depth + 1)).collect();
+        if values.iter().any(|v| matches!(v, BindingValue::Unknown | BindingValue::NoneValue)) {
+            return None;
+        }
+        if values.iter().all(|v| *v == values[0]) {
+            return values.into_iter().next();
+        }
+        Some(BindingValue::Either(values))
     }
 
     /// The first positional argument of a call.

@@ -158,6 +158,8 @@ pub enum Value {
     Returns(Box<Value>),
     /// `functools.partial(f, …)`: calling it calls `f` with arguments bound earlier.
     Partial(Box<Value>),
+    /// One of these values (different handlers in one list or dict), each known.
+    OneOf(Vec<Value>),
     /// `super(Class, self)` kept in a variable: members are looked up after `Class`.
     Super(ScopeRef),
     /// A context manager whose `__enter__` gives the value (a call of a
@@ -486,6 +488,21 @@ impl<'c> Index<'c> {
                 Value::Unknown => Value::Unknown,
                 item => Value::Items(Box::new(item)),
             },
+            BindingValue::ValuesOf(item) => match self.bound_value(m, binding, item, depth + 1) {
+                Value::Unknown => Value::Unknown,
+                item => Value::Mapping(Box::new(item)),
+            },
+            BindingValue::Either(values) => {
+                let mut known: Vec<Value> = Vec::new();
+                for v in values {
+                    match self.bound_value(m, binding, v, depth + 1) {
+                        Value::Unknown => return Value::Unknown,
+                        v if !known.contains(&v) => known.push(v),
+                        _ => {}
+                    }
+                }
+                if known.len() == 1 { known.pop().unwrap_or(Value::Unknown) } else { Value::OneOf(known) }
+            }
             BindingValue::Alias(chain) => self.chain_value(m, binding.scope, chain, binding.at, depth + 1),
             BindingValue::Annotated(chain) => {
                 let ty = self.chain_value(m, binding.scope, chain, binding.at, depth + 1);
@@ -689,6 +706,8 @@ impl<'c> Index<'c> {
         match value {
             Value::Returns(result) => *result,
             Value::Partial(function) => self.call_result(*function, depth + 1),
+            // What the handlers return is not followed: they may differ.
+            Value::OneOf(_) => Value::Unknown,
             Value::RepoClass(c) => Value::RepoInstance(c),
             Value::RepoFunction(f) => {
                 let module = &self.modules[f.module as usize];

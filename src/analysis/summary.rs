@@ -140,6 +140,11 @@ pub enum BindingValue {
     Tuple(Vec<BindingValue>),
     /// A list, set or generator whose items are all this value (`[Shard(n) for n in …]`).
     ItemsOf(Box<BindingValue>),
+    /// A dict display whose values are all this value.
+    ValuesOf(Box<BindingValue>),
+    /// One of these values, each known: the items of a list or the values of a dict
+    /// of different handlers (`{"a": self.fetch_a, "b": self.fetch_b}`).
+    Either(Vec<BindingValue>),
     /// `def x` / `class x`: the scope with this index.
     Def(u32),
     /// A parameter: its index in the parameter list.
