@@ -441,6 +441,29 @@ fn console_scripts(root: &Path) -> Vec<String> {
     out
 }
 
+/// Whether call `ci` (of a module's `calls`, resolved to `targets`) is a
+/// `process.wait()` after an unconditional `process.communicate()` on the same
+/// object earlier in the same function: `communicate` already waited for the
+/// child, so this wait returns at once. It stays a blocking call for the closure
+/// and the drafter (an async process's `wait` is still awaited); only the
+/// findings about it are spared.
+pub fn reaped_wait(calls: &[CallSite], targets: &[CallTarget], ci: usize) -> bool {
+    let is = |t: &CallTarget, name: &str| matches!(t, CallTarget::Blocking(api) if api.name == name);
+    let receiver = |c: &CallSite| c.callee.map(|c| c.as_slice()).filter(|c| c.len() >= 2).map(|c| &c[..c.len() - 1]);
+    if !is(&targets[ci], "subprocess.Popen.wait") {
+        return false;
+    }
+    let wait = &calls[ci];
+    let Some(process) = receiver(wait) else { return false };
+    (0..ci).any(|cj| {
+        let earlier = &calls[cj];
+        earlier.scope == wait.scope
+            && !earlier.guarded
+            && is(&targets[cj], "subprocess.Popen.communicate")
+            && receiver(earlier) == Some(process)
+    })
+}
+
 /// How a backward walk treats a call of a method.
 #[derive(Clone, Copy)]
 enum Dispatch<'a> {

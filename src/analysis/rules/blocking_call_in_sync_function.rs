@@ -6,7 +6,10 @@ use super::{Context, Finding, RuleInfo, conversion_note, fix_sentence};
 /// Flags each call of a blocking API from the catalog (HTTP with `requests` or a
 /// sync `httpx.Client`, `time.sleep`, `subprocess`, file and socket I/O, `sqlite3`,
 /// the sync OpenAI and Anthropic clients, ...) inside a sync function. The
-/// function has to become `async def` for the call to stop blocking.
+/// function has to become `async def` for the call to stop blocking. Calls that
+/// return at once are not flagged: catalog entries marked `instant` (`Path.cwd()`,
+/// `os.path.abspath`) and `process.wait()` after an unconditional
+/// `process.communicate()` on the same process in the same function.
 ///
 /// ## Why is this bad?
 /// While the call waits on the network, a disk or a child process, the whole
@@ -52,6 +55,9 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(api) = ctx.blocking_target(m, ci).filter(|api| !ctx.index.catalog.is_instant(api)) else {
             continue;
         };
+        if ctx.reaped_wait(m, ci) {
+            continue;
+        }
         let fix = ctx.replacement(api);
         let mut message = format!(
             "{} blocks on {}; `{}` must become async: {}",

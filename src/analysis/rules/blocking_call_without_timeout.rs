@@ -13,7 +13,8 @@ use crate::analysis::summary::CallSite;
 /// are not flagged, and neither are calls through `functools.partial` (which may
 /// bind the timeout) or on an instance of a repository class that overrides the
 /// method every call of the API goes through (a `requests.Session` subclass whose
-/// `request` sets the timeout).
+/// `request` sets the timeout), nor `process.wait()` after an unconditional
+/// `process.communicate()` in the same function (the child is already reaped).
 ///
 /// ## Why is this bad?
 /// Without a timeout a dead server or a hung child process blocks the caller
@@ -54,7 +55,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position || api.bound {
                 continue;
             }
-            if funnels_through_override(ctx, mi as ModId, call, &api.name) {
+            if funnels_through_override(ctx, mi as ModId, call, &api.name) || ctx.reaped_wait(mi as ModId, ci as u32) {
                 continue;
             }
             let message = format!(

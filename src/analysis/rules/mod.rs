@@ -165,6 +165,12 @@ impl Context<'_> {
         }
     }
 
+    /// A `process.wait()` that an earlier `process.communicate()` already reaped.
+    pub fn reaped_wait(&self, m: ModId, call: u32) -> bool {
+        let calls = &self.index.modules[m as usize].summary.calls;
+        super::callgraph::reaped_wait(calls, &self.graph.targets[m as usize], call as usize)
+    }
+
     /// "`self.session.get` (`requests.Session.get`)", or just "`requests.get`" when the two agree.
     pub fn call_description(&self, m: ModId, call: u32, api: &ApiMatch) -> String {
         let written = self.callee_text(m, call);
