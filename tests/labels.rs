@@ -34,6 +34,7 @@ use refactor_async::config::Config;
 use serde::Deserialize;
 
 mod common;
+use common::markers::{Marker, is_code, marker};
 use common::*;
 
 /// The precision the labelled set must reach.
@@ -121,7 +122,6 @@ fn load_labels() -> Labels {
 /// What is wrong with the label file itself: unknown codes, duplicates, empty reasons.
 fn label_problems(labels: &Labels) -> Vec<String> {
     let known: BTreeSet<&str> = all_rules().iter().map(|r| r.code).collect();
-    let is_code = |c: &str| c.len() == 5 && c.starts_with("RA") && c[2..].chars().all(|c| c.is_ascii_digit());
     let mut problems = Vec::new();
     let mut keys = BTreeSet::new();
     for l in &labels.finding {
@@ -336,33 +336,6 @@ fn check_place(root: &Path, place: &str, path: &str, line: u32, problems: &mut V
         Ok(_) => problems.push(format!("{place}: the file has no line {line}")),
         Err(e) => problems.push(format!("{place}: cannot read the file: {e}")),
     }
-}
-
-/// What the marker comment of one fixture line expects (as in tests/rules.rs).
-enum Marker {
-    Codes(Vec<String>),
-    Ok,
-}
-
-fn is_marker_code(token: &str) -> bool {
-    token.len() == 5 && token.starts_with("RA") && token[2..].chars().all(|c| c.is_ascii_digit())
-}
-
-fn marker(line: &str) -> Option<Marker> {
-    let mut search = line;
-    while let Some(i) = search.find('#') {
-        let comment = &search[i + 1..];
-        let tokens: Vec<&str> = comment.split_whitespace().map(|t| t.trim_end_matches([':', ','])).collect();
-        let codes: Vec<String> = tokens.iter().take_while(|t| is_marker_code(t)).map(|t| t.to_string()).collect();
-        if !codes.is_empty() {
-            return Some(Marker::Codes(codes));
-        }
-        if tokens.first() == Some(&"OK") {
-            return Some(Marker::Ok);
-        }
-        search = comment;
-    }
-    None
 }
 
 /// The fixture set of one rule, copied out of `tests/` (which the analysis treats as

@@ -21,6 +21,7 @@ use refactor_async::analysis::{Report, analyze};
 use refactor_async::config::Config;
 
 mod common;
+use common::markers::{Marker, marker};
 use common::*;
 
 /// The codes that have a fixture test below; must match `all_rules()`.
@@ -68,36 +69,6 @@ fn run(root: &Path) -> Report {
     config.analysis.include_tests = true;
     let catalog = Catalog::load(&config, root).expect("the built-in catalog loads");
     analyze(root, &config, &catalog).expect("the analysis runs")
-}
-
-/// What the marker comment of one line expects.
-#[derive(Debug, PartialEq, Eq)]
-enum Marker {
-    Codes(Vec<String>),
-    Ok,
-}
-
-fn is_code(token: &str) -> bool {
-    token.len() == 5 && token.starts_with("RA") && token[2..].chars().all(|c| c.is_ascii_digit())
-}
-
-/// The marker at the end of a line: a comment `# RA101`, `# RA101 RA106` or `# OK`,
-/// optionally followed by an explanation (`# RA106: no timeout`).
-fn marker(line: &str) -> Option<Marker> {
-    let mut search = line;
-    while let Some(i) = search.find('#') {
-        let comment = &search[i + 1..];
-        let tokens: Vec<&str> = comment.split_whitespace().map(|t| t.trim_end_matches([':', ','])).collect();
-        let codes: Vec<String> = tokens.iter().take_while(|t| is_code(t)).map(|t| t.to_string()).collect();
-        if !codes.is_empty() {
-            return Some(Marker::Codes(codes));
-        }
-        if tokens.first() == Some(&"OK") {
-            return Some(Marker::Ok);
-        }
-        search = comment;
-    }
-    None
 }
 
 /// (line, code) pairs the markers of a file expect, and the lines marked `# OK`.

@@ -237,5 +237,6 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
+pub mod markers;
 pub mod openai_server;
 pub mod tiny;
