@@ -1018,28 +1018,17 @@ impl<'s> Walker<'s> {
     fn target_elements(&self, target: Node, iterable: Option<Node>) -> Vec<(String, BindingValue)> {
         let of = Box::new(iterable.map_or(BindingValue::Unknown, |i| self.value_of(i, 0)));
         let element = |position| BindingValue::Element { of: of.clone(), position };
-        match target.kind() {
-            "identifier" => vec![(self.text(target).to_string(), element(None))],
-            "pattern_list" | "tuple_pattern" => {
-                let mut c = target.walk();
-                let items: Vec<Node> = target.named_children(&mut c).collect();
-                if items.iter().all(|i| i.kind() == "identifier") {
-                    return items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| (self.text(*n).to_string(), element(Some(i as u32))))
-                        .collect();
-                }
-                let mut names = Vec::new();
-                self.target_names(target, &mut names);
-                names.into_iter().map(|n| (n, BindingValue::Unknown)).collect()
-            }
-            _ => {
-                let mut names = Vec::new();
-                self.target_names(target, &mut names);
-                names.into_iter().map(|n| (n, BindingValue::Unknown)).collect()
-            }
+        if target.kind() == "identifier" {
+            return vec![(self.text(target).to_string(), element(None))];
         }
+        if matches!(target.kind(), "pattern_list" | "tuple_pattern")
+            && let Some(names) = self.flat_names(target)
+        {
+            return names.into_iter().enumerate().map(|(i, n)| (n, element(Some(i as u32)))).collect();
+        }
+        let mut names = Vec::new();
+        self.target_names(target, &mut names);
+        names.into_iter().map(|n| (n, BindingValue::Unknown)).collect()
     }
 
     /// Bind the variables of a comprehension or the parameters of a lambda: they

@@ -918,12 +918,18 @@ fn instance_of(ty: Value, catalog: &Catalog) -> Value {
 
 /// A function decorated as a pytest fixture (`@pytest.fixture`, `@fixture(...)`).
 fn is_fixture(scope: &super::summary::Scope) -> bool {
-    scope.decorators.iter().any(|d| d.iter().rev().find(|seg| *seg != CALL_SEGMENT).is_some_and(|l| l == "fixture"))
+    decorated_as(scope, "fixture")
 }
 
 /// A generator function decorated as a context manager (`contextlib.contextmanager`).
 fn is_context_manager(scope: &super::summary::Scope) -> bool {
-    scope.decorators.iter().any(|d| d.iter().rev().find(|s| *s != CALL_SEGMENT).is_some_and(|l| l == "contextmanager"))
+    decorated_as(scope, "contextmanager")
+}
+
+/// Whether a decorator of `scope` is named `name`, as written and called or not
+/// (`@contextlib.contextmanager`, `@pytest.fixture(scope="module")`).
+fn decorated_as(scope: &super::summary::Scope, name: &str) -> bool {
+    scope.decorators.iter().any(|d| d.iter().rev().find(|s| *s != CALL_SEGMENT).is_some_and(|l| l == name))
 }
 
 /// `value[key]`: an item of a collection, a value of a mapping.
