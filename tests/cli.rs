@@ -46,6 +46,7 @@ fn stable_json(mut doc: Value) -> String {
     stats.remove("timings");
     stats.remove("parsed");
     stats.remove("cached");
+    stats.remove("reused");
     serde_json::to_string_pretty(&doc).unwrap()
 }
 
@@ -278,17 +279,30 @@ fn warm_runs_reuse_the_cache_and_reparse_only_changed_files() {
     let warm = analyze_json(repo.path(), &[]);
     assert_eq!(warm["stats"]["parsed"], 0);
     assert_eq!(warm["stats"]["cached"], warm["stats"]["files"]);
+    assert_eq!(cold["stats"]["reused"], false);
+    assert_eq!(warm["stats"]["reused"], true, "nothing changed: the last report is reused");
     assert_eq!(stable_json(cold.clone()), stable_json(warm), "the cache never changes results");
+    // Console scripts are entry points: pyproject.toml is an input of the report too.
+    std::fs::write(repo.path().join("pyproject.toml"), "[project]\nname = \"hubmirror\"\n").unwrap();
+    let configured = analyze_json(repo.path(), &[]);
+    assert_eq!(configured["stats"]["reused"], false);
+    assert_eq!(configured["stats"]["parsed"], 0);
     let sync = repo.path().join("hubmirror/sync.py");
     let text = std::fs::read_to_string(&sync).unwrap() + "\n\ndef nap():\n    import time\n    time.sleep(1)\n";
     std::fs::write(&sync, text).unwrap();
     let edited = analyze_json(repo.path(), &[]);
     assert_eq!(edited["stats"]["parsed"], 1);
+    assert_eq!(edited["stats"]["reused"], false);
     assert!(findings(&edited).iter().any(|(c, _, _, f)| c == "RA101" && f == "hubmirror.sync.nap"));
-    // A corrupt cache is ignored, not an error.
+    // A corrupt cache is ignored, not an error: the stored report, then the summaries.
+    std::fs::write(repo.path().join(".git/refactor-async/cache/analysis.report"), b"junk").unwrap();
+    let recovered = analyze_json(repo.path(), &[]);
+    assert_eq!((recovered["stats"]["reused"].clone(), recovered["stats"]["parsed"].clone()), (false.into(), 0.into()));
+    std::fs::write(repo.path().join(".git/refactor-async/cache/analysis.report"), b"junk").unwrap();
     std::fs::write(repo.path().join(".git/refactor-async/cache/analysis.bin"), b"junk").unwrap();
     let recovered = analyze_json(repo.path(), &[]);
     assert_eq!(recovered["stats"]["cached"], 0);
+    assert_eq!(stable_json(recovered), stable_json(edited));
 }
 
 #[test]

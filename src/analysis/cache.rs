@@ -106,6 +106,16 @@ impl Cache {
         self.path.is_some()
     }
 
+    /// Where the cache file is, when the cache is enabled.
+    pub fn location(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether a summary is stored for this content.
+    pub fn has(&self, key: u128) -> bool {
+        self.entries.contains_key(&key)
+    }
+
     /// The summary stored for this content, if any.
     pub fn get(&self, key: u128) -> Option<FileSummary> {
         let blob = *self.entries.get(&key)?;

@@ -38,7 +38,7 @@ pub enum CallTarget {
 }
 
 /// Why a function is an entry point whose callers outside the converted code need the sync name kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryPoint {
     /// A public function or method of the package.

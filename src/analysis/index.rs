@@ -8,11 +8,13 @@
 //! `Unknown`, never a guess, so a local `get` or a variable called `requests` is
 //! not mistaken for a blocking API.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
+use super::memo::{InProgress, Memo, too_deep, watching};
 use super::summary::{
     Binding, BindingValue, CALL_SEGMENT, Chain, ENTERED, FileSummary, ITEMS_OF, ITERATED, Name, RETURNED, SUBSCRIPT,
     ScopeKind, TRUE_DIVISION, VALUES_OF, YIELDED,
@@ -142,9 +144,9 @@ fn name_hash(name: &str) -> u64 {
 pub enum Value {
     RepoModule(ModId),
     /// Something outside the repository: module, function, class or member (canonical name).
-    External(String),
+    External(Name),
     /// An instance of an external type (canonical name).
-    ExternalInstance(String),
+    ExternalInstance(Name),
     RepoFunction(ScopeRef),
     RepoClass(ScopeRef),
     RepoInstance(ScopeRef),
@@ -166,27 +168,6 @@ pub enum Value {
     /// `@contextmanager` generator gives what it yields).
     Context(Box<Value>),
     Unknown,
-}
-
-/// How deep resolution may recurse before giving up (import cycles, `a = b; b = a`).
-const MAX_DEPTH: u32 = 24;
-
-thread_local! {
-    /// How many times resolution on this thread gave up (too deep, or a function
-    /// whose result was being worked out already): a result worked out without
-    /// giving up is the same whoever asks first, so only those are remembered.
-    static GAVE_UP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    /// The function results being worked out on this thread, innermost last.
-    static IN_PROGRESS: std::cell::RefCell<Vec<(ScopeRef, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Whether resolution has gone too deep, counting it as giving up.
-fn too_deep(depth: u32) -> bool {
-    let deep = depth > MAX_DEPTH;
-    if deep {
-        GAVE_UP.with(|g| g.set(g.get() + 1));
-    }
-    deep
 }
 
 /// How many function results may be worked out inside one another.
@@ -282,9 +263,11 @@ pub struct Index<'c> {
     /// Per repository class, the repository classes deriving from it.
     subclasses: HashMap<ScopeRef, Vec<ScopeRef>>,
     /// Per repository class with bases: its hierarchy (itself first) and its external bases.
-    hierarchies: HashMap<ScopeRef, (Vec<ScopeRef>, Vec<String>)>,
+    hierarchies: HashMap<ScopeRef, (Vec<ScopeRef>, Vec<Name>)>,
     /// What functions return (`false`) or yield (`true`), once worked out in full.
-    results: std::sync::RwLock<HashMap<(ScopeRef, bool), Value>>,
+    results: Memo<(ScopeRef, bool), Value>,
+    /// Members of repository classes (class, name, classes skipped), once worked out in full.
+    members: Memo<(ScopeRef, Name, u8), Value>,
 }
 
 impl<'c> Index<'c> {
@@ -300,7 +283,8 @@ impl<'c> Index<'c> {
             catalog,
             subclasses: HashMap::default(),
             hierarchies: HashMap::default(),
-            results: Default::default(),
+            results: Memo::default(),
+            members: Memo::default(),
         };
         index.index_classes();
         index
@@ -310,7 +294,8 @@ impl<'c> Index<'c> {
     /// what functions return and which classes derive from which are worked out again.
     pub fn replace_module(&mut self, pos: usize, module: Module) {
         self.modules[pos] = module;
-        self.results.write().expect("results lock").clear();
+        self.results.clear();
+        self.members.clear();
         self.index_classes();
     }
 
@@ -325,18 +310,26 @@ impl<'c> Index<'c> {
                 if scope.kind == ScopeKind::Class && !scope.bases.is_empty() {
                     let class = ScopeRef { module: mi as ModId, scope: si as u32 };
                     let mut externals = Vec::new();
-                    let order = self.mro(class, 0, &mut externals);
+                    let order = self.mro(class, 0, &mut externals).into_owned();
                     hierarchies.insert(class, (order, externals));
                 }
             }
         }
         self.hierarchies = hierarchies;
         self.subclasses = self.subclass_map();
+        // What was remembered while the maps were empty may have missed them.
+        self.results.clear();
+        self.members.clear();
     }
 
     /// The module with this dotted name.
     pub fn module_named(&self, name: &str) -> Option<ModId> {
         self.by_name.get(name).copied()
+    }
+
+    /// The interned canonical name of an external name (the catalog's aliases applied).
+    fn canonical(&self, name: impl AsRef<str> + Into<String>) -> Name {
+        Name::new(&self.catalog.canonical(name))
     }
 
     /// Resolve a chain as written in `scope` of module `m`, at byte `at`.
@@ -391,7 +384,7 @@ impl<'c> Index<'c> {
             innermost = false;
             current = sc.parent;
         }
-        if BUILTINS.contains(&name) { Value::External(format!("builtins.{name}")) } else { Value::Unknown }
+        if BUILTINS.contains(&name) { Value::External(Name::new(&format!("builtins.{name}"))) } else { Value::Unknown }
     }
 
     /// What `name` means when read from an inner function: the code runs after the
@@ -609,7 +602,7 @@ impl<'c> Index<'c> {
     fn module_value(&self, name: &str) -> Value {
         match self.by_name.get(name) {
             Some(&id) => Value::RepoModule(id),
-            None => Value::External(self.catalog.canonical(name)),
+            None => Value::External(self.canonical(name)),
         }
     }
 
@@ -635,29 +628,22 @@ impl<'c> Index<'c> {
     /// remembered: call sites throughout the repository ask for the same few.
     fn result_named(&self, f: ScopeRef, name: &str, _depth: u32) -> Value {
         let key = (f, name == YIELDED);
-        if let Some(known) = self.results.read().expect("results lock").get(&key) {
-            return known.clone();
+        if let Some(known) = self.results.get(&key) {
+            return known;
         }
-        let nested = IN_PROGRESS.with(|p| {
-            let p = p.borrow();
-            (p.contains(&key) || p.len() >= MAX_NESTED_RESULTS).then_some(())
-        });
-        if nested.is_some() {
-            GAVE_UP.with(|g| g.set(g.get() + 1));
-            return Value::Unknown;
-        }
-        let gave_up_before = GAVE_UP.with(|g| g.get());
-        IN_PROGRESS.with(|p| p.borrow_mut().push(key));
+        let in_progress = (u64::from(f.module) << 33) | (u64::from(f.scope) << 1) | u64::from(key.1);
+        let Some(_working) = InProgress::enter(in_progress, MAX_NESTED_RESULTS) else { return Value::Unknown };
         let module = &self.modules[f.module as usize];
-        let value = module
-            .bindings_named(f.scope, name)
-            .take(4)
-            .map(|b| self.binding_value(f.module, b, 0))
-            .find(|v| *v != Value::Unknown)
-            .unwrap_or(Value::Unknown);
-        IN_PROGRESS.with(|p| p.borrow_mut().pop());
-        if GAVE_UP.with(|g| g.get()) == gave_up_before {
-            self.results.write().expect("results lock").insert(key, value.clone());
+        let (value, gave_up) = watching(|| {
+            module
+                .bindings_named(f.scope, name)
+                .take(4)
+                .map(|b| self.binding_value(f.module, b, 0))
+                .find(|v| *v != Value::Unknown)
+                .unwrap_or(Value::Unknown)
+        });
+        if !gave_up {
+            self.results.insert(key, value.clone());
         }
         value
     }
@@ -732,7 +718,7 @@ impl<'c> Index<'c> {
             }
             Value::External(q) => {
                 if let Some(ret) = self.catalog.returns(&q) {
-                    return Value::ExternalInstance(self.catalog.canonical(ret));
+                    return Value::ExternalInstance(self.canonical(ret));
                 }
                 if q.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase())) {
                     Value::ExternalInstance(q)
@@ -748,7 +734,7 @@ impl<'c> Index<'c> {
     fn attribute(&self, value: Value, attr: &str, depth: u32) -> Value {
         match value {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
-            Value::External(q) | Value::ExternalInstance(q) => Value::External(self.catalog.canonical(join(&q, attr))),
+            Value::External(q) | Value::ExternalInstance(q) => Value::External(self.canonical(join(&q, attr))),
             Value::RepoClass(c) => self.member(c, attr, depth + 1),
             Value::Super(c) => self.member_after(c, attr, depth + 1, 1),
             Value::Items(item) => match attr {
@@ -826,7 +812,7 @@ impl<'c> Index<'c> {
         if chain.len() < 3 || chain[0] != "super" || chain[1] != CALL_SEGMENT || chain[2] == CALL_SEGMENT {
             return None;
         }
-        if self.lookup_name(m, scope, "super", at, depth + 1) != Value::External("builtins.super".to_string()) {
+        if self.lookup_name(m, scope, "super", at, depth + 1) != Value::External(Name::new("builtins.super")) {
             return None;
         }
         let scopes = &self.modules[m as usize].summary.scopes;
@@ -840,8 +826,14 @@ impl<'c> Index<'c> {
 
     /// [`Index::member`], skipping the first `skip` classes of the hierarchy.
     fn member_after(&self, class: ScopeRef, attr: &str, depth: u32, skip: usize) -> Value {
+        let key = (class, Name::new(attr), skip.min(u8::MAX as usize) as u8);
+        self.members.get_or(key, || self.find_member(class, attr, depth, skip))
+    }
+
+    /// [`Index::member_after`], worked out.
+    fn find_member(&self, class: ScopeRef, attr: &str, depth: u32, skip: usize) -> Value {
         let mut externals = Vec::new();
-        for c in self.mro(class, depth, &mut externals).into_iter().skip(skip) {
+        for &c in self.mro(class, depth, &mut externals).iter().skip(skip) {
             let module = &self.modules[c.module as usize];
             let scope = &module.summary.scopes[c.scope as usize];
             if let Some(binding) = module.binding(c.scope, attr, u32::MAX) {
@@ -859,7 +851,7 @@ impl<'c> Index<'c> {
             }
         }
         match externals.first() {
-            Some(base) => Value::External(self.catalog.canonical(join(base, attr))),
+            Some(base) => Value::External(self.canonical(join(base, attr))),
             None => Value::Unknown,
         }
     }
@@ -867,16 +859,18 @@ impl<'c> Index<'c> {
     /// The repository classes a class derives from, nearest first (not itself).
     pub fn repo_bases(&self, class: ScopeRef) -> Vec<ScopeRef> {
         let mut externals = Vec::new();
-        let mut order = self.mro(class, 0, &mut externals);
-        order.remove(0);
-        order
+        self.mro(class, 0, &mut externals)[1..].to_vec()
     }
 
     /// The repository classes of a class's hierarchy, itself first; external bases go to `externals`.
-    fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<String>) -> Vec<ScopeRef> {
+    /// Worked out once for every class with bases ([`Index::index_classes`]).
+    fn mro(&self, class: ScopeRef, depth: u32, externals: &mut Vec<Name>) -> Cow<'_, [ScopeRef]> {
         if let Some((order, bases)) = self.hierarchies.get(&class) {
-            externals.extend(bases.iter().cloned());
-            return order.clone();
+            externals.extend_from_slice(bases);
+            return Cow::Borrowed(order);
+        }
+        if self.modules[class.module as usize].summary.scopes[class.scope as usize].bases.is_empty() {
+            return Cow::Owned(vec![class]);
         }
         let mut order = vec![class];
         let mut i = 0;
@@ -894,7 +888,7 @@ impl<'c> Index<'c> {
                 }
             }
         }
-        order
+        Cow::Owned(order)
     }
 }
 
@@ -909,7 +903,7 @@ impl Value {
 fn instance_of(ty: Value, catalog: &Catalog) -> Value {
     match ty {
         Value::RepoClass(c) => Value::RepoInstance(c),
-        Value::External(q) => Value::ExternalInstance(catalog.canonical(q)),
+        Value::External(q) => Value::ExternalInstance(Name::new(&catalog.canonical(q.as_str()))),
         // A container type's chain already ends in its instance (`list[T]`).
         container @ (Value::Items(_) | Value::Mapping(_)) => container,
         _ => Value::Unknown,

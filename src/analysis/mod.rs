@@ -14,7 +14,9 @@ pub mod index;
 pub mod intern;
 mod loop_flow;
 pub mod loops;
+mod memo;
 pub mod overrides;
+pub mod report_cache;
 pub mod rules;
 pub mod session;
 pub mod sources;
@@ -27,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use cache::Cache;
@@ -49,7 +51,7 @@ pub enum AnalysisError {
 }
 
 /// Where time went, for `--format json` and the benchmark.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub walk_ms: f64,
     pub parse_ms: f64,
@@ -59,7 +61,7 @@ pub struct Timings {
 }
 
 /// Counts of what was analysed.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// Python files found.
     pub files: usize,
@@ -74,6 +76,9 @@ pub struct Stats {
     pub closure: usize,
     /// Test functions that reach blocking code (entry points; they keep calling sync wrappers).
     pub closure_tests: usize,
+    /// Nothing the report depends on had changed since the last run: its report was reused.
+    #[serde(default)]
+    pub reused: bool,
     pub timings: Timings,
 }
 
@@ -83,11 +88,15 @@ pub struct ClosureFunction {
     pub function: String,
     pub path: String,
     pub line: u32,
-    /// Blocks itself (`direct`) or through a call (`propagated`).
+    /// Blocks itself (`direct`), through a call (`propagated`) or through an
+    /// override (`override`): one of [`CLOSURE_REASONS`].
     pub reason: &'static str,
     pub entry_point: Option<EntryPoint>,
     pub call_path: Vec<String>,
 }
+
+/// The reasons a [`ClosureFunction`] can give.
+pub const CLOSURE_REASONS: [&str; 3] = ["direct", "propagated", "override"];
 
 /// The result of analysing a repository.
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +116,8 @@ struct Loaded {
     module: Option<Module>,
     diagnostics: Vec<Diagnostic>,
     key: Option<u128>,
+    /// The file's bytes, between reading and parsing (only when not cached).
+    bytes: Option<Vec<u8>>,
     fresh_blob: Option<Vec<u8>>,
     /// Parsed in this run (not taken from the cache).
     parsed: bool,
@@ -168,57 +179,133 @@ pub fn analyze_model<'c>(
     progress: &Progress,
 ) -> Result<Model<'c>, AnalysisError> {
     let (scan, root) = locate(path)?;
-    let cache = if config.analysis.cache {
-        cache::default_location(&root).map(Cache::load).unwrap_or_default()
-    } else {
-        Cache::disabled()
-    };
-    pool()?.install(|| Ok(run(&root, &scan, config, catalog, cache, progress)))
+    let cache = open_cache(&root, config);
+    pool()?.install(|| {
+        let inputs = read_inputs(&root, &scan, config, &cache, progress);
+        Ok(build_model(&root, config, catalog, cache, inputs, progress))
+    })
 }
 
-/// [`analyze`], counting files into `progress` as they are done.
+/// [`analyze`], counting files into `progress` as they are done. When nothing
+/// the report depends on has changed since the last run, that run's report is
+/// given back ([`report_cache`]).
 pub fn analyze_with_progress(
     path: &Path,
     config: &Config,
     catalog: &Catalog,
     progress: &Progress,
 ) -> Result<Report, AnalysisError> {
-    let Model { report, index, graph } = analyze_model(path, config, catalog, progress)?;
-    // Freeing hundreds of thousands of small allocations takes a while; the report
-    // does not need them, so let another thread do it (a CLI exits before it matters).
-    let Index { modules, .. } = index;
-    std::thread::spawn(move || drop((modules, graph)));
-    Ok(report)
+    let (scan, root) = locate(path)?;
+    let cache = open_cache(&root, config);
+    let stored = cache.location().map(report_cache::location);
+    pool()?.install(|| {
+        let inputs = read_inputs(&root, &scan, config, &cache, progress);
+        let fingerprint = stored.as_ref().map(|_| fingerprint(&root, &scan, config, catalog, &inputs));
+        if let (Some(path), Some(fingerprint)) = (&stored, fingerprint)
+            && let Some(report) = report_cache::load(path, fingerprint)
+        {
+            progress.done.store(inputs.files.len(), Ordering::Relaxed);
+            return Ok(reused(report, &inputs));
+        }
+        let Model { report, index, graph } = build_model(&root, config, catalog, cache, inputs, progress);
+        if let (Some(path), Some(fingerprint)) = (&stored, fingerprint)
+            && let Err(err) = report_cache::save(path, fingerprint, &report)
+        {
+            tracing::warn!("could not store the report for the next run: {err}");
+        }
+        // Freeing hundreds of thousands of small allocations takes a while; the report
+        // does not need them, so let another thread do it (a CLI exits before it matters).
+        let Index { modules, .. } = index;
+        std::thread::spawn(move || drop((modules, graph)));
+        Ok(report)
+    })
 }
 
-fn run<'c>(
+/// The summary cache of `root`, or a disabled one.
+fn open_cache(root: &Path, config: &Config) -> Cache {
+    if config.analysis.cache {
+        cache::default_location(root).map(Cache::load).unwrap_or_default()
+    } else {
+        Cache::disabled()
+    }
+}
+
+/// The Python files found under the scanned folder, each read and keyed:
+/// what a report depends on that is read from the repository's files.
+struct Inputs {
+    files: Vec<Loaded>,
+    /// Problems found by the walk.
+    diagnostics: Vec<Diagnostic>,
+    namer: ModuleNamer,
+    timings: Timings,
+    started: Instant,
+}
+
+/// Walk the folder and read every Python file (in parallel), keeping the bytes
+/// of those the summary cache does not have.
+fn read_inputs(root: &Path, scan: &Path, config: &Config, cache: &Cache, progress: &Progress) -> Inputs {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    let (found, diagnostics) = sources::discover(root, scan, &config.analysis);
+    timings.walk_ms = ms(started);
+    // Only a partial scan needs the disk to find packages above what was walked.
+    let namer = ModuleNamer::with_root(&found, (scan != root).then_some(root));
+    progress.total.store(found.len(), Ordering::Relaxed);
+    let max_size = config.analysis.max_file_size;
+    let files = found.into_par_iter().map(|file| read(file, max_size, cache)).collect();
+    Inputs { files, diagnostics, namer, timings, started }
+}
+
+/// What the report of these inputs depends on: the files read (paths and
+/// contents), what could not be read, `pyproject.toml` (console scripts), the
+/// analysis settings and the catalog.
+fn fingerprint(root: &Path, scan: &Path, config: &Config, catalog: &Catalog, inputs: &Inputs) -> u128 {
+    let mut fp = report_cache::Fingerprint::default();
+    fp.add(root.as_os_str().as_encoded_bytes());
+    fp.add(scan.as_os_str().as_encoded_bytes());
+    fp.add(format!("{:?}", config.analysis).as_bytes());
+    fp.add(format!("{catalog:?}").as_bytes());
+    fp.add(&std::fs::read(root.join("pyproject.toml")).unwrap_or_default());
+    for d in inputs.diagnostics.iter().chain(inputs.files.iter().flat_map(|f| &f.diagnostics)) {
+        fp.add(format!("{d:?}").as_bytes());
+    }
+    for f in &inputs.files {
+        fp.add(f.file.rel.as_bytes());
+        fp.add(&f.key.unwrap_or_default().to_le_bytes());
+    }
+    fp.finish()
+}
+
+/// A stored report given back for unchanged inputs, with this run's timings.
+fn reused(mut report: Report, inputs: &Inputs) -> Report {
+    let stats = &mut report.stats;
+    // Every summary the report was made from is the cached one of an unchanged file.
+    stats.cached += std::mem::take(&mut stats.parsed);
+    stats.reused = true;
+    let total = ms(inputs.started);
+    stats.timings = Timings { parse_ms: total - inputs.timings.walk_ms, total_ms: total, ..inputs.timings.clone() };
+    report
+}
+
+/// Summarise the inputs (from the cache, or parsed), index them and analyse.
+fn build_model<'c>(
     root: &Path,
-    scan: &Path,
     config: &Config,
     catalog: &'c Catalog,
     mut cache: Cache,
+    inputs: Inputs,
     progress: &Progress,
 ) -> Model<'c> {
-    let started = Instant::now();
-    let mut timings = Timings::default();
-
-    let (files, mut diagnostics) = sources::discover(root, scan, &config.analysis);
-    timings.walk_ms = ms(started);
-
-    let t = Instant::now();
-    let max_size = config.analysis.max_file_size;
-    // Only a partial scan needs the disk to find packages above what was walked.
-    let namer = ModuleNamer::with_root(&files, (scan != root).then_some(root));
-    progress.total.store(files.len(), Ordering::Relaxed);
+    let Inputs { files, mut diagnostics, namer, mut timings, started } = inputs;
     let loaded: Vec<Loaded> = files
         .into_par_iter()
         .map(|file| {
-            let loaded = load(file, max_size, &cache, &namer);
+            let loaded = summarise(file, &cache, &namer);
             progress.done.fetch_add(1, Ordering::Relaxed);
             loaded
         })
         .collect();
-    timings.parse_ms = ms(t);
+    timings.parse_ms = ms(started) - timings.walk_ms;
 
     let t = Instant::now();
     let mut stats = Stats { files: loaded.len(), ..Stats::default() };
@@ -306,22 +393,43 @@ thread_local! {
     static PARSER: RefCell<tree_sitter::Parser> = RefCell::new(extract::new_parser());
 }
 
-/// Read one file, check it is usable Python source, and summarise it (from the cache when possible).
-fn load(file: SourceFile, max_size: u64, cache: &Cache, namer: &ModuleNamer) -> Loaded {
-    let mut out =
-        Loaded { file, module: None, diagnostics: Vec::new(), key: None, fresh_blob: None, parsed: false, lines: 0 };
+/// Phase one for a file: read it, count its lines and key its content; the
+/// bytes are kept only when the summary cache lacks them (they are parsed later).
+fn read(file: SourceFile, max_size: u64, cache: &Cache) -> Loaded {
+    let mut out = Loaded {
+        file,
+        module: None,
+        diagnostics: Vec::new(),
+        key: None,
+        bytes: None,
+        fresh_blob: None,
+        parsed: false,
+        lines: 0,
+    };
     let Some(bytes) = read_source(&mut out, max_size) else { return out };
     out.lines = bytecount_lines(&bytes);
     // No cache, no key: hashing is then wasted work.
     out.key = cache.is_enabled().then(|| cache::content_key(&bytes));
-    // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
-    let summary = match out.key.and_then(|key| cache.get(key)) {
-        Some(summary) => summary,
-        None => match summarize_fresh(&mut out, &bytes) {
-            Some(summary) => summary,
-            None => return out,
+    if !out.key.is_some_and(|key| cache.has(key)) {
+        out.bytes = Some(bytes);
+    }
+    out
+}
+
+/// Phase two for a file read: its summary, decoded from the cache or parsed, indexed.
+fn summarise(mut out: Loaded, cache: &Cache, namer: &ModuleNamer) -> Loaded {
+    let summary = match (out.bytes.take(), out.key) {
+        (Some(bytes), _) => summarize_fresh(&mut out, &bytes),
+        // Only valid UTF-8 is ever cached, so a cache hit needs no second check.
+        (None, Some(key)) => match cache.get(key) {
+            Some(summary) => Some(summary),
+            // Listed in the cache, but the entry would not decode: read the file again.
+            None => read_source(&mut out, u64::MAX).and_then(|bytes| summarize_fresh(&mut out, &bytes)),
         },
+        // It could not be read (a diagnostic says why).
+        (None, None) => None,
     };
+    let Some(summary) = summary else { return out };
     out.diagnostics.extend(summary_diagnostics(&summary, &out.file.rel));
     let (name, is_package) = namer.name(&out.file.rel);
     let is_test = sources::is_test_file(&out.file.rel);
@@ -454,9 +562,9 @@ fn closure_report(ctx: &Context<'_>) -> Vec<ClosureFunction> {
             path: module.rel.clone(),
             line: module.summary.scopes[f.at.scope as usize].pos.line,
             reason: match reason {
-                ClosureReason::Direct { .. } => "direct",
-                ClosureReason::Via { .. } => "propagated",
-                ClosureReason::Override { .. } => "override",
+                ClosureReason::Direct { .. } => CLOSURE_REASONS[0],
+                ClosureReason::Via { .. } => CLOSURE_REASONS[1],
+                ClosureReason::Override { .. } => CLOSURE_REASONS[2],
             },
             entry_point: f.entry_point,
             call_path: graph.path(&graph.closure, fi as u32),

@@ -7,12 +7,12 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::AnalysisConfig;
 
 /// Why a file, or part of it, could not be analysed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiagnosticKind {
     SyntaxError,
@@ -26,7 +26,7 @@ pub enum DiagnosticKind {
 }
 
 /// A problem with one input file; the rest of the run goes on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub kind: DiagnosticKind,
     /// Relative to the repository root, `/`-separated.

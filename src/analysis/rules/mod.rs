@@ -3,7 +3,7 @@
 //! A rule reads the index and the call graph and pushes [`Finding`]s; it never
 //! changes them. Codes are stable once shipped: add new rules at the end.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::callgraph::{CallGraph, CallTarget, EntryPoint, FuncId};
 use super::catalog::{ApiKind, ApiMatch, Strategy};
@@ -72,7 +72,7 @@ pub struct Context<'a> {
 }
 
 /// How the blocking call of a finding becomes async.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Replacement {
     pub kind: ApiKind,
     pub strategy: Strategy,

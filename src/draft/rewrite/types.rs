@@ -74,7 +74,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 chain.into_iter().map(crate::analysis::summary::Name::new).collect();
             let value = self.job.model.index.resolve_chain(self.job.module, 0, &chain, node.start_byte() as u32);
             let Value::External(q) = value else { continue };
-            if let Some(to) = self.renames.map.get(&q) {
+            if let Some(to) = self.renames.map.get(q.as_str()) {
                 let to = to.clone();
                 if let Some(lib) = to.split('.').next() {
                     self.need_import(lib);
