@@ -18,6 +18,7 @@ use super::summary::*;
 #[path = "extract_flow.rs"]
 mod extract_flow;
 mod flow;
+mod interactive;
 
 /// How deep the walk follows nesting before it skips a subtree; each level costs
 /// well under 1 KiB of the analysis threads' 64 MiB stacks.
@@ -260,6 +261,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         cover: (0, source.len() as u32),
         keep_cover: false,
         shadow: Vec::new(),
+        interactive: Vec::new(),
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -322,6 +324,8 @@ struct Walker<'s> {
     /// Names bound by enclosing comprehensions and lambdas: reading them reads no
     /// variable of the function.
     shadow: Vec<&'s str>,
+    /// Locals holding a command from an interactive environment variable (`$EDITOR`), by scope.
+    interactive: Vec<(u32, &'s str)>,
 }
 
 impl<'s> Walker<'s> {
@@ -602,6 +606,7 @@ impl<'s> Walker<'s> {
             via: None,
             guarded: ctx.guarded,
             sole_arg,
+            runs_interactive: arguments.is_some_and(|a| self.names_interactive_command(a, ctx.scope)),
         };
         let via = site.callee;
         self.out.calls.push(site);
@@ -674,6 +679,7 @@ impl<'s> Walker<'s> {
             via,
             guarded: ctx.guarded,
             sole_arg: None,
+            runs_interactive: false,
         });
     }
 
@@ -1122,6 +1128,7 @@ impl<'s> Walker<'s> {
                         (None, None) => BindingValue::Unknown,
                     };
                     let scope = ctx.scope;
+                    self.note_interactive_binding(scope, name, right);
                     if self.out.scopes[scope as usize].kind == ScopeKind::Class && annotation.is_some() {
                         // `x: T` in a class body declares an instance attribute too.
                         self.out.scopes[scope as usize].attributes.push(Binding {

@@ -192,6 +192,9 @@ pub struct CallSite {
     /// The text of the only argument, when it is a number or a dotted name
     /// (`1.5`, `self.delay`): messages quote it (`time.sleep(1.5)`).
     pub sole_arg: Option<Name>,
+    /// The arguments compute a command from `$EDITOR`, `$VISUAL` or `$PAGER`: the
+    /// user works in what it starts, and waiting for them is the point.
+    pub runs_interactive: bool,
 }
 
 /// The kind of a loop.
