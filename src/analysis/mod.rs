@@ -15,6 +15,7 @@ pub mod intern;
 mod loop_flow;
 pub mod loops;
 pub mod overrides;
+mod registry;
 pub mod rules;
 pub mod session;
 pub mod sources;
