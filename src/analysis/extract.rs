@@ -18,6 +18,8 @@ use super::summary::*;
 #[path = "extract_flow.rs"]
 mod extract_flow;
 mod flow;
+mod interactive;
+mod registry;
 
 /// How deep the walk follows nesting before it skips a subtree; each level costs
 /// well under 1 KiB of the analysis threads' 64 MiB stacks.
@@ -260,6 +262,8 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         cover: (0, source.len() as u32),
         keep_cover: false,
         shadow: Vec::new(),
+        interactive: Vec::new(),
+        registry_aliases: Vec::new(),
     };
     walker.out.scopes.push(Scope {
         kind: ScopeKind::Module,
@@ -276,6 +280,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         returns: None,
         bindings: Vec::new(),
         bases: Vec::new(),
+        metaclass: None,
         attributes: Vec::new(),
     });
     if root.has_error() {
@@ -322,6 +327,10 @@ struct Walker<'s> {
     /// Names bound by enclosing comprehensions and lambdas: reading them reads no
     /// variable of the function.
     shadow: Vec<&'s str>,
+    /// Locals holding a command from an interactive environment variable (`$EDITOR`), by scope.
+    interactive: Vec<(u32, &'s str)>,
+    /// Locals of registering methods naming an attribute (`registry = getattr(base, "plugins")`), by scope.
+    registry_aliases: Vec<(u32, &'s str, Chain)>,
 }
 
 impl<'s> Walker<'s> {
@@ -602,6 +611,7 @@ impl<'s> Walker<'s> {
             via: None,
             guarded: ctx.guarded,
             sole_arg,
+            runs_interactive: arguments.is_some_and(|a| self.names_interactive_command(a, ctx.scope)),
         };
         let via = site.callee;
         self.out.calls.push(site);
@@ -674,6 +684,7 @@ impl<'s> Walker<'s> {
             via,
             guarded: ctx.guarded,
             sole_arg: None,
+            runs_interactive: false,
         });
     }
 
@@ -1122,6 +1133,8 @@ impl<'s> Walker<'s> {
                         (None, None) => BindingValue::Unknown,
                     };
                     let scope = ctx.scope;
+                    self.note_interactive_binding(scope, name, right);
+                    self.note_registry_alias(scope, name, right);
                     if self.out.scopes[scope as usize].kind == ScopeKind::Class && annotation.is_some() {
                         // `x: T` in a class body declares an instance attribute too.
                         self.out.scopes[scope as usize].attributes.push(Binding {
@@ -1155,6 +1168,7 @@ impl<'s> Walker<'s> {
                     }
                 }
                 _ => {
+                    self.note_registration(left, right, ctx);
                     let mut names = Vec::new();
                     self.target_names(left, &mut names);
                     if left.kind() != "subscript" {
@@ -1350,6 +1364,7 @@ impl<'s> Walker<'s> {
             returns: None,
             bindings: Vec::new(),
             bases: Vec::new(),
+            metaclass: None,
             attributes: Vec::new(),
         });
         self.bind(ctx.scope, name, pos.byte, BindingValue::Def(idx));
@@ -1426,12 +1441,16 @@ impl<'s> Walker<'s> {
         let name = self.text(name_node).to_string();
         let superclasses = node.child_by_field_id(fields().superclasses.get());
         let mut bases = Vec::new();
+        let mut metaclass = None;
         if let Some(sc) = superclasses {
             let mut c = sc.walk();
             for arg in sc.named_children(&mut c) {
-                if arg.kind() != "keyword_argument"
-                    && let Some(chain) = self.chain(arg)
-                {
+                if arg.kind() == "keyword_argument" {
+                    let key = arg.child_by_field_id(fields().name.get()).map(|n| self.text(n));
+                    if key == Some("metaclass") {
+                        metaclass = arg.child_by_field_id(fields().value.get()).and_then(|v| self.chain(v));
+                    }
+                } else if let Some(chain) = self.chain(arg) {
                     bases.push(chain);
                 }
             }
@@ -1440,6 +1459,7 @@ impl<'s> Walker<'s> {
         let idx = self.new_scope(ScopeKind::Class, node, &name, decorators, ctx);
         self.log_write(self.text(name_node), node.start_byte() as u32, FlowKind::Kill);
         self.out.scopes[idx as usize].bases = bases;
+        self.out.scopes[idx as usize].metaclass = metaclass;
         let saved = std::mem::take(&mut self.loop_stack);
         let outer = self.enter_flow(self.out.scopes[ctx.scope as usize].kind == ScopeKind::Function);
         let inner = Ctx { scope: idx, in_lambda: false, in_main_block: false, guarded: false };

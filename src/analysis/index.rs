@@ -264,6 +264,9 @@ pub struct Index<'c> {
     subclasses: HashMap<ScopeRef, Vec<ScopeRef>>,
     /// Per repository class with bases: its hierarchy (itself first) and its external bases.
     hierarchies: HashMap<ScopeRef, (Vec<ScopeRef>, Vec<Name>)>,
+    /// Class registries (a class attribute, or a module global at scope 0), by
+    /// where they are bound: the class whose hierarchy registers into each.
+    registries: HashMap<(ModId, u32, Name), ScopeRef>,
     /// What functions return (`false`) or yield (`true`), once worked out in full.
     results: Memo<(ScopeRef, bool), Value>,
     /// Members of repository classes (class, name, classes skipped), once worked out in full.
@@ -283,6 +286,7 @@ impl<'c> Index<'c> {
             catalog,
             subclasses: HashMap::default(),
             hierarchies: HashMap::default(),
+            registries: HashMap::default(),
             results: Memo::default(),
             members: Memo::default(),
         };
@@ -317,6 +321,8 @@ impl<'c> Index<'c> {
         }
         self.hierarchies = hierarchies;
         self.subclasses = self.subclass_map();
+        self.registries = HashMap::default();
+        self.registries = super::registry::registries(self);
         // What was remembered while the maps were empty may have missed them.
         self.results.clear();
         self.members.clear();
@@ -424,7 +430,65 @@ impl<'c> Index<'c> {
     }
 
     fn binding_value(&self, m: ModId, binding: &Binding, depth: u32) -> Value {
+        if binding.scope == 0
+            && let Some(registered) = self.registry_at(m, 0, binding.name)
+        {
+            return registered;
+        }
         self.bound_value(m, binding, &binding.value, depth)
+    }
+
+    /// The dict bound as `name` in `scope` of module `m` when classes register
+    /// into it: a mapping to a class of the registering hierarchy (calling one of
+    /// its methods on an instance reaches every override).
+    fn registry_at(&self, m: ModId, scope: u32, name: Name) -> Option<Value> {
+        if self.registries.is_empty() {
+            return None;
+        }
+        let class = self.registries.get(&(m, scope, name))?;
+        Some(Value::Mapping(Box::new(Value::RepoClass(*class))))
+    }
+
+    /// `class.attr` (on the class or an instance) when it is a registry bound in
+    /// the class's hierarchy.
+    fn registry_in(&self, class: ScopeRef, attr: &str, depth: u32) -> Option<Value> {
+        if self.registries.is_empty() {
+            return None;
+        }
+        let name = Name::new(attr);
+        let mut externals = Vec::new();
+        self.mro(class, depth + 1, &mut externals).into_iter().find_map(|c| self.registry_at(c.module, c.scope, name))
+    }
+
+    /// `Class.attr`: a registry, or the `__subclasses__()` every class has (each
+    /// a class of this hierarchy), before the class's members.
+    fn class_attribute(&self, class: ScopeRef, attr: &str, depth: u32) -> Value {
+        if let Some(registry) = self.registry_in(class, attr, depth) {
+            return registry;
+        }
+        match self.member(class, attr, depth + 1) {
+            Value::Unknown | Value::External(_) if attr == "__subclasses__" => {
+                Value::Returns(Box::new(Value::Items(Box::new(Value::RepoClass(class)))))
+            }
+            member => member,
+        }
+    }
+
+    /// The classes whose `metaclass=` is `metaclass` or derives from it.
+    pub fn metaclass_users(&self, metaclass: ScopeRef) -> Vec<ScopeRef> {
+        let mut users = Vec::new();
+        for (mi, module) in self.modules.iter().enumerate() {
+            for (si, scope) in module.summary.scopes.iter().enumerate() {
+                let Some(chain) = &scope.metaclass else { continue };
+                let parent = scope.parent.unwrap_or(0);
+                if let Value::RepoClass(used) = self.chain_value(mi as ModId, parent, chain, scope.pos.byte, 0)
+                    && (used == metaclass || self.repo_bases(used).contains(&metaclass))
+                {
+                    users.push(ScopeRef { module: mi as ModId, scope: si as u32 });
+                }
+            }
+        }
+        users
     }
 
     /// What `value`, bound by `binding` (its scope, position and name), denotes;
@@ -735,7 +799,7 @@ impl<'c> Index<'c> {
         match value {
             Value::RepoModule(m) => self.symbol(m, attr, depth + 1),
             Value::External(q) | Value::ExternalInstance(q) => Value::External(self.canonical(join(&q, attr))),
-            Value::RepoClass(c) => self.member(c, attr, depth + 1),
+            Value::RepoClass(c) => self.class_attribute(c, attr, depth),
             Value::Super(c) => self.member_after(c, attr, depth + 1, 1),
             Value::Items(item) => match attr {
                 "pop" | "popleft" | "__getitem__" | "__next__" => Value::Returns(item),
@@ -750,7 +814,9 @@ impl<'c> Index<'c> {
                 _ => Value::Unknown,
             },
             Value::RepoInstance(c) => match self
-                .member(c, attr, depth + 1)
+                .registry_in(c, attr, depth)
+                .unwrap_or(Value::Unknown)
+                .or_else(|| self.member(c, attr, depth + 1))
                 .or_else(|| self.mixin_member(c, attr, depth + 1))
             {
                 // Reading a property calls it: `self.client.get()` with `@property def client(self) -> Session`.

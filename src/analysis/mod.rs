@@ -16,6 +16,7 @@ mod loop_flow;
 pub mod loops;
 mod memo;
 pub mod overrides;
+mod registry;
 pub mod report_cache;
 pub mod rules;
 pub mod session;

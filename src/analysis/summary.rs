@@ -87,6 +87,8 @@ pub struct Scope {
     pub bindings: Vec<Binding>,
     /// Base classes (classes only).
     pub bases: Vec<Chain>,
+    /// The `metaclass=` keyword of a class statement (classes only).
+    pub metaclass: Option<Chain>,
     /// Instance attributes (`self.x = ...` in any method, `x: T` in the class body).
     pub attributes: Vec<Binding>,
 }
@@ -192,6 +194,9 @@ pub struct CallSite {
     /// The text of the only argument, when it is a number or a dotted name
     /// (`1.5`, `self.delay`): messages quote it (`time.sleep(1.5)`).
     pub sole_arg: Option<Name>,
+    /// The arguments compute a command from `$EDITOR`, `$VISUAL` or `$PAGER`: the
+    /// user works in what it starts, and waiting for them is the point.
+    pub runs_interactive: bool,
 }
 
 /// The kind of a loop.
@@ -262,6 +267,19 @@ pub struct Escape {
     pub accumulates: bool,
 }
 
+/// A registering method (a metaclass's `__init__` or `__new__`, a base's
+/// `__init_subclass__`) storing the class being created in a dict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The registering method's scope.
+    pub method: u32,
+    /// The dict is this attribute of the hierarchy being created (`cls.registry`,
+    /// `getattr(base, "registry")`).
+    pub attribute: Option<Name>,
+    /// The dict is this chain, resolved in the method (`REGISTRY`, `Plugin.registry`).
+    pub registry: Option<Chain>,
+}
+
 /// An `except` clause.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Handler {
@@ -283,6 +301,8 @@ pub struct FileSummary {
     pub calls: Vec<CallSite>,
     pub loops: Vec<LoopInfo>,
     pub handlers: Vec<Handler>,
+    /// Where classes register themselves as they are created.
+    pub registrations: Vec<Registration>,
     /// `from x import *` statements: (position, level, module).
     pub star_imports: Vec<(Position, u32, String)>,
     /// Where the parser found errors (the first few).
@@ -309,6 +329,7 @@ pub fn same_interface(a: &FileSummary, b: &FileSummary) -> bool {
             })
     }
     a.scopes.len() == b.scopes.len()
+        && a.registrations == b.registrations
         && a.star_imports.len() == b.star_imports.len()
         && a.scopes.iter().zip(&b.scopes).all(|(x, y)| {
             x.kind == y.kind
@@ -322,6 +343,7 @@ pub fn same_interface(a: &FileSummary, b: &FileSummary) -> bool {
                 && x.params == y.params
                 && x.returns == y.returns
                 && x.bases == y.bases
+                && x.metaclass == y.metaclass
                 // A function's local names only resolve its own calls, which are
                 // resolved again anyway; module and class names are what others see,
                 // and so is what a function returns, with the locals it returns.

@@ -14,7 +14,9 @@ use crate::analysis::summary::CallSite;
 /// bind the timeout) or on an instance of a repository class that overrides the
 /// method every call of the API goes through (a `requests.Session` subclass whose
 /// `request` sets the timeout), nor `process.wait()` after an unconditional
-/// `process.communicate()` in the same function (the child is already reaped).
+/// `process.communicate()` in the same function (the child is already reaped),
+/// nor a command computed from `$EDITOR`, `$VISUAL` or `$PAGER` (the user's
+/// editor or pager: it waits for the person at the terminal, as it should).
 ///
 /// ## Why is this bad?
 /// Without a timeout a dead server or a hung child process blocks the caller
@@ -52,7 +54,14 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             let Some(keyword) = &entry.timeout else { continue };
             let given_by_position = entry.timeout_position.is_some_and(|p| call.positional > p);
             // A partial may have bound the timeout already.
-            if call.keywords.iter().any(|k| k == keyword) || call.has_splat || given_by_position || api.bound {
+            // The user's editor or pager is meant to run as long as they work in it.
+            let waits_for_user = call.runs_interactive;
+            if call.keywords.iter().any(|k| k == keyword)
+                || call.has_splat
+                || given_by_position
+                || api.bound
+                || waits_for_user
+            {
                 continue;
             }
             if funnels_through_override(ctx, mi as ModId, call, &api.name) || ctx.reaped_wait(mi as ModId, ci as u32) {

@@ -46,6 +46,9 @@ impl Mapping for Subprocess {
         if let Some(k) = call.keywords.iter().find(|k| !RUN_PROCESS_KEYWORDS.contains(&k.as_str())) {
             return Err(Declined(format!("`{k}=` is not supported by the asyncio subprocess rewrite")));
         }
+        if call.runs_interactive {
+            return Err(Declined::new("runs the user's editor or pager, which a timeout would cut off"));
+        }
         if call.has_splat || call.positional != 1 {
             return Err(Declined::new("only `subprocess.run(args, keyword=...)` calls are rewritten natively"));
         }
