@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::callgraph::{CallGraph, CallTarget, FuncId};
 use super::catalog::ApiKind;
-use super::index::{Index, ModId};
-use super::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
+use super::index::{Index, ModId, ScopeRef, Value};
+use super::summary::{AccessKind, CALL_SEGMENT, CallSite, LoopInfo, LoopKind};
 
 /// A loop whose iterations can run concurrently: what RA105 reports and what a
 /// conversion plan turns into a bounded gather.
@@ -25,6 +25,10 @@ pub struct LoopCandidate {
     /// (`seen`), all before its first call: each item's check runs before the item
     /// starts, in input order, so they stay exact.
     pub dedup: Vec<String>,
+    /// A rate-limited function every item calls (see [`Throttled::shared`]): a
+    /// gather must keep the spacing its limiter enforces, so the planner keeps
+    /// such a loop sequential.
+    pub limited_by: Option<FuncId>,
 }
 
 /// A loop of independent calls that sleeps on every item: a deliberate rate limit,
@@ -42,6 +46,11 @@ pub struct Throttled {
     pub sleep: (ModId, u32),
     /// The function the loop calls that sleeps on every call, when the sleep is there.
     pub via: Option<FuncId>,
+    /// The sleep is a rate limiter's: a decorator of `via` sleeps before each call
+    /// of it, wherever it is called from, and every item reaches `via`. Unlike a
+    /// sleep of the loop's own, it paces the calls, not the loop: the items are
+    /// still independent (RA105 reports the loop too).
+    pub shared: bool,
 }
 
 impl Throttled {
@@ -131,6 +140,10 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
             if calls.is_empty() || (!sleeps.is_empty() && throttle.is_none()) {
                 continue;
             }
+            let limiter = match throttle {
+                Some(_) => None,
+                None => calls.iter().find_map(|&ci| rate_limited_callee(index, graph, m, ci)),
+            };
             let sites: Vec<&CallSite> = calls.iter().map(|&ci| &summary.calls[ci as usize]).collect();
             let Some(dedup) = independent(lp, &sites) else { continue };
             // Gathering is about results: a loop whose calls are all bare statements
@@ -140,11 +153,24 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
                 continue;
             }
             let loop_idx = li as u32;
+            if let Some((sleep, g)) = limiter {
+                let (calls, via) = (calls.clone(), Some(g));
+                found.push(Verdict::Throttled(Throttled {
+                    module: m,
+                    loop_idx,
+                    function: f,
+                    calls,
+                    sleep,
+                    via,
+                    shared: true,
+                }));
+            }
+            let limited_by = limiter.map(|(_, g)| g);
             found.push(match throttle {
                 Some((sleep, via)) => {
-                    Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via })
+                    Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via, shared: false })
                 }
-                None => Verdict::Gather(LoopCandidate { module: m, loop_idx, function: f, calls, dedup }),
+                None => Verdict::Gather(LoopCandidate { module: m, loop_idx, function: f, calls, dedup, limited_by }),
             });
         }
     }
@@ -213,6 +239,93 @@ fn sleeping_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> O
             site.loop_idx.is_none() && !site.guarded && !site.in_lambda && is_sleep(index, graph, gm, sc)
         })
         .map(|&sc| ((gm, sc), Some(g)))
+}
+
+/// How many calls deep [`rate_limited_callee`] looks for a rate-limited function.
+const LIMITER_DEPTH: usize = 8;
+
+/// For a call that reaches, every time it runs, a repository function whose
+/// decorator sleeps before calling it (a rate limiter, [`limiter_sleep`]): that
+/// sleep and the decorated function. The calls on the way are made every time
+/// their function runs (not in a branch, a loop or a lambda), and none is the
+/// call of a generator function, whose body runs only when it is iterated.
+fn rate_limited_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> Option<((ModId, u32), FuncId)> {
+    let always = |m: ModId, ci: u32| {
+        let site = &index.modules[m as usize].summary.calls[ci as usize];
+        !site.guarded && !site.in_lambda
+    };
+    if !always(m, ci) {
+        return None;
+    }
+    let CallTarget::Repo(first) = graph.targets[m as usize][ci as usize] else { return None };
+    let mut seen: HashSet<FuncId> = HashSet::new();
+    let mut level = vec![first];
+    for _ in 0..LIMITER_DEPTH {
+        let mut next = Vec::new();
+        for g in level {
+            let callee = &graph.functions[g as usize];
+            if callee.is_generator || !seen.insert(g) {
+                continue;
+            }
+            if let Some(sleep) = limiter_sleep(index, graph, g) {
+                return Some((sleep, g));
+            }
+            let gm = callee.at.module;
+            let calls = &index.modules[gm as usize].summary.calls;
+            let every_time = callee.calls.iter().filter(|&&sc| calls[sc as usize].loop_idx.is_none() && always(gm, sc));
+            next.extend(every_time.filter_map(|&sc| match graph.targets[gm as usize][sc as usize] {
+                CallTarget::Repo(h) => Some(h),
+                _ => None,
+            }));
+        }
+        level = next;
+    }
+    None
+}
+
+/// The sleep of a rate limiter around function `g`: a decorator of `g`, defined in
+/// the repository (called or not: `@throttle`, `@throttle(2)`), with a function
+/// nested in it (the wrapper) that sleeps outside any loop, under a condition or
+/// not (a limiter sleeps only when the last call was too recent). A sleep in a
+/// loop is a retry's backoff, not a rate limit.
+fn limiter_sleep(index: &Index<'_>, graph: &CallGraph, g: FuncId) -> Option<(ModId, u32)> {
+    let at = graph.functions[g as usize].at;
+    let scopes = &index.modules[at.module as usize].summary.scopes;
+    let scope = &scopes[at.scope as usize];
+    let outer = scope.parent.unwrap_or(0);
+    scope.decorators.iter().find_map(|decorator| {
+        let segments = decorator.as_slice();
+        let named = segments.iter().position(|s| s == CALL_SEGMENT).unwrap_or(segments.len());
+        let Value::RepoFunction(def) = index.resolve_chain(at.module, outer, &segments[..named], scope.pos.byte) else {
+            return None;
+        };
+        wrapper_sleep(index, graph, def)
+    })
+}
+
+/// A sleep, outside loops and lambdas, in a function nested in the decorator `def`.
+fn wrapper_sleep(index: &Index<'_>, graph: &CallGraph, def: ScopeRef) -> Option<(ModId, u32)> {
+    let dm = def.module;
+    let summary = &index.modules[dm as usize].summary;
+    let nested = |mut s: u32| {
+        while let Some(p) = summary.scopes[s as usize].parent {
+            if p == def.scope {
+                return true;
+            }
+            s = p;
+        }
+        false
+    };
+    (def.scope + 1..summary.scopes.len() as u32)
+        .filter(|&s| nested(s))
+        .filter_map(|s| graph.function_at(ScopeRef { module: dm, scope: s }))
+        .find_map(|w| {
+            graph.functions[w as usize].calls.iter().copied().find(|&sc| {
+                let site = &summary.calls[sc as usize];
+                site.loop_idx.is_none() && !site.in_lambda && is_sleep(index, graph, dm, sc)
+            })
+        })
+        .map(|sc| (dm, sc))
 }
 
 /// Whether every slow call uses the item and reads nothing an earlier item left

@@ -98,6 +98,12 @@ fn finding(ctx: &Context<'_>, candidate: &LoopCandidate, lp: &LoopInfo) -> Findi
         "{what} over `{}` calls `{callee}`{more} once per item, one after another; the iterations are independent: run them concurrently with a bounded `asyncio.gather` (results keep their order)",
         lp.iter_text
     );
+    if let Some(g) = candidate.limited_by {
+        message.push_str(&format!(
+            "; every item passes through the rate limit of `{}` (RA109): the gather must keep its spacing",
+            graph.functions[g as usize].qualname
+        ));
+    }
     for seen in &candidate.dedup {
         message
             .push_str(&format!("; `{seen}` de-duplicates items, checked before the call, so it stays in input order"));
