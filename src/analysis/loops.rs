@@ -29,6 +29,10 @@ pub struct LoopCandidate {
     /// gather must keep the spacing its limiter enforces, so the planner keeps
     /// such a loop sequential.
     pub limited_by: Option<FuncId>,
+    /// The calls are made in loops nested in this one, which has none of its own:
+    /// each item runs an inner loop. Reported, but not gathered by the planner
+    /// (the inner loop is a candidate of its own).
+    pub nested: bool,
 }
 
 /// A loop of independent calls that sleeps on every item: a deliberate rate limit,
@@ -116,7 +120,7 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
         if summary.loops.is_empty() {
             continue;
         }
-        for (li, calls) in slow_calls_per_loop(index, graph, m).into_iter().enumerate() {
+        for (li, (calls, nested)) in slow_calls_per_loop(index, graph, m).into_iter().enumerate() {
             if calls.is_empty() {
                 continue;
             }
@@ -145,7 +149,8 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
                 None => calls.iter().find_map(|&ci| rate_limited_callee(index, graph, m, ci)),
             };
             let sites: Vec<&CallSite> = calls.iter().map(|&ci| &summary.calls[ci as usize]).collect();
-            let Some(dedup) = independent(lp, &sites) else { continue };
+            let inner_targets = if nested { nested_targets(summary, li as u32) } else { Vec::new() };
+            let Some(dedup) = independent(lp, &sites, &inner_targets) else { continue };
             // Gathering is about results: a loop whose calls are all bare statements
             // (`f.write(line)`, `register(name)`) works by side effects, and those
             // usually depend on running in order.
@@ -170,7 +175,15 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
                 Some((sleep, via)) => {
                     Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via, shared: false })
                 }
-                None => Verdict::Gather(LoopCandidate { module: m, loop_idx, function: f, calls, dedup, limited_by }),
+                None => Verdict::Gather(LoopCandidate {
+                    module: m,
+                    loop_idx,
+                    function: f,
+                    calls,
+                    dedup,
+                    limited_by,
+                    nested,
+                }),
             });
         }
     }
@@ -178,8 +191,50 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
 }
 
 /// Per loop of module `m`: the calls into the closure (or awaited calls in async code)
-/// made directly in its body.
-fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<u32>> {
+/// made directly in its body; for a loop with none, those made in the loops nested
+/// in it (in the same function), flagged `true`: each item runs an inner loop.
+fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<(Vec<u32>, bool)> {
+    let loops = &index.modules[m as usize].summary.loops;
+    let direct = direct_slow_calls(index, graph, m);
+    let mut out: Vec<(Vec<u32>, bool)> = direct.iter().map(|calls| (calls.clone(), false)).collect();
+    for (inner, calls) in direct.iter().enumerate().filter(|(_, calls)| !calls.is_empty()) {
+        let scope = loops[inner].scope;
+        let mut up = loops[inner].parent;
+        while let Some(outer) = up.filter(|&o| loops[o as usize].scope == scope) {
+            if direct[outer as usize].is_empty() {
+                let (all, nested) = &mut out[outer as usize];
+                all.extend(calls);
+                *nested = true;
+            }
+            up = loops[outer as usize].parent;
+        }
+    }
+    for (calls, _) in &mut out {
+        calls.sort_unstable();
+    }
+    out
+}
+
+/// The targets of the loops nested in loop `li`: bound afresh by each of its items.
+fn nested_targets(summary: &super::summary::FileSummary, li: u32) -> Vec<&str> {
+    let inside = |mut l: u32| {
+        while let Some(p) = summary.loops[l as usize].parent {
+            if p == li {
+                return true;
+            }
+            l = p;
+        }
+        false
+    };
+    (0..summary.loops.len() as u32)
+        .filter(|&l| inside(l))
+        .flat_map(|l| summary.loops[l as usize].targets.iter().map(|t| t.as_str()))
+        .collect()
+}
+
+/// Per loop of module `m`: the calls into the closure (or awaited calls in async
+/// code) made directly in its body.
+fn direct_slow_calls(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<u32>> {
     let mi = m as usize;
     let summary = &index.modules[mi].summary;
     let mut per_loop: Vec<Vec<u32>> = vec![Vec::new(); summary.loops.len()];
@@ -337,11 +392,13 @@ fn wrapper_sleep(index: &Index<'_>, graph: &CallGraph, def: ScopeRef) -> Option<
 /// exception is a membership test of a set or dict the loop fills (`if key in seen:
 /// continue` ... `seen.add(key)`), done entirely before the first slow call: the
 /// items start in input order, so each check sees exactly the items before it.
-fn independent(lp: &LoopInfo, calls: &[&CallSite]) -> Option<Vec<String>> {
+/// When the calls are those of inner loops, `inner_targets` are those loops'
+/// targets: bound afresh for each item, as the item itself is.
+fn independent(lp: &LoopInfo, calls: &[&CallSite], inner_targets: &[&str]) -> Option<Vec<String>> {
     if matches!(lp.kind, LoopKind::While | LoopKind::AsyncFor) || lp.has_break || lp.has_return || lp.has_yield {
         return None;
     }
-    let targets: HashSet<&str> = lp.targets.iter().map(|n| n.as_str()).collect();
+    let targets: HashSet<&str> = lp.targets.iter().map(|n| n.as_str()).chain(inner_targets.iter().copied()).collect();
     for call in calls {
         let at = call.pos.byte;
         let fresh = |name: &str| targets.contains(name) || lp.assigned.iter().any(|(n, b)| n == name && *b <= at);
@@ -397,7 +454,7 @@ mod tests {
             .iter()
             .filter(|c| c.loop_idx == Some(li as u32) && c.callee.as_ref().is_some_and(|c| c.join(".") == "fetch"))
             .collect();
-        independent(lp, &calls)
+        independent(lp, &calls, &[])
     }
 
     #[test]
