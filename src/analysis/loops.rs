@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::callgraph::{CallGraph, CallTarget, FuncId};
 use super::catalog::ApiKind;
-use super::index::{Index, ModId};
-use super::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
+use super::index::{Index, ModId, ScopeRef, Value};
+use super::summary::{AccessKind, CALL_SEGMENT, CallSite, LoopInfo, LoopKind};
 
 /// A loop whose iterations can run concurrently: what RA105 reports and what a
 /// conversion plan turns into a bounded gather.
@@ -25,6 +25,14 @@ pub struct LoopCandidate {
     /// (`seen`), all before its first call: each item's check runs before the item
     /// starts, in input order, so they stay exact.
     pub dedup: Vec<String>,
+    /// A rate-limited function every item calls (see [`Throttled::shared`]): a
+    /// gather must keep the spacing its limiter enforces, so the planner keeps
+    /// such a loop sequential.
+    pub limited_by: Option<FuncId>,
+    /// The calls are made in loops nested in this one, which has none of its own:
+    /// each item runs an inner loop. Reported, but not gathered by the planner
+    /// (the inner loop is a candidate of its own).
+    pub nested: bool,
 }
 
 /// A loop of independent calls that sleeps on every item: a deliberate rate limit,
@@ -42,6 +50,11 @@ pub struct Throttled {
     pub sleep: (ModId, u32),
     /// The function the loop calls that sleeps on every call, when the sleep is there.
     pub via: Option<FuncId>,
+    /// The sleep is a rate limiter's: a decorator of `via` sleeps before each call
+    /// of it, wherever it is called from, and every item reaches `via`. Unlike a
+    /// sleep of the loop's own, it paces the calls, not the loop: the items are
+    /// still independent (RA105 reports the loop too).
+    pub shared: bool,
 }
 
 impl Throttled {
@@ -107,7 +120,7 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
         if summary.loops.is_empty() {
             continue;
         }
-        for (li, calls) in slow_calls_per_loop(index, graph, m).into_iter().enumerate() {
+        for (li, (calls, nested)) in slow_calls_per_loop(index, graph, m).into_iter().enumerate() {
             if calls.is_empty() {
                 continue;
             }
@@ -131,8 +144,13 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
             if calls.is_empty() || (!sleeps.is_empty() && throttle.is_none()) {
                 continue;
             }
+            let limiter = match throttle {
+                Some(_) => None,
+                None => calls.iter().find_map(|&ci| rate_limited_callee(index, graph, m, ci)),
+            };
             let sites: Vec<&CallSite> = calls.iter().map(|&ci| &summary.calls[ci as usize]).collect();
-            let Some(dedup) = independent(lp, &sites) else { continue };
+            let inner_targets = if nested { nested_targets(summary, li as u32) } else { Vec::new() };
+            let Some(dedup) = independent(lp, &sites, &inner_targets) else { continue };
             // Gathering is about results: a loop whose calls are all bare statements
             // (`f.write(line)`, `register(name)`) works by side effects, and those
             // usually depend on running in order.
@@ -140,11 +158,32 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
                 continue;
             }
             let loop_idx = li as u32;
+            if let Some((sleep, g)) = limiter {
+                let (calls, via) = (calls.clone(), Some(g));
+                found.push(Verdict::Throttled(Throttled {
+                    module: m,
+                    loop_idx,
+                    function: f,
+                    calls,
+                    sleep,
+                    via,
+                    shared: true,
+                }));
+            }
+            let limited_by = limiter.map(|(_, g)| g);
             found.push(match throttle {
                 Some((sleep, via)) => {
-                    Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via })
+                    Verdict::Throttled(Throttled { module: m, loop_idx, function: f, calls, sleep, via, shared: false })
                 }
-                None => Verdict::Gather(LoopCandidate { module: m, loop_idx, function: f, calls, dedup }),
+                None => Verdict::Gather(LoopCandidate {
+                    module: m,
+                    loop_idx,
+                    function: f,
+                    calls,
+                    dedup,
+                    limited_by,
+                    nested,
+                }),
             });
         }
     }
@@ -152,8 +191,50 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
 }
 
 /// Per loop of module `m`: the calls into the closure (or awaited calls in async code)
-/// made directly in its body.
-fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<u32>> {
+/// made directly in its body; for a loop with none, those made in the loops nested
+/// in it (in the same function), flagged `true`: each item runs an inner loop.
+fn slow_calls_per_loop(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<(Vec<u32>, bool)> {
+    let loops = &index.modules[m as usize].summary.loops;
+    let direct = direct_slow_calls(index, graph, m);
+    let mut out: Vec<(Vec<u32>, bool)> = direct.iter().map(|calls| (calls.clone(), false)).collect();
+    for (inner, calls) in direct.iter().enumerate().filter(|(_, calls)| !calls.is_empty()) {
+        let scope = loops[inner].scope;
+        let mut up = loops[inner].parent;
+        while let Some(outer) = up.filter(|&o| loops[o as usize].scope == scope) {
+            if direct[outer as usize].is_empty() {
+                let (all, nested) = &mut out[outer as usize];
+                all.extend(calls);
+                *nested = true;
+            }
+            up = loops[outer as usize].parent;
+        }
+    }
+    for (calls, _) in &mut out {
+        calls.sort_unstable();
+    }
+    out
+}
+
+/// The targets of the loops nested in loop `li`: bound afresh by each of its items.
+fn nested_targets(summary: &super::summary::FileSummary, li: u32) -> Vec<&str> {
+    let inside = |mut l: u32| {
+        while let Some(p) = summary.loops[l as usize].parent {
+            if p == li {
+                return true;
+            }
+            l = p;
+        }
+        false
+    };
+    (0..summary.loops.len() as u32)
+        .filter(|&l| inside(l))
+        .flat_map(|l| summary.loops[l as usize].targets.iter().map(|t| t.as_str()))
+        .collect()
+}
+
+/// Per loop of module `m`: the calls into the closure (or awaited calls in async
+/// code) made directly in its body.
+fn direct_slow_calls(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<u32>> {
     let mi = m as usize;
     let summary = &index.modules[mi].summary;
     let mut per_loop: Vec<Vec<u32>> = vec![Vec::new(); summary.loops.len()];
@@ -215,6 +296,93 @@ fn sleeping_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> O
         .map(|&sc| ((gm, sc), Some(g)))
 }
 
+/// How many calls deep [`rate_limited_callee`] looks for a rate-limited function.
+const LIMITER_DEPTH: usize = 8;
+
+/// For a call that reaches, every time it runs, a repository function whose
+/// decorator sleeps before calling it (a rate limiter, [`limiter_sleep`]): that
+/// sleep and the decorated function. The calls on the way are made every time
+/// their function runs (not in a branch, a loop or a lambda), and none is the
+/// call of a generator function, whose body runs only when it is iterated.
+fn rate_limited_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> Option<((ModId, u32), FuncId)> {
+    let always = |m: ModId, ci: u32| {
+        let site = &index.modules[m as usize].summary.calls[ci as usize];
+        !site.guarded && !site.in_lambda
+    };
+    if !always(m, ci) {
+        return None;
+    }
+    let CallTarget::Repo(first) = graph.targets[m as usize][ci as usize] else { return None };
+    let mut seen: HashSet<FuncId> = HashSet::new();
+    let mut level = vec![first];
+    for _ in 0..LIMITER_DEPTH {
+        let mut next = Vec::new();
+        for g in level {
+            let callee = &graph.functions[g as usize];
+            if callee.is_generator || !seen.insert(g) {
+                continue;
+            }
+            if let Some(sleep) = limiter_sleep(index, graph, g) {
+                return Some((sleep, g));
+            }
+            let gm = callee.at.module;
+            let calls = &index.modules[gm as usize].summary.calls;
+            let every_time = callee.calls.iter().filter(|&&sc| calls[sc as usize].loop_idx.is_none() && always(gm, sc));
+            next.extend(every_time.filter_map(|&sc| match graph.targets[gm as usize][sc as usize] {
+                CallTarget::Repo(h) => Some(h),
+                _ => None,
+            }));
+        }
+        level = next;
+    }
+    None
+}
+
+/// The sleep of a rate limiter around function `g`: a decorator of `g`, defined in
+/// the repository (called or not: `@throttle`, `@throttle(2)`), with a function
+/// nested in it (the wrapper) that sleeps outside any loop, under a condition or
+/// not (a limiter sleeps only when the last call was too recent). A sleep in a
+/// loop is a retry's backoff, not a rate limit.
+fn limiter_sleep(index: &Index<'_>, graph: &CallGraph, g: FuncId) -> Option<(ModId, u32)> {
+    let at = graph.functions[g as usize].at;
+    let scopes = &index.modules[at.module as usize].summary.scopes;
+    let scope = &scopes[at.scope as usize];
+    let outer = scope.parent.unwrap_or(0);
+    scope.decorators.iter().find_map(|decorator| {
+        let segments = decorator.as_slice();
+        let named = segments.iter().position(|s| s == CALL_SEGMENT).unwrap_or(segments.len());
+        let Value::RepoFunction(def) = index.resolve_chain(at.module, outer, &segments[..named], scope.pos.byte) else {
+            return None;
+        };
+        wrapper_sleep(index, graph, def)
+    })
+}
+
+/// A sleep, outside loops and lambdas, in a function nested in the decorator `def`.
+fn wrapper_sleep(index: &Index<'_>, graph: &CallGraph, def: ScopeRef) -> Option<(ModId, u32)> {
+    let dm = def.module;
+    let summary = &index.modules[dm as usize].summary;
+    let nested = |mut s: u32| {
+        while let Some(p) = summary.scopes[s as usize].parent {
+            if p == def.scope {
+                return true;
+            }
+            s = p;
+        }
+        false
+    };
+    (def.scope + 1..summary.scopes.len() as u32)
+        .filter(|&s| nested(s))
+        .filter_map(|s| graph.function_at(ScopeRef { module: dm, scope: s }))
+        .find_map(|w| {
+            graph.functions[w as usize].calls.iter().copied().find(|&sc| {
+                let site = &summary.calls[sc as usize];
+                site.loop_idx.is_none() && !site.in_lambda && is_sleep(index, graph, dm, sc)
+            })
+        })
+        .map(|sc| (dm, sc))
+}
+
 /// Whether every slow call uses the item and reads nothing an earlier item left
 /// behind for it, and nothing the loop leaves behind is read after it; the
 /// de-duplicating sets that keep it exact when it is, or `None`.
@@ -224,11 +392,13 @@ fn sleeping_callee(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> O
 /// exception is a membership test of a set or dict the loop fills (`if key in seen:
 /// continue` ... `seen.add(key)`), done entirely before the first slow call: the
 /// items start in input order, so each check sees exactly the items before it.
-fn independent(lp: &LoopInfo, calls: &[&CallSite]) -> Option<Vec<String>> {
+/// When the calls are those of inner loops, `inner_targets` are those loops'
+/// targets: bound afresh for each item, as the item itself is.
+fn independent(lp: &LoopInfo, calls: &[&CallSite], inner_targets: &[&str]) -> Option<Vec<String>> {
     if matches!(lp.kind, LoopKind::While | LoopKind::AsyncFor) || lp.has_break || lp.has_return || lp.has_yield {
         return None;
     }
-    let targets: HashSet<&str> = lp.targets.iter().map(|n| n.as_str()).collect();
+    let targets: HashSet<&str> = lp.targets.iter().map(|n| n.as_str()).chain(inner_targets.iter().copied()).collect();
     for call in calls {
         let at = call.pos.byte;
         let fresh = |name: &str| targets.contains(name) || lp.assigned.iter().any(|(n, b)| n == name && *b <= at);
@@ -284,7 +454,7 @@ mod tests {
             .iter()
             .filter(|c| c.loop_idx == Some(li as u32) && c.callee.as_ref().is_some_and(|c| c.join(".") == "fetch"))
             .collect();
-        independent(lp, &calls)
+        independent(lp, &calls, &[])
     }
 
     #[test]

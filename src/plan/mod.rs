@@ -265,7 +265,12 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     planner.convert_tests(&mut set, &calls);
     planner.include_blocking_async_code(&mut set);
     let groups = planner.group(&set);
-    let gathers = loops::candidates(&model.index, &model.graph);
+    // A loop whose items all pass through a rate limiter stays sequential: its
+    // throttle keeps the spacing, which a gather of the async limiter would not.
+    let mut gathers = loops::candidates(&model.index, &model.graph);
+    // A loop whose work is all in an inner loop is not gathered as a whole: the
+    // inner loop is a candidate of its own.
+    gathers.retain(|g| g.limited_by.is_none() && !g.nested);
     let throttles = loops::throttled(&model.index, &model.graph);
     let cx = assemble::Context {
         set: &set,

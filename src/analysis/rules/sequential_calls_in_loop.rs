@@ -22,6 +22,13 @@ use crate::analysis::summary::{LoopInfo, LoopKind};
 /// whose calls do not use the item, and loops that sleep on every item (RA109) are
 /// never flagged.
 ///
+/// A loop that makes no such call itself but runs inner loops that do (each
+/// directory of a walk uploads its files, each account downloads its messages) is
+/// judged the same way, over the calls of its inner loops, whose targets count as
+/// bound by the item: an inner loop's own state (`done = 0` ... `done += 1`) is no
+/// dependence when the outer item sets it afresh before the inner loop reads it.
+/// The conversion gathers the inner loops; the outer one is only reported.
+///
 /// ## Why is this bad?
 /// Converted naively, the loop awaits each call before starting the next, so forty
 /// 50 ms requests still take two seconds. Run concurrently with a bounded
@@ -94,10 +101,21 @@ fn finding(ctx: &Context<'_>, candidate: &LoopCandidate, lp: &LoopInfo) -> Findi
     } else {
         String::new()
     };
+    let calls_text = if candidate.nested {
+        format!("runs an inner loop calling `{callee}`{more} for each item")
+    } else {
+        format!("calls `{callee}`{more} once per item")
+    };
     let mut message = format!(
-        "{what} over `{}` calls `{callee}`{more} once per item, one after another; the iterations are independent: run them concurrently with a bounded `asyncio.gather` (results keep their order)",
+        "{what} over `{}` {calls_text}, one after another; the iterations are independent: run them concurrently with a bounded `asyncio.gather` (results keep their order)",
         lp.iter_text
     );
+    if let Some(g) = candidate.limited_by {
+        message.push_str(&format!(
+            "; every item passes through the rate limit of `{}` (RA109): the gather must keep its spacing",
+            graph.functions[g as usize].qualname
+        ));
+    }
     for seen in &candidate.dedup {
         message
             .push_str(&format!("; `{seen}` de-duplicates items, checked before the call, so it stays in input order"));

@@ -15,6 +15,16 @@ use crate::analysis::summary::LoopKind;
 /// `await asyncio.sleep`. A sleep only on some items (a backoff after an error)
 /// is neither: that loop is left alone.
 ///
+/// It also flags such a loop when every item reaches, through calls made every
+/// time (outside any `if`, `try` or loop, and not the call of a generator), a
+/// repository function wrapped by a rate limiter: a decorator of the repository
+/// (`@rate_limit`, `@throttle(2)`) whose wrapper sleeps outside any loop, under a
+/// condition or not (a limiter sleeps only when the last call was too recent; a
+/// sleep in a loop is a retry's backoff). That limiter paces the calls wherever
+/// they come from, not the loop: the items stay independent and RA105 reports
+/// the loop too, saying that a gather must keep the limiter's spacing; the
+/// conversion keeps it sequential.
+///
 /// ## Why is this bad?
 /// Sleeping after each item makes the loop take the sum of every call and every
 /// pause, one after another. What the remote side limits is usually how often
@@ -91,6 +101,10 @@ fn finding(ctx: &Context<'_>, t: &Throttled) -> Finding {
         _ => None,
     };
     let how = match t.via {
+        Some(g) if t.shared => format!(
+            "reaches `{}` on every item, whose decorator sleeps before each call to space them (`{sleep}`)",
+            graph.functions[g as usize].qualname
+        ),
         Some(g) => format!("calls `{}`, which sleeps on every call (`{sleep}`)", graph.functions[g as usize].qualname),
         None => format!("sleeps on every item (`{sleep}`)"),
     };

@@ -42,8 +42,10 @@ const GROW_METHODS: &[&str] =
 /// (`len(seen) < limit`) or on a name carried with each item
 /// (`depth < max_depth`); or says that none was found.
 ///
-/// Loops that `return` or `yield` are not flagged (their result depends on the
-/// order items are visited), nor are pagination and retry loops (`while cursor:`,
+/// Loops in generators are flagged too (a walk that yields what it finds, page
+/// after page of an API's tree): their workers hand on each item as it is found.
+/// Loops that `return` are not flagged (their result depends on the order items
+/// are visited), nor are pagination and retry loops (`while cursor:`,
 /// `while True:`), which take nothing off a container. `queue.Queue.get()` is not
 /// a pop: a `queue.Queue` hands work between threads, so a loop draining one is
 /// usually already one of several workers.
@@ -97,7 +99,10 @@ const GROW_METHODS: &[&str] =
 /// item can admit a few more items than before unless it is checked when an item
 /// is pushed, and the visiting order (and so the order of results) changes. The
 /// de-duplication check must stay between the test and the push, with no `await`
-/// in between, so that two workers never take the same item.
+/// in between, so that two workers never take the same item. A generator yields
+/// its items in another order, and a caller that stops iterating early leaves
+/// fetches in flight that the old code would never have started: they must be
+/// cancelled when the generator is closed.
 pub struct WorkQueueLoop;
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -135,7 +140,9 @@ fn work_queue(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileL
     let summary = &ctx.index.modules[m as usize].summary;
     let lp = &summary.loops[w.loop_idx as usize];
     let (container, _) = w.drains?;
-    if lp.has_return || lp.has_yield {
+    // A generator's `yield` hands out what the walk found; a `return` ends the
+    // walk at the first match, which depends on the order of visits.
+    if lp.has_return {
         return None;
     }
     let queue = shape(ctx, effects, m, w, summary.flow.name(container))?;
@@ -304,6 +311,12 @@ fn finding(ctx: &Context<'_>, m: ModId, lp: &LoopInfo, w: &WhileLoop, f: FuncId,
         dedup.map_or("none found".to_string(), |d| format!("`{d}`")),
         limit.map_or("none found".to_string(), |l| format!("`{l}`")),
     );
+    let mut message = message;
+    if ctx.graph.functions[f as usize].is_generator {
+        message.push_str(
+            "; in a generator, yield each item as a worker finds it, and cancel the workers when the caller stops iterating",
+        );
+    }
     let mut finding = ctx.finding(&INFO, m, lp.pos, Some(f), message);
     finding.api = api;
     finding.call_path = path;
