@@ -1,0 +1,126 @@
+//! The shapes real projects are made of, each a small project of its own under
+//! `tests/projects/<shape>/` (its package, its tests, a `Makefile` whose `test` runs
+//! pytest and whose `typecheck` runs `mypy --strict`), with a benchmark in
+//! `tests/projects/bench/<shape>.py` built on the examples' `benchlib` (a local
+//! server with a fixed latency per request).
+//!
+//! Each test runs `propose` for real with the rules drafter on a git copy of the
+//! project and checks that a branch was committed, that every plan the shape is
+//! about was converted, that the branch passes the project's own `make test` and
+//! `make typecheck` (also run by the proposal's validation, checked again here on a
+//! checkout of the branch), that what the shape needs appears in the diff, and
+//! that the benchmark of the branch beats the original by the shape's factor.
+//!
+//! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
+//! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
+
+#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+mod common;
+use common::*;
+
+/// Bench latency per request, in seconds.
+const LATENCY: &str = "0.05";
+/// How many times to run the converted benchmark at most (the best time counts).
+const CONVERTED_RUNS: usize = 3;
+
+/// Held by each shape test for its whole run, so that one test's benchmark does
+/// not compete for the CPU with another's pytest and mypy.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+/// What a shape's proposal must show.
+struct Shape {
+    /// The project's folder under `tests/projects/`, and its bench's name.
+    name: &'static str,
+    /// The branch's benchmark must be at least this many times faster.
+    min_speedup: f64,
+    /// Text each of which the proposal's diff must contain (what the shape is about).
+    in_diff: &'static [&'static str],
+}
+
+fn projects() -> PathBuf {
+    manifest_dir().join("tests").join("projects")
+}
+
+/// `propose --format json` on a git copy of the shape's project, checked as the
+/// module doc says. Returns the proposal's JSON document for further checks.
+fn propose_shape(shape: &Shape) -> Value {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let python = python();
+    let source = projects().join(shape.name);
+    let repo = tempfile::tempdir().unwrap();
+    committed_copy(&source, repo.path());
+
+    let mut cmd = bin_std(&python);
+    cmd.arg("propose").arg(repo.path()).args(["--drafter", "rules", "--format", "json"]);
+    let (what, out) = output(&mut cmd);
+    assert_eq!(out.status.code(), Some(0), "propose failed: {}", describe(&what, &out));
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("propose printed no JSON ({e}): {}", describe(&what, &out)));
+    let branch = doc["branch"].as_str().unwrap_or_else(|| panic!("no branch committed: {doc:#}")).to_string();
+    let plans = doc["plans"].as_array().unwrap_or_else(|| panic!("no plans: {doc:#}"));
+    let unconverted: Vec<String> = plans
+        .iter()
+        .filter(|p| p["status"] != "converted")
+        .map(|p| format!("plan {} is {}: {:#}", p["id"], p["status"], p["reasons"]))
+        .collect();
+    assert!(unconverted.is_empty(), "{}: not every plan was converted:\n{}", shape.name, unconverted.join("\n"));
+    let diff = doc["diff"].as_str().unwrap_or_default();
+    for needle in shape.in_diff {
+        assert!(diff.contains(needle), "{}: the diff lacks {needle:?}:\n{diff}", shape.name);
+    }
+
+    let checkout = tempfile::tempdir().unwrap();
+    let branch_dir = checkout.path().join("branch");
+    run_ok(git_cmd(repo.path()).args(["worktree", "add", "-q"]).arg(&branch_dir).arg(&branch));
+    make(&branch_dir, &python, "test");
+    make(&branch_dir, &python, "typecheck");
+
+    let sync = bench(shape.name, &source);
+    let mut best = f64::INFINITY;
+    for _ in 0..CONVERTED_RUNS {
+        best = best.min(bench(shape.name, &branch_dir));
+        if sync / best >= shape.min_speedup {
+            break;
+        }
+    }
+    let speedup = sync / best;
+    println!("{}: sync {sync:.2}s, async {best:.2}s, speed-up {speedup:.1}x", shape.name);
+    assert!(speedup >= shape.min_speedup, "{}: only {speedup:.2}x faster, want {}x", shape.name, shape.min_speedup);
+    run_ok(git_cmd(repo.path()).args(["worktree", "remove", "--force"]).arg(&branch_dir));
+    doc
+}
+
+/// `make TARGET` in `dir` with the test Python first on `PATH`.
+fn make(dir: &Path, python: &Path, target: &str) {
+    let mut cmd = StdCommand::new("make");
+    cmd.arg(target)
+        .arg(format!("PYTHON={}", python.display()))
+        .env("PATH", path_with_python_first(python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(dir);
+    run_ok(&mut cmd);
+}
+
+/// One benchmark run of `tests/projects/bench/<name>.py` on `project`: its
+/// `seconds`, after checking it printed `ok=1`.
+fn bench(name: &str, project: &Path) -> f64 {
+    let script = projects().join("bench").join(format!("{name}.py"));
+    let mut cmd = python_cmd(project);
+    cmd.arg(&script).arg(project).args(["--latency", LATENCY]);
+    let (what, out) = output(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
+    assert!(out.status.success() && value("ok") == Some("1"), "benchmark not ok: {}", describe(&what, &out));
+    value("seconds")
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("benchmark printed no `seconds=`: {}", describe(&what, &out)))
+}
+
+// One test per shape, each with its project under tests/projects/<name>/.
