@@ -457,7 +457,7 @@ impl<'c> Index<'c> {
         }
         let name = Name::new(attr);
         let mut externals = Vec::new();
-        self.mro(class, depth + 1, &mut externals).into_iter().find_map(|c| self.registry_at(c.module, c.scope, name))
+        self.mro(class, depth + 1, &mut externals).iter().find_map(|c| self.registry_at(c.module, c.scope, name))
     }
 
     /// `Class.attr`: a registry, or the `__subclasses__()` every class has (each
