@@ -263,6 +263,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         keep_cover: false,
         shadow: Vec::new(),
         interactive: Vec::new(),
+        names_interactive_variable: interactive::mentions_interactive_variable(source),
         registry_aliases: Vec::new(),
     };
     walker.out.scopes.push(Scope {
@@ -329,6 +330,9 @@ struct Walker<'s> {
     shadow: Vec<&'s str>,
     /// Locals holding a command from an interactive environment variable (`$EDITOR`), by scope.
     interactive: Vec<(u32, &'s str)>,
+    /// Whether the file's text mentions an interactive environment variable at all:
+    /// most files do not, and then no command in them can be one.
+    names_interactive_variable: bool,
     /// Locals of registering methods naming an attribute (`registry = getattr(base, "plugins")`), by scope.
     registry_aliases: Vec<(u32, &'s str, Chain)>,
 }
