@@ -65,9 +65,9 @@ impl Planner<'_, '_> {
         let module = &index.modules[f.at.module as usize];
         let scope = &module.summary.scopes[f.at.scope as usize];
         let keeps_name = !f.is_async && self.keeps_sync_wrapper(fid, cx.set, cx.calls);
-        let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.clone() };
+        let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.to_string() };
         plan.functions.push(PlanFunction {
-            qualname: f.qualname.clone(),
+            qualname: f.qualname.to_string(),
             path: module.rel.clone(),
             line: scope.pos.line,
             async_name: async_name.clone(),
@@ -100,8 +100,8 @@ impl Planner<'_, '_> {
                 let wf = &graph.functions[w as usize];
                 let wm = &index.modules[wf.at.module as usize];
                 plan.decorators.push(PlanDecorator {
-                    decorator: graph.functions[d as usize].qualname.clone(),
-                    wrapper: wf.qualname.clone(),
+                    decorator: graph.functions[d as usize].qualname.to_string(),
+                    wrapper: wf.qualname.to_string(),
                     path: wm.rel.clone(),
                     line: wm.summary.scopes[wf.at.scope as usize].pos.line,
                     wrapper_id: w,
@@ -131,7 +131,7 @@ impl Planner<'_, '_> {
                 CallTarget::Repo(g) if !set.contains(*g) && graph.closure[*g as usize].is_some() => {
                     let callee = &graph.functions[*g as usize];
                     if plan.offloaded_ids.insert(*g) {
-                        plan.offloaded.push(callee.qualname.clone());
+                        plan.offloaded.push(callee.qualname.to_string());
                     }
                 }
                 CallTarget::Blocking(_) if call.in_lambda => plan
@@ -142,7 +142,7 @@ impl Planner<'_, '_> {
                         plan.calls.push(PlanCall {
                             path: module.rel.clone(),
                             line: call.pos.line,
-                            function: f.qualname.clone(),
+                            function: f.qualname.to_string(),
                             api,
                             rewrite,
                             why_thread,
@@ -165,7 +165,7 @@ impl Planner<'_, '_> {
             plan.gathers.push(PlanGather {
                 path: module.rel.clone(),
                 line: module.summary.loops[g.loop_idx as usize].pos.line,
-                function: graph.functions[g.function as usize].qualname.clone(),
+                function: graph.functions[g.function as usize].qualname.to_string(),
                 module: g.module,
                 loop_idx: g.loop_idx,
             });
@@ -187,9 +187,9 @@ impl Planner<'_, '_> {
             plan.throttles.push(PlanThrottle {
                 path: module.rel.clone(),
                 line: module.summary.loops[t.loop_idx as usize].pos.line,
-                function: graph.functions[t.function as usize].qualname.clone(),
+                function: graph.functions[t.function as usize].qualname.to_string(),
                 sleep: t.sleep_text(index),
-                via: t.via.map(|g| graph.functions[g as usize].qualname.clone()),
+                via: t.via.map(|g| graph.functions[g as usize].qualname.to_string()),
                 becomes,
                 module: t.module,
                 loop_idx: t.loop_idx,

@@ -44,7 +44,7 @@ impl Planner<'_, '_> {
             let gs = &index.modules[g.at.module as usize].summary.scopes;
             let owner = ScopeRef { module: g.at.module, scope: gs[g.at.scope as usize].parent? };
             (g.name == f.name && related.contains(&owner) && !set.contains(gi as FuncId) && !g.is_async)
-                .then(|| g.qualname.clone())
+                .then(|| g.qualname.to_string())
         })
     }
 

@@ -52,7 +52,7 @@ impl CallTable {
         for (mi, targets) in graph.targets.iter().enumerate() {
             for (ci, target) in targets.iter().enumerate() {
                 if let CallTarget::Repo(g) = target {
-                    match graph.callers[mi][ci] {
+                    match graph.caller(mi as ModId, ci as u32) {
                         Some(f) => table.callers[*g as usize].push((f, mi as ModId, ci as u32)),
                         None => table.outside[*g as usize] += 1,
                     }
