@@ -125,7 +125,12 @@ impl Planner<'_, '_> {
     /// Whether an async function keeps its sync name as a wrapper: it is an entry
     /// point, or something that stays sync calls it, or nothing visibly calls it
     /// (a callback, `getattr`, an override), so the old name has to keep working.
+    /// A test that becomes async is collected by pytest under its own name: it
+    /// never keeps a sync one (pytest would run both).
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
+        if self.is_test_function(g) {
+            return false;
+        }
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
         self.is_shell(g)

@@ -86,7 +86,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.fail(0, format!("cannot find the definition of {}", pf.qualname));
             return;
         };
-        if pf.test {
+        if pf.test && !self.job.asyncio_auto {
             let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
             let ind = indent_at(self.src, outer.start_byte()).to_string();
             self.edits.insert(outer.start_byte(), format!("@pytest.mark.asyncio{}{ind}", self.nl));
