@@ -14,8 +14,6 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Mutex;
@@ -124,3 +122,41 @@ fn bench(name: &str, project: &Path) -> f64 {
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.
+
+/// A click command holding the batch loop: the command stays a click command (a
+/// sync shell carrying its decorators and help text) that runs the async body.
+#[test]
+fn click_command() {
+    let doc = propose_shape(&Shape {
+        name: "click_command",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+@click.command()\n",
+            "+async def check_async(",
+            "+    run_sync(check_async(codes, api, as_json, timeout), \"check_async\")",
+            "for_each_bounded(",
+        ],
+    });
+    let functions = doc["plans"][0]["functions"].as_array().unwrap();
+    assert!(
+        functions.iter().any(|f| f["qualname"] == "stockcheck.cli.check" && f["sync_shell"] == true),
+        "the command is not planned as a sync shell: {functions:#?}"
+    );
+}
+
+/// An `lru_cache`d fetcher called from a batch loop: it stays sync (a cache of its
+/// async version would hold coroutines) and the gathered loop awaits it through a
+/// thread, concurrent calls with the same arguments taking turns on its cache.
+#[test]
+fn cached_fetch() {
+    let doc = propose_shape(&Shape {
+        name: "cached_fetch",
+        min_speedup: 1.8,
+        in_diff: &["+    rate = await to_thread_cached(exchange_rate, api, shipment.currency)", "for_each_bounded("],
+    });
+    let diff = doc["diff"].as_str().unwrap_or_default();
+    assert!(!diff.contains("def exchange_rate"), "the cached function changed:\n{diff}");
+    let kept = &doc["plans"][0]["kept_sync"];
+    assert_eq!(kept[0]["function"], "ratecard.pricing.exchange_rate", "{doc:#}");
+    assert!(kept[0]["why"].as_str().unwrap_or_default().contains("coroutine"), "{kept:#}");
+}

@@ -283,6 +283,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         bases: Vec::new(),
         metaclass: None,
         attributes: Vec::new(),
+        stores_by_key: false,
     });
     if root.has_error() {
         walker.collect_errors(root);
@@ -1173,6 +1174,7 @@ impl<'s> Walker<'s> {
                 }
                 _ => {
                     self.note_registration(left, right, ctx);
+                    self.note_store_by_key(left, ctx);
                     let mut names = Vec::new();
                     self.target_names(left, &mut names);
                     if left.kind() != "subscript" {
@@ -1370,6 +1372,7 @@ impl<'s> Walker<'s> {
             bases: Vec::new(),
             metaclass: None,
             attributes: Vec::new(),
+            stores_by_key: false,
         });
         self.bind(ctx.scope, name, pos.byte, BindingValue::Def(idx));
         idx

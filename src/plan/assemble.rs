@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
-    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, PlanThrottle, Planner,
-    short_name, slug,
+    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus, PlanThrottle,
+    Planner, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::loops::{LoopCandidate, Throttled};
@@ -31,6 +31,7 @@ impl Planner<'_, '_> {
             reasons: Vec::new(),
             functions: Vec::new(),
             offloaded: Vec::new(),
+            kept_sync: Vec::new(),
             calls: Vec::new(),
             gathers: Vec::new(),
             throttles: Vec::new(),
@@ -75,6 +76,7 @@ impl Planner<'_, '_> {
             generator: f.is_generator,
             test: f.in_test && !f.is_async,
             already_async: f.is_async,
+            sync_shell: !f.is_async && self.is_shell(fid),
             id: fid,
         });
         if keeps_name
@@ -120,18 +122,36 @@ impl Planner<'_, '_> {
         for &ci in &f.calls {
             let call = self.call(f.at.module, ci);
             match &graph.targets[f.at.module as usize][ci as usize] {
-                CallTarget::Repo(g) if call.in_lambda && set.contains(*g) => plan.reasons.push(format!(
-                    "{}: a lambda calls `{}`, which becomes async (line {})",
-                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
-                )),
-                CallTarget::Repo(g) if call.via.is_some() && set.contains(*g) => plan.reasons.push(format!(
-                    "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
-                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
-                )),
-                CallTarget::Repo(g) if !set.contains(*g) && graph.closure[*g as usize].is_some() => {
+                CallTarget::Repo(g) if call.in_lambda && set.contains(*g) && !self.is_shell(*g) => {
+                    plan.reasons.push(format!(
+                        "{}: a lambda calls `{}`, which becomes async (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    ))
+                }
+                CallTarget::Repo(g) if call.via.is_some() && set.contains(*g) && !self.is_shell(*g) => {
+                    plan.reasons.push(format!(
+                        "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    ))
+                }
+                CallTarget::Repo(g)
+                    if graph.closure[*g as usize].is_some() && (!set.contains(*g) || self.is_shell(*g)) =>
+                {
                     let callee = &graph.functions[*g as usize];
                     if plan.offloaded_ids.insert(*g) {
                         plan.offloaded.push(callee.qualname.to_string());
+                        if let Some(decorator) = self.cached_by(*g) {
+                            plan.kept_sync.push(PlanKeptSync {
+                                function: callee.qualname.to_string(),
+                                decorator,
+                                why: "a cache of its async version would hold coroutine objects, which a second \
+                                      caller would get already awaited; it stays sync and is awaited through a thread \
+                                      (`to_thread_cached`: concurrent calls with the same arguments take turns, so \
+                                      the later ones hit its cache as before)"
+                                    .to_string(),
+                                id: *g,
+                            });
+                        }
                     }
                 }
                 CallTarget::Blocking(_) if call.in_lambda => plan

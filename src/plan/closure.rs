@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::{CallRewrite, Planner};
 use crate::analysis::callgraph::{CallGraph, CallTarget, EntryPoint, FuncId};
 use crate::analysis::index::ModId;
+use crate::analysis::loops::LoopCandidate;
 
 /// The functions that become (or already are) async, by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +67,15 @@ impl CallTable {
 impl Planner<'_, '_> {
     /// Library code of the blocking closure that may become async. A decorator's
     /// `functools.wraps` wrapper serves sync functions too: it is never converted
-    /// itself; it gains an async twin when it decorates an async function.
+    /// itself; it gains an async twin when it decorates an async function. A cached
+    /// function stays sync (its cache would hold coroutines): async callers run it
+    /// in a thread, where the cache keeps working as before.
     fn candidate(&self, f: FuncId) -> bool {
         let graph = &self.model.graph;
-        graph.closure[f as usize].is_some() && !graph.functions[f as usize].in_test && !self.is_wraps_wrapper(f)
+        graph.closure[f as usize].is_some()
+            && !graph.functions[f as usize].in_test
+            && !self.is_wraps_wrapper(f)
+            && self.cached_by(f).is_none()
     }
 
     /// A sync pytest test function.
@@ -99,10 +105,15 @@ impl Planner<'_, '_> {
         set
     }
 
-    /// Every candidate caller of an async function becomes async too.
+    /// Every candidate caller of an async function becomes async too, except the
+    /// callers of a sync shell: they keep calling the decorated sync name (in a
+    /// thread when they are async), so that its decorators still run.
     pub(super) fn propagate(&self, set: &mut AsyncSet, calls: &CallTable) {
         let mut queue: Vec<FuncId> = set.members().collect();
         while let Some(g) = queue.pop() {
+            if self.is_shell(g) {
+                continue;
+            }
             for &(f, _, _) in &calls.callers[g as usize] {
                 if self.candidate(f) && set.insert(f) {
                     queue.push(f);
@@ -114,20 +125,30 @@ impl Planner<'_, '_> {
     /// Whether an async function keeps its sync name as a wrapper: it is an entry
     /// point, or something that stays sync calls it, or nothing visibly calls it
     /// (a callback, `getattr`, an override), so the old name has to keep working.
+    /// A test that becomes async is collected by pytest under its own name: it
+    /// never keeps a sync one (pytest would run both).
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
+        if self.is_test_function(g) {
+            return false;
+        }
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
-        matches!(
-            f.entry_point,
-            Some(EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand)
-        ) || calls.outside[g as usize] > 0
+        self.is_shell(g)
+            || matches!(
+                f.entry_point,
+                Some(
+                    EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand
+                )
+            )
+            || calls.outside[g as usize] > 0
             || callers.iter().any(|&(c, _, _)| !set.contains(c) && !self.is_test_function(c))
             || (callers.is_empty() && calls.outside[g as usize] == 0)
     }
 
     /// Entry points such as a CLI `main` gain nothing from being async: when they
-    /// only call functions that keep sync wrappers, they stay as they are.
-    pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable) {
+    /// only call functions that keep sync wrappers and hold no loop to gather,
+    /// they stay as they are.
+    pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable, gathers: &[LoopCandidate]) {
         let graph = &self.model.graph;
         for fi in 0..graph.functions.len() as FuncId {
             let f = &graph.functions[fi as usize];
@@ -147,7 +168,8 @@ impl Planner<'_, '_> {
                 CallTarget::Repo(g) => !set.contains(*g) || self.keeps_sync_wrapper(*g, set, calls),
                 _ => true,
             });
-            if !called_from_async && !own_native && callees_wrapped {
+            let gathers_loop = gathers.iter().any(|g| g.function == fi);
+            if !called_from_async && !own_native && callees_wrapped && !gathers_loop {
                 set.remove(fi);
             }
         }
