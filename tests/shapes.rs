@@ -14,8 +14,6 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Mutex;
@@ -124,3 +122,17 @@ fn bench(name: &str, project: &Path) -> f64 {
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.
+
+/// Three independent reads per user, in a function a batch loop calls: they become
+/// one gather assigning the same names.
+#[test]
+fn independent_calls() {
+    let doc = propose_shape(&Shape {
+        name: "independent_calls",
+        min_speedup: 3.0,
+        in_diff: &["user, teams, keys = await gather_all(", "client.get_keys_async(login),"],
+    });
+    let groups = &doc["plans"][0]["call_groups"];
+    assert_eq!(groups.as_array().map(Vec::len), Some(1), "one group of calls: {doc:#}");
+    assert_eq!(groups[0]["function"], "profiles.directory.fetch_profile");
+}
