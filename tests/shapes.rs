@@ -14,8 +14,6 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Mutex;
@@ -124,3 +122,25 @@ fn bench(name: &str, project: &Path) -> f64 {
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.
+
+/// A batch whose blocking work only has the thread strategy (a file read and
+/// `urllib.request.urlopen` per page): the loop is reason enough to convert. It
+/// becomes a bounded gather whose items run in threads of the helper module's own
+/// executor, sized to the gather's limit.
+#[test]
+fn thread_batch() {
+    let doc = propose_shape(&Shape {
+        name: "thread_batch",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+async def check_all_async(pages: list[Page]) -> Summary:",
+            "_value = await run_in_thread(check_page, page)",
+            "await for_each_bounded(",
+            "+THREADS = 8",
+            "+def check_all(pages: list[Page]) -> Summary:",
+        ],
+    });
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["gathers"][0]["function"], "pagecheck.check.check_all", "{plan:#}");
+    assert!(plan["offloaded"].as_array().unwrap().iter().any(|o| o == "pagecheck.check.check_page"), "{plan:#}");
+}

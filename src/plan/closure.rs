@@ -1,5 +1,5 @@
-//! Which functions become async: seeded by native rewrites, propagated to their
-//! callers, settled for entry points, extended to the tests that must await them
+//! Which functions become async: seeded by native rewrites and by concurrent
+//! blocking work, propagated to their callers, settled for entry points, extended to the tests that must await them
 //! and to async code that blocks. Each phase is a method that reads and updates
 //! one [`AsyncSet`].
 
@@ -67,7 +67,7 @@ impl Planner<'_, '_> {
     /// Library code of the blocking closure that may become async. A decorator's
     /// `functools.wraps` wrapper serves sync functions too: it is never converted
     /// itself; it gains an async twin when it decorates an async function.
-    fn candidate(&self, f: FuncId) -> bool {
+    pub(super) fn candidate(&self, f: FuncId) -> bool {
         let graph = &self.model.graph;
         graph.closure[f as usize].is_some() && !graph.functions[f as usize].in_test && !self.is_wraps_wrapper(f)
     }
@@ -87,13 +87,14 @@ impl Planner<'_, '_> {
         })
     }
 
-    /// Functions with a native rewrite of their own become async. The rest of the
-    /// closure blocks only in ways a thread handles: it stays sync, and its async
-    /// callers run it in a thread.
+    /// Functions with a native rewrite of their own, or with concurrent blocking
+    /// work (see `concurrency`), become async. The rest of the closure blocks only
+    /// in ways a thread handles: it stays sync, and its async callers run it in a thread.
     pub(super) fn seed(&self) -> AsyncSet {
         let n = self.model.graph.functions.len();
         let mut set = AsyncSet::empty(n);
-        for f in (0..n as FuncId).filter(|&f| self.candidate(f) && self.has_native_call(f)) {
+        let seeds = (0..n as FuncId).filter(|&f| self.candidate(f) && self.has_native_call(f));
+        for f in seeds.chain(self.concurrent.iter().copied()) {
             set.insert(f);
         }
         set
@@ -126,7 +127,8 @@ impl Planner<'_, '_> {
     }
 
     /// Entry points such as a CLI `main` gain nothing from being async: when they
-    /// only call functions that keep sync wrappers, they stay as they are.
+    /// only call functions that keep sync wrappers, they stay as they are (unless
+    /// their own work runs concurrently).
     pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable) {
         let graph = &self.model.graph;
         for fi in 0..graph.functions.len() as FuncId {
@@ -147,7 +149,7 @@ impl Planner<'_, '_> {
                 CallTarget::Repo(g) => !set.contains(*g) || self.keeps_sync_wrapper(*g, set, calls),
                 _ => true,
             });
-            if !called_from_async && !own_native && callees_wrapped {
+            if !called_from_async && !own_native && callees_wrapped && !self.concurrent.contains(&fi) {
                 set.remove(fi);
             }
         }

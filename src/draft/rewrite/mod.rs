@@ -36,7 +36,7 @@ use super::python::{self, fresh_name, indent_at, line_start, next_line_start, te
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
-use crate::analysis::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
+use crate::analysis::summary::{CallSite, LoopInfo, LoopKind};
 use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings};
 pub use calls::CallEdit;
 use imports::ImportNeeds;
