@@ -140,6 +140,11 @@ impl Planner<'_, '_> {
         if !blocks {
             return Err(format!("{what} does no blocking work of its own"));
         }
+        if let Some(api) = self.thread_affine_api(work) {
+            return Err(format!(
+                "{what} uses `{api}`, bound to the thread that created it: its items cannot run in threads of their own"
+            ));
+        }
         if work.kind == ConcurrencyKind::Loop
             && let Some(l) = work.loop_idx
             && let Some(why) = summary.loops[l as usize].item_state_escapes()
@@ -147,6 +152,26 @@ impl Planner<'_, '_> {
             return Err(format!("{what} stays sequential: {why}"));
         }
         Ok(())
+    }
+
+    /// A thread-affine API (see the catalog's `thread_affine`) that the work's calls
+    /// make, themselves or down the closure functions they call.
+    fn thread_affine_api(&self, work: &ConcurrentWork) -> Option<String> {
+        let graph = &self.model.graph;
+        let catalog = &self.model.index.catalog;
+        let mut stack: Vec<(ModId, u32)> = work.calls.iter().map(|&ci| (work.module, ci)).collect();
+        let mut seen = BTreeSet::new();
+        while let Some((m, ci)) = stack.pop() {
+            match &graph.targets[m as usize][ci as usize] {
+                CallTarget::Blocking(api) if catalog.entry(api.id).thread_affine => return Some(api.name.clone()),
+                CallTarget::Repo(g) if graph.closure[*g as usize].is_some() && seen.insert(*g) => {
+                    let callee = &graph.functions[*g as usize];
+                    stack.extend(callee.calls.iter().map(|&c| (callee.at.module, c)));
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The functions that concurrent work makes seeds of the async set.
@@ -217,6 +242,14 @@ mod tests {
         let why = why_nothing(&total);
         let total_why = &why.functions.iter().find(|f| f.qualname == "app.total").unwrap().why;
         assert!(total_why.contains("its loop at line 10 stays sequential: `n` is assigned in the loop"), "{total_why}");
+    }
+
+    #[test]
+    fn work_on_a_thread_bound_connection_is_no_reason() {
+        let src = "import sqlite3\n\n\ndef counts(db: sqlite3.Connection, tables: list[str]) -> list[int]:\n    out = []\n    for t in tables:\n        out.append(db.execute(t).fetchone()[0])\n    return out\n";
+        assert!(plans_of(&[("app.py", src)]).is_empty());
+        let why = why_nothing(src);
+        assert!(why.functions[0].why.contains("uses `sqlite3.Connection.execute`, bound to the thread"), "{why:#?}");
     }
 
     #[test]
