@@ -97,10 +97,20 @@ impl Planner<'_, '_> {
                 })
                 .flatten()
                 .map(|l| l as u32);
+            // A work queue's I/O may sit in a loop nested in it (`for link in ...:`).
+            let in_loop = |mut inner: Option<u32>, outer: u32| {
+                while let Some(l) = inner {
+                    if l == outer {
+                        return true;
+                    }
+                    inner = summary.loops[l as usize].parent;
+                }
+                false
+            };
             let calls = graph.functions[function].calls.iter().copied().filter(|&ci| {
                 let site = &summary.calls[ci as usize];
                 match loop_idx {
-                    Some(l) => site.loop_idx == Some(l),
+                    Some(l) => in_loop(site.loop_idx, l),
                     None => site.pos.line == finding.line && site.pos.column == finding.column,
                 }
             });
@@ -242,6 +252,17 @@ mod tests {
         let why = why_nothing(&total);
         let total_why = &why.functions.iter().find(|f| f.qualname == "app.total").unwrap().why;
         assert!(total_why.contains("its loop at line 10 stays sequential: `n` is assigned in the loop"), "{total_why}");
+    }
+
+    #[test]
+    fn work_queues_and_groups_of_thread_only_calls_are_reasons_too() {
+        // The queue's I/O is in a nested loop that is no reason of its own (it
+        // accumulates into `text`): the work queue is.
+        let src = "import urllib.request\nfrom collections import deque\n\nimport requests\n\n\ndef fetch(url: str) -> str:\n    with urllib.request.urlopen(url, timeout=5) as r:\n        return r.read().decode()\n\n\ndef crawl(start: str, limit: int) -> set[str]:\n    queue = deque([start])\n    seen = {start}\n    while queue and len(seen) < limit:\n        url = queue.popleft()\n        text = ''\n        for part in ('a', 'b'):\n            text += fetch(url + part)\n        for link in text.split():\n            if link not in seen:\n                seen.add(link)\n                queue.append(link)\n    return seen\n\n\ndef profile(base: str) -> tuple[str, str]:\n    user = requests.get(base + '/user', verify=False, timeout=5)\n    teams = requests.get(base + '/teams', verify=False, timeout=5)\n    return user.text, teams.text\n";
+        let plans = plans_of(&[("app.py", src)]);
+        let mut names: Vec<&str> = plans.iter().flat_map(|p| &p.functions).map(|f| f.qualname.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["app.crawl", "app.profile"], "{plans:#?}");
     }
 
     #[test]
