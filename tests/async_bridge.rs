@@ -1,7 +1,7 @@
 //! The Python runtime refactor-async copies into converted packages as
 //! `_async_bridge.py` (src/draft/async_bridge.py), checked with the real tools: its
 //! pytest suite, `mypy --strict` for the oldest and a current Python with either value
-//! of `USE_TASK_GROUP` (the one line the tool rewrites), and ruff.
+//! of `USE_TASK_GROUP` (one of the two lines the tool rewrites, with `THREADS`), and ruff.
 //!
 //! The Python is `$REFACTOR_ASYNC_PYTHON` (what `make test` sets), else the project's
 //! `.venv`, else `python3`.
@@ -14,6 +14,8 @@ use common::*;
 
 const SOURCE: &str = "src/draft/async_bridge.py";
 const FLAG_LINE: &str = "USE_TASK_GROUP = False";
+/// The executor's size, which the tool sets to `rewrite.concurrency`.
+const THREADS_LINE: &str = "THREADS = 8";
 
 /// The module as the tool writes it for a package, in a directory of its own so that
 /// no configuration of this repository applies.
@@ -21,6 +23,8 @@ fn variant(use_task_group: bool) -> (tempfile::TempDir, PathBuf) {
     let source = std::fs::read_to_string(manifest_dir().join(SOURCE)).unwrap();
     let flag_lines = source.lines().filter(|line| *line == FLAG_LINE).count();
     assert_eq!(flag_lines, 1, "the tool rewrites exactly one `{FLAG_LINE}` line in {SOURCE}");
+    let threads_lines = source.lines().filter(|line| *line == THREADS_LINE).count();
+    assert_eq!(threads_lines, 1, "the tool rewrites exactly one `{THREADS_LINE}` line in {SOURCE}");
     let text = if use_task_group { source.replace(FLAG_LINE, "USE_TASK_GROUP = True") } else { source };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("_async_bridge.py");

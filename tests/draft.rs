@@ -4,8 +4,8 @@
 //! Each folder under `tests/fixtures/draft/` is a tiny Python project (or, when it
 //! has no `pyproject.toml`, a set of variant projects in its subfolders). It is
 //! copied into a fresh git repository, `propose --dry-run --format json` runs on
-//! it, and a readable text (plans, notes, the diff with the helper module reduced
-//! to its `USE_TASK_GROUP` line) is snapshotted. Then the draft is checked for
+//! it, and a readable text (plans, or why there are none; notes; the diff with the
+//! helper module reduced to its `USE_TASK_GROUP` line) is snapshotted. Then the draft is checked for
 //! real: the dry run wrote nothing, `git apply` takes the diff, every changed file
 //! compiles, and, where the fixture has them, its tests (`tests/`) and
 //! `mypy --strict` (a `mypy` marker file listing what to check) pass before and
@@ -174,6 +174,12 @@ fn render(code: i32, doc: &Value, repo: &Path) -> String {
     if plans.is_empty() {
         out.push_str("  (none)\n");
     }
+    if let Some(why) = doc.get("nothing_planned") {
+        out.push_str(&format!("  nothing planned: {}\n", why["reason"].as_str().unwrap()));
+        for f in why["functions"].as_array().unwrap() {
+            out.push_str(&format!("    - {}: {}\n", f["qualname"].as_str().unwrap(), f["why"].as_str().unwrap()));
+        }
+    }
     for plan in plans {
         out.push_str(&format!("  {} {}\n", plan["id"].as_str().unwrap(), plan["status"].as_str().unwrap()));
         for reason in plan["reasons"].as_array().unwrap() {
@@ -331,6 +337,7 @@ cases!(
     untouched,
     task_group,
     call_groups,
+    thread_seed,
 );
 
 #[test]

@@ -174,3 +174,25 @@ fn independent_calls() {
     assert_eq!(groups.as_array().map(Vec::len), Some(1), "one group of calls: {doc:#}");
     assert_eq!(groups[0]["function"], "profiles.directory.fetch_profile");
 }
+
+/// A batch whose blocking work only has the thread strategy (a file read and
+/// `urllib.request.urlopen` per page): the loop is reason enough to convert. It
+/// becomes a bounded gather whose items run in threads of the helper module's own
+/// executor, sized to the gather's limit.
+#[test]
+fn thread_batch() {
+    let doc = propose_shape(&Shape {
+        name: "thread_batch",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+async def check_all_async(pages: list[Page]) -> Summary:",
+            "_value = await run_in_thread(check_page, page)",
+            "await for_each_bounded(",
+            "+THREADS = 8",
+            "+def check_all(pages: list[Page]) -> Summary:",
+        ],
+    });
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["gathers"][0]["function"], "pagecheck.check.check_all", "{plan:#}");
+    assert!(plan["offloaded"].as_array().unwrap().iter().any(|o| o == "pagecheck.check.check_page"), "{plan:#}");
+}

@@ -102,6 +102,11 @@ pub struct ApiEntry {
     /// reason to make sync code async, to gather a loop, or to use a thread.
     #[serde(default)]
     pub instant: bool,
+    /// What the call returns or acts on belongs to the thread that created it
+    /// (`sqlite3` connections and cursors): calls on it must not be spread over
+    /// threads, so work made of such calls never runs concurrently in threads.
+    #[serde(default)]
+    pub thread_affine: bool,
     #[serde(default)]
     pub exceptions: BTreeMap<String, String>,
     #[serde(default)]

@@ -238,6 +238,21 @@ pub struct LoopInfo {
     pub escaping: Vec<Escape>,
 }
 
+impl LoopInfo {
+    /// Why the items of this loop cannot each run in a function of their own (as a
+    /// gathered loop's do): a name it binds is read outside it, or an item reads a
+    /// local an earlier item assigned. `None` when they can.
+    pub fn item_state_escapes(&self) -> Option<String> {
+        if let Some(escape) = self.escaping.first() {
+            return Some(format!("`{}` is assigned in the loop and used outside it", escape.name));
+        }
+        self.carried
+            .iter()
+            .find(|a| a.kind == AccessKind::Bind && !a.path.contains('.'))
+            .map(|carried| format!("`{}` is read in the loop before it is assigned there", carried.path))
+    }
+}
+
 /// One read or write of a name, or of an attribute of a local object, in a loop body.
 /// Paths have at most two segments: `self.offset.value` is `self.offset`, and
 /// `state["next"]` reads or writes `state`.

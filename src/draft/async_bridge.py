@@ -3,15 +3,19 @@
 The converted code calls these instead of inlining them so that the rewrite stays
 small and reviewable: blocking wrappers that keep the old function names need a
 safe way to drive a coroutine, and loops that became concurrent must keep the
-error and ordering behaviour of the sequential code they replaced. This file has
-no dependencies beyond the standard library and supports Python 3.8+.
+error and ordering behaviour of the sequential code they replaced; blocking calls
+run in threads of an executor of its own, as large as the gathers' limit. This
+file has no dependencies beyond the standard library and supports Python 3.8+.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import importlib
 import inspect
 import locale
@@ -22,6 +26,7 @@ import sys
 import threading
 import weakref
 from typing import (
+    TYPE_CHECKING,
     Any,
     AsyncIterable,
     Awaitable,
@@ -36,14 +41,26 @@ from typing import (
     overload,
 )
 
+if TYPE_CHECKING:
+    # Only for the type checker (typing has it from 3.10 on): run_in_thread checks
+    # the arguments it passes on as asyncio.to_thread does.
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+
 __all__ = [
-    "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "for_each_spaced",
-    "gather_all", "collect", "shared_ssl_context", "run_process", "to_thread_cached",
+    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "for_each_bounded",
+    "for_each_spaced", "gather_all", "collect", "shared_ssl_context", "run_process",
+    "to_thread_cached",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
 # that failures surface through asyncio.TaskGroup's well-tested cancellation.
 USE_TASK_GROUP = False
+# refactor-async writes the gathers' limit (`rewrite.concurrency`) here: every
+# gathered call that runs in a thread must get one, which asyncio's default executor
+# (min(32, cpus + 4) threads, six on two cores) would silently cap.
+THREADS = 8
 
 T = TypeVar("T")
 T1 = TypeVar("T1")
@@ -119,6 +136,46 @@ def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(task)
         raise
+
+
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_pid = 0
+_worker = threading.local()
+
+
+def _mark_worker() -> None:
+    _worker.active = True
+
+
+def _owned_executor() -> concurrent.futures.ThreadPoolExecutor:
+    # Made on first use, and again in a forked child, which inherits the object
+    # but none of its threads.
+    global _executor, _executor_pid
+    with _lock:
+        if _executor is None or _executor_pid != os.getpid():
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=THREADS,
+                thread_name_prefix="async_bridge",
+                initializer=_mark_worker,
+            )
+            _executor_pid = os.getpid()
+        return _executor
+
+
+async def run_in_thread(
+    func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`asyncio.to_thread` on this module's executor of THREADS threads.
+
+    Context variables are copied into the thread as asyncio.to_thread does. Called
+    from one of those threads (blocking code that drives a coroutine of its own),
+    it uses the running loop's default executor instead: waiting for a free thread
+    of the same pool could wait forever.
+    """
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+    nested = getattr(_worker, "active", False)
+    return await loop.run_in_executor(None if nested else _owned_executor(), call)
 
 
 if sys.version_info >= (3, 11):
@@ -264,7 +321,7 @@ _cached_calls: weakref.WeakKeyDictionary[
 
 
 async def to_thread_cached(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`await asyncio.to_thread(func, ...)` for a function under a cache (lru_cache).
+    """`await run_in_thread(func, ...)` for a function under a cache (lru_cache).
 
     Concurrent calls with the same arguments take turns: the first runs `func`, the
     next find its result in the cache, as the sequential code's later calls did, so
@@ -275,13 +332,13 @@ async def to_thread_cached(func: Callable[..., T], /, *args: Any, **kwargs: Any)
         hash(key)
     except TypeError:
         # Unhashable arguments: the cache raises on them itself, as it did before.
-        return await asyncio.to_thread(func, *args, **kwargs)
+        return await run_in_thread(func, *args, **kwargs)
     calls = _cached_calls.setdefault(asyncio.get_running_loop(), {})
     lock, users = calls.get(key, (asyncio.Lock(), 0))
     calls[key] = (lock, users + 1)
     try:
         async with lock:
-            return await asyncio.to_thread(func, *args, **kwargs)
+            return await run_in_thread(func, *args, **kwargs)
     finally:
         lock, users = calls[key]
         if users == 1:

@@ -241,7 +241,7 @@ fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> 
         TaskGroupUse::Never => false,
         TaskGroupUse::Auto => python::requires_python(root).is_some_and(|v| v >= (3, 11)),
     };
-    let text = bridge_source(task_group);
+    let text = bridge_source(task_group, settings.concurrency);
     let mut added = Vec::new();
     for dir in dirs {
         let rel = if dir.is_empty() {
@@ -263,13 +263,12 @@ fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> 
     Ok(added)
 }
 
-/// The helper module's text for a repository.
-pub fn bridge_source(task_group: bool) -> String {
-    if task_group {
-        BRIDGE_SOURCE.replacen("USE_TASK_GROUP = False", "USE_TASK_GROUP = True", 1)
-    } else {
-        BRIDGE_SOURCE.to_string()
-    }
+/// The helper module's text for a repository: whether gathers use
+/// `asyncio.TaskGroup`, and how many threads its executor has (the gathers' limit,
+/// so that every gathered call that runs in a thread gets one at once).
+pub fn bridge_source(task_group: bool, threads: u32) -> String {
+    let text = BRIDGE_SOURCE.replacen("THREADS = 8\n", &format!("THREADS = {threads}\n"), 1);
+    if task_group { text.replacen("USE_TASK_GROUP = False", "USE_TASK_GROUP = True", 1) } else { text }
 }
 
 /// Where the helper module goes for a module (its top-level package's folder) and
@@ -295,6 +294,14 @@ mod tests {
         assert_eq!(at_line.to_string(), "pkg/a.py:12: a lambda");
         assert_eq!(serde_json::to_string(&at_line).unwrap(), "\"pkg/a.py:12: a lambda\"");
         assert_eq!(Refusal::file("pkg/a.py", "cannot read: gone").to_string(), "pkg/a.py: cannot read: gone");
+    }
+
+    #[test]
+    fn the_helper_is_written_with_its_flag_and_thread_count() {
+        let text = bridge_source(true, 12);
+        assert!(text.contains("\nUSE_TASK_GROUP = True\n") && text.contains("\nTHREADS = 12\n"));
+        let default = bridge_source(false, 8);
+        assert_eq!(default, BRIDGE_SOURCE);
     }
 
     #[test]

@@ -385,7 +385,11 @@ pub fn compose(
         };
         if !root.join(&rel).exists() && !changes.iter().any(|c| c.path == rel) {
             let task_group = python::requires_python(root).is_some_and(|v| v >= (3, 11));
-            changes.push(FileChange { path: rel, old: None, new: Some(draft::bridge_source(task_group)) });
+            changes.push(FileChange {
+                path: rel,
+                old: None,
+                new: Some(draft::bridge_source(task_group, settings.concurrency)),
+            });
         }
     }
     changes.retain(|c| c.old != c.new);

@@ -42,7 +42,17 @@ const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Re
 fn write_plans(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str) -> String) {
     let _ = writeln!(out, "{}", paint(BOLD, &format!("Plans ({})", proposal.plans.len())));
     if proposal.plans.is_empty() {
-        let _ = writeln!(out, "  nothing to convert: no function does blocking I/O that async code would call");
+        match &proposal.nothing_planned {
+            Some(why) => {
+                let _ = writeln!(out, "  nothing to convert: {}", why.reason);
+                for f in &why.functions {
+                    let _ = writeln!(out, "      {} ({}:{}): {}", f.qualname, f.path, f.line, f.why);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  nothing to convert: no function does blocking I/O that async code would call");
+            }
+        }
     }
     for plan in &proposal.plans {
         let (label, style) = match plan.status {
@@ -65,7 +75,7 @@ fn write_plans(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str
             let _ = writeln!(out, "      {} ({}:{}): {how}{generator}", f.qualname, f.path, f.line);
         }
         for name in &plan.offloaded {
-            let _ = writeln!(out, "      {name}: stays sync, awaited through asyncio.to_thread");
+            let _ = writeln!(out, "      {name}: stays sync, awaited in a thread (run_in_thread)");
         }
         for c in &plan.calls {
             let why = c.why_thread.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::propose::{BaseInfo, Delivered, DeliveryStatus, DiffStat, LlmReport, P
 
 /// A dry run's proposal: the rules draft of the files on disk and its checks.
 pub fn dry_run(model: &Model<'_>, rules: RulesDraft) -> Proposal {
-    let RulesDraft { plans, draft, checks, mut notes } = rules;
+    let RulesDraft { plans, draft, checks, mut notes, nothing_planned } = rules;
     if plans.iter().any(|p| p.status != PlanStatus::Planned) {
         notes.push("drafted by the rules drafter alone (--dry-run makes no LLM calls)".to_string());
     }
@@ -29,6 +29,7 @@ pub fn dry_run(model: &Model<'_>, rules: RulesDraft) -> Proposal {
         stat: DiffStat::of(&diff_text),
         diff: diff_text,
         plans,
+        nothing_planned,
         validation: checks,
         notes,
         base: None,
@@ -72,6 +73,7 @@ pub fn report(
         stat: DiffStat::of(&diff_text),
         diff: diff_text,
         plans: rules.plans,
+        nothing_planned: rules.nothing_planned,
         validation: checks,
         notes,
         base: Some(BaseInfo { rev: cx.prepared.base.rev.clone(), commit: cx.prepared.base.oid.to_string() }),

@@ -5,7 +5,7 @@
 use crate::analysis::{Model, catalog::Catalog};
 use crate::config::Config;
 use crate::draft::{self, Draft};
-use crate::plan::{self, Plan, PlanStatus, Settings};
+use crate::plan::{self, NothingPlanned, Plan, PlanStatus, Settings};
 use crate::validate::{Check, verify};
 
 /// Plans, their joint rules draft, its checks, and notes.
@@ -18,11 +18,14 @@ pub struct RulesDraft {
     pub checks: Vec<Check>,
     /// Worth knowing, not failures (a loop kept sequential, and why).
     pub notes: Vec<String>,
+    /// When there is no plan: why not.
+    pub nothing_planned: Option<NothingPlanned>,
 }
 
 /// Plan the conversion, draft every plan the rules can, and check the joint draft.
 pub fn draft(model: &Model<'_>, config: &Config, catalog: &Catalog, settings: &Settings) -> RulesDraft {
     let mut plans = plan::build(model, settings);
+    let nothing_planned = plans.is_empty().then(|| plan::nothing_planned(model, settings));
     let drafted = draft::draft_plans(model, &mut plans, settings);
     let mut checks = Vec::new();
     if !drafted.changes.is_empty() {
@@ -35,5 +38,5 @@ pub fn draft(model: &Model<'_>, config: &Config, catalog: &Catalog, settings: &S
         }
     }
     let notes = drafted.notes.clone();
-    RulesDraft { plans, draft: drafted, checks, notes }
+    RulesDraft { plans, draft: drafted, checks, notes, nothing_planned }
 }

@@ -1,5 +1,5 @@
-//! Which functions become async: seeded by native rewrites, propagated to their
-//! callers, settled for entry points, extended to the tests that must await them
+//! Which functions become async: seeded by native rewrites and by concurrent
+//! blocking work, propagated to their callers, settled for entry points, extended to the tests that must await them
 //! and to async code that blocks. Each phase is a method that reads and updates
 //! one [`AsyncSet`].
 
@@ -70,7 +70,7 @@ impl Planner<'_, '_> {
     /// itself; it gains an async twin when it decorates an async function. A cached
     /// function stays sync (its cache would hold coroutines): async callers run it
     /// in a thread, where the cache keeps working as before.
-    fn candidate(&self, f: FuncId) -> bool {
+    pub(super) fn candidate(&self, f: FuncId) -> bool {
         let graph = &self.model.graph;
         graph.closure[f as usize].is_some()
             && !graph.functions[f as usize].in_test
@@ -93,13 +93,14 @@ impl Planner<'_, '_> {
         })
     }
 
-    /// Functions with a native rewrite of their own become async. The rest of the
-    /// closure blocks only in ways a thread handles: it stays sync, and its async
-    /// callers run it in a thread.
+    /// Functions with a native rewrite of their own, or with concurrent blocking
+    /// work (see `concurrency`), become async. The rest of the closure blocks only
+    /// in ways a thread handles: it stays sync, and its async callers run it in a thread.
     pub(super) fn seed(&self) -> AsyncSet {
         let n = self.model.graph.functions.len();
         let mut set = AsyncSet::empty(n);
-        for f in (0..n as FuncId).filter(|&f| self.candidate(f) && self.has_native_call(f)) {
+        let seeds = (0..n as FuncId).filter(|&f| self.candidate(f) && self.has_native_call(f));
+        for f in seeds.chain(self.concurrent.iter().copied()) {
             set.insert(f);
         }
         set
@@ -146,8 +147,8 @@ impl Planner<'_, '_> {
     }
 
     /// Entry points such as a CLI `main` gain nothing from being async: when they
-    /// only call functions that keep sync wrappers and hold no loop to gather,
-    /// they stay as they are.
+    /// only call functions that keep sync wrappers and hold no loop to gather, they
+    /// stay as they are (unless their own work runs concurrently).
     pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable, gathers: &[LoopCandidate]) {
         let graph = &self.model.graph;
         for fi in 0..graph.functions.len() as FuncId {
@@ -169,7 +170,7 @@ impl Planner<'_, '_> {
                 _ => true,
             });
             let gathers_loop = gathers.iter().any(|g| g.function == fi);
-            if !called_from_async && !own_native && callees_wrapped && !gathers_loop {
+            if !called_from_async && !own_native && callees_wrapped && !gathers_loop && !self.concurrent.contains(&fi) {
                 set.remove(fi);
             }
         }

@@ -6,15 +6,19 @@
 //! independent parts can be proposed, validated and merged separately.
 //!
 //! [`build`] runs the phases in order: `closure` decides the async set (seeding,
-//! propagation, entry points, tests, async code that blocks), `group` splits it
-//! into independent plans, `assemble` makes each plan (functions, calls, gathers,
-//! clients, name), with `checks` saying what stops the rules drafter.
+//! with `concurrency` saying which concurrent work seeds it; propagation, entry
+//! points, tests, async code that blocks), `group` splits it into independent
+//! plans, `assemble` makes each plan (functions, calls, gathers, clients, name),
+//! with `checks` saying what stops the rules drafter. When nothing is planned,
+//! `unplanned` says why.
 
 mod assemble;
 mod checks;
 mod closure;
+mod concurrency;
 mod group;
 pub mod settings;
+mod unplanned;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,14 +35,17 @@ use crate::draft::mappings::{self, CallFacts, Description, Mapping};
 pub(crate) use checks::SAFE_DECORATORS;
 pub use closure::AsyncSet;
 use closure::CallTable;
+pub use concurrency::{ConcurrencyKind, ConcurrentWork};
 pub use settings::Settings;
+pub use unplanned::{NothingPlanned, Unplanned, nothing_planned};
 
 /// How a blocking call is rewritten: by a registered native mapping, or in a thread.
 #[derive(Clone, Copy)]
 pub enum CallRewrite {
     /// A faithful async equivalent (`time.sleep` → `await asyncio.sleep`).
     Native(&'static dyn Mapping),
-    /// `await asyncio.to_thread(f, ...)`: always behaviour-preserving.
+    /// `await run_in_thread(f, ...)` (the helper module's executor, sized to the
+    /// gathers' limit): always behaviour-preserving.
     Thread,
 }
 
@@ -55,7 +62,7 @@ impl CallRewrite {
     pub fn description(&self) -> Description {
         match self {
             CallRewrite::Native(mapping) => mapping.description(),
-            CallRewrite::Thread => Description::same("await asyncio.to_thread"),
+            CallRewrite::Thread => Description::same("await run_in_thread"),
         }
     }
 
@@ -280,7 +287,7 @@ pub struct Plan {
     /// Why it needs an LLM, failed or was skipped.
     pub reasons: Vec<String>,
     pub functions: Vec<PlanFunction>,
-    /// Sync functions kept as they are and awaited through `asyncio.to_thread` (thread-only I/O).
+    /// Sync functions kept as they are and awaited in a thread (`run_in_thread`, thread-only I/O).
     pub offloaded: Vec<String>,
     /// Offloaded functions that stay sync although they have native rewrites, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -323,23 +330,13 @@ impl Plan {
 }
 
 /// Build the plans for a repository from its analysis, in phases: seed the async
-/// set with functions that have a native rewrite, propagate it to callers, settle
-/// entry points, add the tests that must await, add async code that blocks, group
-/// the set into independent plans, and assemble each plan.
+/// set with functions that have a native rewrite or concurrent blocking work,
+/// propagate it to callers, settle entry points, add the tests that must await,
+/// add async code that blocks, group the set into independent plans, and
+/// assemble each plan.
 pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
-    let planner = Planner { model, settings, hierarchy: std::cell::OnceCell::new() };
-    let calls = CallTable::new(&model.graph);
-    // A loop whose items all pass through a rate limiter stays sequential: its
-    // throttle keeps the spacing, which a gather of the async limiter would not.
-    let mut gathers = loops::candidates(&model.index, &model.graph);
-    // A loop whose work is all in an inner loop is not gathered as a whole: the
-    // inner loop is a candidate of its own.
-    gathers.retain(|g| g.limited_by.is_none() && !g.nested);
-    let mut set = planner.seed();
-    planner.propagate(&mut set, &calls);
-    planner.settle_entry_points(&mut set, &calls, &gathers);
-    planner.convert_tests(&mut set, &calls);
-    planner.include_blocking_async_code(&mut set);
+    let gathers = gathered_loops(model);
+    let (planner, set, calls) = async_set(model, settings, &gathers);
     let groups = planner.group(&set);
     let throttles = loops::throttled(&model.index, &model.graph);
     let call_groups = independent_consecutive_calls::groups(&model.index, &model.graph, &|_| true);
@@ -360,12 +357,41 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     plans
 }
 
+/// The planner and the async set its phases decide, with the call table they used.
+fn async_set<'a, 'c>(
+    model: &'a Model<'c>,
+    settings: &'a Settings,
+    gathers: &[loops::LoopCandidate],
+) -> (Planner<'a, 'c>, AsyncSet, CallTable) {
+    let mut planner = Planner { model, settings, hierarchy: std::cell::OnceCell::new(), concurrent: BTreeSet::new() };
+    planner.concurrent = planner.concurrency_seeds(&planner.concurrent_work(gathers));
+    let calls = CallTable::new(&model.graph);
+    let mut set = planner.seed();
+    planner.propagate(&mut set, &calls);
+    planner.settle_entry_points(&mut set, &calls, gathers);
+    planner.convert_tests(&mut set, &calls);
+    planner.include_blocking_async_code(&mut set);
+    (planner, set, calls)
+}
+
+/// The loops the plans gather: RA105's candidates, except those whose items all
+/// pass through a rate limiter (they stay sequential: the throttle keeps the
+/// spacing, which a gather of the async limiter would not) and those whose work is
+/// all in an inner loop (the inner loop is a candidate of its own).
+fn gathered_loops(model: &Model<'_>) -> Vec<loops::LoopCandidate> {
+    let mut gathers = loops::candidates(&model.index, &model.graph);
+    gathers.retain(|g| g.limited_by.is_none() && !g.nested);
+    gathers
+}
+
 /// What every planning phase reads.
 struct Planner<'a, 'c> {
     model: &'a Model<'c>,
     settings: &'a Settings,
     /// Every repository class with bases → its repository bases; built on first need.
     hierarchy: std::cell::OnceCell<BTreeMap<ScopeRef, Vec<ScopeRef>>>,
+    /// Functions whose concurrent blocking work makes them async (see `concurrency`).
+    concurrent: BTreeSet<FuncId>,
 }
 
 impl<'a, 'c> Planner<'a, 'c> {

@@ -136,7 +136,7 @@ fn changes(facts: &Facts<'_>, bullet: &str, code: &dyn Fn(&str) -> String) -> St
             .collect(),
     );
     section(
-        "Kept sync, awaited through asyncio.to_thread:",
+        "Kept sync, awaited in a thread (run_in_thread):",
         plans.iter().flat_map(|p| &p.offloaded).map(|o| code(o)).collect(),
     );
     out

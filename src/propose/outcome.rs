@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::llm::client::CallUsage;
 use crate::llm::drafter::Outcome;
-use crate::plan::{Plan, PlanStatus};
+use crate::plan::{NothingPlanned, Plan, PlanStatus};
 use crate::validate::Check;
 
 /// Line counts of a diff.
@@ -42,6 +42,9 @@ pub struct Proposal {
     pub diff: String,
     pub stat: DiffStat,
     pub plans: Vec<Plan>,
+    /// When there is no plan: why not (absent when there are plans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_planned: Option<NothingPlanned>,
     /// Checks run on the draft and validation commands, with their results and durations.
     pub validation: Vec<Check>,
     /// Worth knowing, not failures (loops kept sequential, no LLM configured).

@@ -189,6 +189,68 @@ def test_use_task_group_selects_asyncio_task_group(monkeypatch: pytest.MonkeyPat
         assert len(made) == int(flag)
 
 
+# run_in_thread
+
+
+@pytest.mark.asyncio
+async def test_run_in_thread_returns_the_result_and_raises_the_error() -> None:
+    assert await MODULE.run_in_thread(divmod, 7, 2) == (3, 1)
+    assert await MODULE.run_in_thread(int, "ff", base=16) == 255
+    with pytest.raises(ZeroDivisionError):
+        await MODULE.run_in_thread(divmod, 1, 0)
+
+
+@pytest.mark.asyncio
+async def test_run_in_thread_uses_threads_of_its_own_as_many_as_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(MODULE, "THREADS", 12)
+    monkeypatch.setattr(MODULE, "_executor", None)
+    barrier = threading.Barrier(12, timeout=TIMEOUT)
+    names: Set[str] = set()
+
+    def meet() -> None:
+        # Only returns once 12 threads wait here at once: the default executor of a
+        # small machine (cpus + 4) would never get there.
+        names.add(threading.current_thread().name)
+        barrier.wait()
+
+    await asyncio.wait_for(asyncio.gather(*(MODULE.run_in_thread(meet) for _ in range(12))), TIMEOUT)
+    assert len(names) == 12 and all(n.startswith("async_bridge") for n in names)
+    executor = MODULE._executor
+    assert executor is not None and executor._max_workers == 12
+    executor.shutdown(wait=True)
+
+
+@pytest.mark.asyncio
+async def test_run_in_thread_copies_context_variables() -> None:
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("caller's")
+    assert await MODULE.run_in_thread(var.get) == "caller's"
+
+
+def test_run_in_thread_from_its_own_thread_does_not_wait_for_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A thread of the pool runs blocking code that drives a coroutine of its own
+    # (a sync wrapper), which runs blocking work in a thread again: with one thread
+    # in the pool, that must not wait for the pool.
+    monkeypatch.setattr(MODULE, "THREADS", 1)
+    monkeypatch.setattr(MODULE, "_executor", None)
+
+    def inner() -> str:
+        return threading.current_thread().name
+
+    def outer() -> str:
+        return str(MODULE.run_sync(MODULE.run_in_thread(inner), "outer_async"))
+
+    async def main() -> str:
+        return str(await asyncio.wait_for(MODULE.run_in_thread(outer), TIMEOUT))
+
+    assert not asyncio.run(main()).startswith("async_bridge")
+    MODULE._executor.shutdown(wait=True)
+
+
 # for_each_bounded
 
 

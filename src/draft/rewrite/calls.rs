@@ -144,10 +144,10 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
     }
 
-    /// `f(a, b)` → `await asyncio.to_thread(f, a, b)`.
+    /// `f(a, b)` → `await run_in_thread(f, a, b)`.
     pub(super) fn offload(&mut self, ci: u32, generator: bool) {
         let Some(node) = self.call_node(ci) else { return };
-        self.need_import("asyncio");
+        self.imports.helpers.insert("run_in_thread");
         if generator {
             // Only `list(gen())` can run whole in a thread.
             let Some(args) = node.parent().filter(|p| is_sole_argument_of(self.src, *p, "list")) else {
@@ -156,21 +156,23 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             };
             let outer = args.parent().expect("an argument list belongs to a call");
             let callee = outer.child_by_field_name("function").expect("a call has a function");
-            self.edits.replace(callee.start_byte(), args.start_byte() + 1, "asyncio.to_thread(list, ");
+            self.edits.replace(callee.start_byte(), args.start_byte() + 1, "run_in_thread(list, ");
             self.add_await(outer, "");
             return;
         }
         self.offload_call(node, None);
     }
 
-    /// Rewrite a call as `await asyncio.to_thread(callee, args...)`, with an extra keyword when given.
+    /// Rewrite a call as `await run_in_thread(callee, args...)`, with an extra keyword
+    /// when given: a thread of the helper module's executor, which has as many threads
+    /// as a gather runs items at once (asyncio's default executor may have fewer).
     pub(super) fn offload_call(&mut self, node: Node<'t>, extra_keyword: Option<String>) {
-        self.need_import("asyncio");
-        self.offload_call_with(node, extra_keyword, "asyncio.to_thread(");
+        self.imports.helpers.insert("run_in_thread");
+        self.offload_call_with(node, extra_keyword, "run_in_thread(");
     }
 
     /// Rewrite a call as `await <runner>callee, args...)`: `runner` is a thread
-    /// runner's name and open parenthesis (`asyncio.to_thread(`).
+    /// runner's name and open parenthesis (`run_in_thread(`, `to_thread_cached(`).
     pub(super) fn offload_call_with(&mut self, node: Node<'t>, extra_keyword: Option<String>, runner: &str) {
         let Some(args) = node.child_by_field_name("arguments") else { return };
         if args.kind() == "generator_expression" {

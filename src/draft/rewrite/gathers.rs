@@ -139,11 +139,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         // Names the loop binds become locals of the per-item function: the analysis
         // says which of them code outside the loop reads, and which an item reads
         // before binding them (the value an earlier item left).
-        if let Some(escape) = lp.escaping.first() {
-            return Err(format!("`{}` is assigned in the loop and used outside it", escape.name));
-        }
-        if let Some(carried) = lp.carried.iter().find(|a| a.kind == AccessKind::Bind && !a.path.contains('.')) {
-            return Err(format!("`{}` is read in the loop before it is assigned there", carried.path));
+        if let Some(why) = lp.item_state_escapes() {
+            return Err(why);
         }
         Ok((body, function))
     }

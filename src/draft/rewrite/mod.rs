@@ -40,7 +40,7 @@ use super::{KeptSequential, Refusal};
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
-use crate::analysis::summary::{AccessKind, CallSite, LoopInfo, LoopKind};
+use crate::analysis::summary::{CallSite, LoopInfo, LoopKind};
 use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings};
 pub use calls::CallEdit;
 use imports::ImportNeeds;

@@ -59,7 +59,7 @@ def wait_and_read(path: str) -> str:
 "#,
         r#"import asyncio
 from pathlib import Path
-from _async_bridge import run_sync
+from _async_bridge import run_in_thread, run_sync
 
 
 def read_config(path: str) -> str:
@@ -68,7 +68,7 @@ def read_config(path: str) -> str:
 
 async def wait_and_read_async(path: str) -> str:
     await asyncio.sleep(1)
-    return await asyncio.to_thread(read_config, path)
+    return await run_in_thread(read_config, path)
 
 
 def wait_and_read(path: str) -> str:
@@ -174,12 +174,12 @@ def fetch_after(url: str, delay: float) -> bytes:
 "#,
         r#"import asyncio
 import urllib.request
-from _async_bridge import run_sync
+from _async_bridge import run_in_thread, run_sync
 
 
 async def fetch_after_async(url: str, delay: float) -> bytes:
     await asyncio.sleep(delay)
-    response = await asyncio.to_thread(urllib.request.urlopen, url, timeout=30.0)
+    response = await run_in_thread(urllib.request.urlopen, url, timeout=30.0)
     return bytes(response.status)
 
 
@@ -205,12 +205,12 @@ def fetch(url: str) -> bytes:
         r#"import asyncio
 
 import requests
-from _async_bridge import run_sync
+from _async_bridge import run_in_thread, run_sync
 
 
 async def fetch_async(url: str) -> bytes:
     await asyncio.sleep(1)
-    return (await asyncio.to_thread(requests.get, url, verify=False, timeout=5)).content
+    return (await run_in_thread(requests.get, url, verify=False, timeout=5)).content
 
 
 def fetch(url: str) -> bytes:
@@ -296,12 +296,12 @@ def run(args: list[str]) -> int:
 "#,
         r#"import asyncio
 import subprocess
-from _async_bridge import run_sync
+from _async_bridge import run_in_thread, run_sync
 
 
 async def run_async(args: list[str]) -> int:
     await asyncio.sleep(1)
-    return (await asyncio.to_thread(subprocess.run, args, shell=False, timeout=30.0)).returncode
+    return (await run_in_thread(subprocess.run, args, shell=False, timeout=30.0)).returncode
 
 
 def run(args: list[str]) -> int:
