@@ -14,8 +14,6 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Mutex;
@@ -124,3 +122,27 @@ fn bench(name: &str, project: &Path) -> f64 {
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.
+
+/// An ABC whose `send` two subclasses implement with HTTP and one with a list:
+/// the base, every override (a twin for the one without I/O) and the dispatcher
+/// convert together, and the dispatcher's loop becomes a bounded gather.
+#[test]
+fn hierarchy() {
+    let doc = propose_shape(&Shape {
+        name: "hierarchy",
+        min_speedup: 3.0,
+        in_diff: &[
+            "    @abc.abstractmethod\n+    async def send_async(self, message: str) -> bool:",
+            "+    async def send_async(self, message: str) -> bool:\n+        \"\"\"Async twin of `send`",
+            "+        accepted = await notifier.send_async(message)",
+        ],
+    });
+    let twins: Vec<&str> = doc["plans"][0]["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["twin"] == "direct")
+        .map(|f| f["qualname"].as_str().unwrap())
+        .collect();
+    assert_eq!(twins, ["notify.notifiers.MemoryNotifier.send"], "{doc:#}");
+}

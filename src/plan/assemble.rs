@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
-    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, PlanThrottle, Planner,
+    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, PlanThrottle, Planner, Twin,
     short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
@@ -16,6 +16,8 @@ use crate::analysis::loops::{LoopCandidate, Throttled};
 /// What a plan is made from besides its functions.
 pub struct Context<'a> {
     pub set: &'a AsyncSet,
+    /// Hierarchy members that only gain an async twin.
+    pub twins: &'a AsyncSet,
     pub calls: &'a CallTable,
     pub clients: &'a Clients,
     pub gathers: &'a [LoopCandidate],
@@ -40,6 +42,10 @@ impl Planner<'_, '_> {
             offloaded_ids: BTreeSet::new(),
         };
         for &fid in funcs {
+            if cx.twins.contains(fid) {
+                self.add_twin(&mut plan, fid);
+                continue;
+            }
             self.add_function(&mut plan, fid, cx);
             self.add_calls(&mut plan, fid, cx.set);
         }
@@ -75,6 +81,7 @@ impl Planner<'_, '_> {
             generator: f.is_generator,
             test: f.in_test && !f.is_async,
             already_async: f.is_async,
+            twin: None,
             id: fid,
         });
         if keeps_name
@@ -107,6 +114,37 @@ impl Planner<'_, '_> {
                     wrapper_id: w,
                 });
             }
+        }
+    }
+
+    /// A hierarchy member that stays as it is and gains an async twin returning its
+    /// result: in a thread when it blocks (a test double the rules do not convert).
+    fn add_twin(&self, plan: &mut Plan, fid: FuncId) {
+        let graph = &self.model.graph;
+        let f = &graph.functions[fid as usize];
+        let module = &self.model.index.modules[f.at.module as usize];
+        let scope = &module.summary.scopes[f.at.scope as usize];
+        let async_name = self.settings.async_name(&f.name);
+        let twin = if graph.closure[fid as usize].is_some() { Twin::Thread } else { Twin::Direct };
+        plan.functions.push(PlanFunction {
+            qualname: f.qualname.clone(),
+            path: module.rel.clone(),
+            line: scope.pos.line,
+            async_name: async_name.clone(),
+            wrapper: false,
+            generator: f.is_generator,
+            test: false,
+            already_async: false,
+            twin: Some(twin),
+            id: fid,
+        });
+        if let Some(parent) = scope.parent
+            && module.summary.scopes[parent as usize].bindings.iter().any(|b| b.name == async_name)
+        {
+            plan.reasons.push(format!("{}: the name `{async_name}` for its async twin is already taken", f.qualname));
+        }
+        if f.is_generator {
+            plan.reasons.push(format!("{}: a generator's async twin would have to be an async generator", f.qualname));
         }
     }
 
@@ -255,7 +293,8 @@ impl Planner<'_, '_> {
                 })
             })
             .collect();
-        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test && !f.already_async).collect();
+        let product: Vec<&PlanFunction> =
+            roots.iter().copied().filter(|f| !f.test && !f.already_async && f.twin.is_none()).collect();
         let roots = if product.is_empty() { roots } else { product };
         let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
         let only_calls = named.iter().all(|f| f.already_async);

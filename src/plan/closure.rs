@@ -99,9 +99,20 @@ impl Planner<'_, '_> {
         set
     }
 
-    /// Every candidate caller of an async function becomes async too.
-    pub(super) fn propagate(&self, set: &mut AsyncSet, calls: &CallTable) {
-        let mut queue: Vec<FuncId> = set.members().collect();
+    /// Propagate to callers and join class hierarchies until neither adds a function.
+    pub(super) fn grow(&self, set: &mut AsyncSet, twins: &mut AsyncSet, calls: &CallTable) {
+        loop {
+            self.propagate(set, twins, calls);
+            if !self.join_hierarchies(set, twins) {
+                break;
+            }
+        }
+    }
+
+    /// Every candidate caller of an async function becomes async too. A twin's
+    /// callers do not: its sync method stays as it was.
+    pub(super) fn propagate(&self, set: &mut AsyncSet, twins: &AsyncSet, calls: &CallTable) {
+        let mut queue: Vec<FuncId> = set.members().filter(|&g| !twins.contains(g)).collect();
         while let Some(g) = queue.pop() {
             for &(f, _, _) in &calls.callers[g as usize] {
                 if self.candidate(f) && set.insert(f) {
@@ -111,16 +122,72 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// A class hierarchy converts together: when a method of the set overrides or
+    /// is overridden by others, callers through the base may run any of them, so
+    /// every one gains its async version under the same name. Members of the
+    /// closure are converted; the rest (no I/O, or test doubles) become twins: an
+    /// async method beside the sync one that returns its result. Whether anything
+    /// was added.
+    pub(super) fn join_hierarchies(&self, set: &mut AsyncSet, twins: &mut AsyncSet) -> bool {
+        let mut added = false;
+        let methods: Vec<FuncId> = set.members().filter(|&f| !twins.contains(f)).collect();
+        for f in methods {
+            for g in self.family(f) {
+                if set.contains(g) || self.model.graph.functions[g as usize].is_async {
+                    continue;
+                }
+                set.insert(g);
+                if !self.candidate(g) {
+                    twins.insert(g);
+                }
+                added = true;
+            }
+        }
+        added
+    }
+
+    /// The methods `f` overrides or is overridden by, through any number of steps
+    /// in either direction (siblings included), without `f`.
+    pub(super) fn family(&self, f: FuncId) -> Vec<FuncId> {
+        let graph = &self.model.graph;
+        let overriders = self.overriders.get_or_init(|| {
+            let mut by_base = vec![Vec::new(); graph.functions.len()];
+            for g in 0..graph.functions.len() as FuncId {
+                for &b in graph.overridden.of(g) {
+                    by_base[b as usize].push(g);
+                }
+            }
+            by_base
+        });
+        let mut seen = BTreeSet::from([f]);
+        let mut queue = vec![f];
+        while let Some(g) = queue.pop() {
+            for &h in graph.overridden.of(g).iter().chain(&overriders[g as usize]) {
+                if seen.insert(h) {
+                    queue.push(h);
+                }
+            }
+        }
+        seen.remove(&f);
+        seen.into_iter().collect()
+    }
+
     /// Whether an async function keeps its sync name as a wrapper: it is an entry
     /// point, or something that stays sync calls it, or nothing visibly calls it
     /// (a callback, `getattr`, an override), so the old name has to keep working.
+    /// A method of a hierarchy always does: every member's async version has to
+    /// have the same name, and its twins keep theirs.
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
-        matches!(
-            f.entry_point,
-            Some(EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand)
-        ) || calls.outside[g as usize] > 0
+        (f.is_method && !self.family(g).is_empty())
+            || matches!(
+                f.entry_point,
+                Some(
+                    EntryPoint::PublicApi | EntryPoint::MainBlock | EntryPoint::ConsoleScript | EntryPoint::CliCommand
+                )
+            )
+            || calls.outside[g as usize] > 0
             || callers.iter().any(|&(c, _, _)| !set.contains(c) && !self.is_test_function(c))
             || (callers.is_empty() && calls.outside[g as usize] == 0)
     }

@@ -20,7 +20,7 @@ pub struct Groups {
 }
 
 impl Planner<'_, '_> {
-    pub(super) fn group(&self, set: &AsyncSet) -> Groups {
+    pub(super) fn group(&self, set: &AsyncSet, twins: &AsyncSet) -> Groups {
         let graph = &self.model.graph;
         let mut groups = UnionFind::new(graph.functions.len());
         let mut clients = Clients::new();
@@ -32,6 +32,13 @@ impl Planner<'_, '_> {
                 {
                     groups.union(fi as usize, g as usize);
                 }
+            }
+            // A hierarchy converts together: its members share their callers.
+            for g in self.family(fi).into_iter().filter(|&g| set.contains(g)) {
+                groups.union(fi as usize, g as usize);
+            }
+            if twins.contains(fi) {
+                continue;
             }
             if let Some(client) = self.client_of(fi) {
                 clients.entry((client.module, client.class_scope, client.attribute.clone())).or_insert(client);

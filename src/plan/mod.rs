@@ -113,8 +113,22 @@ pub struct PlanFunction {
     pub test: bool,
     /// Already `async def`: only its calls change.
     pub already_async: bool,
+    /// A method of a converted hierarchy that needs no conversion of its own: it
+    /// stays as it is and gains an async twin under `async_name` returning its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<Twin>,
     #[serde(skip)]
     pub id: FuncId,
+}
+
+/// How a twin gets the sync method's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Twin {
+    /// Calls it directly: it does no blocking I/O.
+    Direct,
+    /// Runs it in a thread: it blocks, but the rules do not convert it (test code).
+    Thread,
 }
 
 /// A blocking call the plan replaces.
@@ -257,14 +271,16 @@ impl Plan {
 /// entry points, add the tests that must await, add async code that blocks, group
 /// the set into independent plans, and assemble each plan.
 pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
-    let planner = Planner { model, settings, hierarchy: std::cell::OnceCell::new() };
+    let planner =
+        Planner { model, settings, hierarchy: std::cell::OnceCell::new(), overriders: std::cell::OnceCell::new() };
     let calls = CallTable::new(&model.graph);
     let mut set = planner.seed();
-    planner.propagate(&mut set, &calls);
+    let mut twins = AsyncSet::empty(model.graph.functions.len());
+    planner.grow(&mut set, &mut twins, &calls);
     planner.settle_entry_points(&mut set, &calls);
     planner.convert_tests(&mut set, &calls);
     planner.include_blocking_async_code(&mut set);
-    let groups = planner.group(&set);
+    let groups = planner.group(&set, &twins);
     // A loop whose items all pass through a rate limiter stays sequential: its
     // throttle keeps the spacing, which a gather of the async limiter would not.
     let mut gathers = loops::candidates(&model.index, &model.graph);
@@ -274,6 +290,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     let throttles = loops::throttled(&model.index, &model.graph);
     let cx = assemble::Context {
         set: &set,
+        twins: &twins,
         calls: &calls,
         clients: &groups.clients,
         gathers: &gathers,
@@ -294,6 +311,8 @@ struct Planner<'a, 'c> {
     settings: &'a Settings,
     /// Every repository class with bases → its repository bases; built on first need.
     hierarchy: std::cell::OnceCell<BTreeMap<ScopeRef, Vec<ScopeRef>>>,
+    /// Per method, the methods that override it; built on first need.
+    overriders: std::cell::OnceCell<Vec<Vec<FuncId>>>,
 }
 
 impl<'a, 'c> Planner<'a, 'c> {

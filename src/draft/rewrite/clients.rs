@@ -135,6 +135,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     generator: false,
                     test: false,
                     already_async: false,
+                    twin: None,
                     id: m,
                 };
                 closing = Some(pf.async_name.clone());

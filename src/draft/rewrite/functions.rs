@@ -64,6 +64,68 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.edits.insert(outer.end_byte(), wrapper);
     }
 
+    /// A hierarchy member that stays as it is gains an async twin after it, so that
+    /// callers through the base class can await whichever subclass they get:
+    /// `async def send_async(self, m) -> bool: return self.send(m)` (in a thread
+    /// when the method blocks).
+    pub(super) fn add_twin(&mut self, id: FuncId, pf: &PlanFunction) {
+        let Some(def) = self.function_node(id) else {
+            self.fail(0, format!("cannot find the definition of {}", pf.qualname));
+            return;
+        };
+        let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
+        let ind = indent_at(self.src, outer.start_byte()).to_string();
+        let body_ind = format!("{ind}{}", self.unit);
+        let nl = self.nl;
+        let (decorators, is_static) = self.describing_decorators(outer, &ind);
+        let Some(params) = def.child_by_field_name("parameters") else { return };
+        let params_text = text(self.src, params);
+        let arrow =
+            def.child_by_field_name("return_type").map(|r| format!(" -> {}", text(self.src, r))).unwrap_or_default();
+        let name = &self.job.model.graph.functions[id as usize].name;
+        let (receiver, args) = call_arguments(self.src, params, self.is_method(id) && !is_static);
+        let receiver = match receiver {
+            Some(first) => format!("{first}."),
+            None => format!("{}.", self.class_name(id).unwrap_or_default()),
+        };
+        let call = match pf.twin {
+            Some(Twin::Thread) => {
+                self.need_import("asyncio");
+                let mut all = vec![format!("{receiver}{name}")];
+                all.extend(args);
+                format!("await asyncio.to_thread({})", all.join(", "))
+            }
+            _ => format!("{receiver}{name}({})", args.join(", ")),
+        };
+        let twin = format!(
+            "{nl}{nl}{ind}{decorators}async def {}{params_text}{arrow}:{nl}{body_ind}\"\"\"Async twin of `{name}`, for callers through the base class.\"\"\"{nl}{body_ind}return {call}",
+            pf.async_name
+        );
+        self.edits.insert(outer.end_byte(), twin);
+    }
+
+    /// The decorators of a definition that describe the method rather than wrap it
+    /// (`@staticmethod`, `@abstractmethod`), each followed by a new line at `ind`,
+    /// and whether it is a static method.
+    fn describing_decorators(&self, outer: Node<'t>, ind: &str) -> (String, bool) {
+        let mut decorators = String::new();
+        let mut is_static = false;
+        if outer.kind() != "decorated_definition" {
+            return (decorators, is_static);
+        }
+        let mut c = outer.walk();
+        for d in outer.named_children(&mut c).filter(|n| n.kind() == "decorator") {
+            let t = text(self.src, d);
+            is_static |= t.trim() == "@staticmethod";
+            let name = t.trim().trim_start_matches('@');
+            let last = name.rsplit('.').next().unwrap_or(name);
+            if ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+                decorators.push_str(&format!("{t}{}{ind}", self.nl));
+            }
+        }
+        (decorators, is_static)
+    }
+
     pub(super) fn is_method(&self, id: FuncId) -> bool {
         self.job.model.graph.functions[id as usize].is_method
     }
