@@ -327,6 +327,7 @@ cases!(
     generators,
     formatting,
     overrides,
+    properties,
     needs_llm,
     untouched,
     task_group,

@@ -146,3 +146,28 @@ fn hierarchy() {
         .collect();
     assert_eq!(twins, ["notify.notifiers.MemoryNotifier.send"], "{doc:#}");
 }
+
+/// A client whose `__init__` signs in over HTTP, with a property and a cached
+/// property that fetch: construction stays sync and runs in a thread, the
+/// properties gain async methods that the batch loop awaits (the cached one
+/// sharing its cache), and a property without I/O stays as it is.
+#[test]
+fn init_property() {
+    let doc = propose_shape(&Shape {
+        name: "init_property",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+        client = await asyncio.to_thread(AccountClient, base_url, account, secret)",
+            "+    async def balance_async(self) -> int:",
+            "+    @property\n+    def balance(self) -> int:",
+            "+        if \"owner\" in self.__dict__:",
+            "+    @cached_property\n+    def owner(self) -> str:",
+            "+        owner = await client.owner_async()",
+        ],
+    });
+    let plan = &doc["plans"][0];
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 1, "the properties join their reader's plan: {doc:#}");
+    assert_eq!(plan["offloaded"][0], "accounts.client.AccountClient.__init__", "{doc:#}");
+    let diff = doc["diff"].as_str().unwrap();
+    assert!(!diff.contains("label_async"), "a property without I/O stays as it is:\n{diff}");
+}

@@ -32,12 +32,13 @@ from typing import (
     Sequence,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
 __all__ = [
     "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
-    "shared_ssl_context", "run_process",
+    "shared_ssl_context", "run_process", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -254,6 +255,16 @@ async def for_each_bounded(
 async def collect(agen: AsyncIterable[T]) -> list[T]:
     """Gather an async iterable into a list, for blocking wrappers of generators."""
     return [item async for item in agen]
+
+
+def remember(cache: dict[str, Any], name: str, value: T) -> T:
+    """Store `value` in a `functools.cached_property` cache (the instance's
+    `__dict__`) for the property's async method, and return what the cache holds.
+
+    The first value stored wins: the method awaited twice at once on one object
+    may fetch twice (as two threads reading the property may), never after that.
+    """
+    return cast(T, cache.setdefault(name, value))
 
 
 _ssl_context: ssl.SSLContext | None = None

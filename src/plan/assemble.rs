@@ -82,6 +82,7 @@ impl Planner<'_, '_> {
             test: f.in_test && !f.is_async,
             already_async: f.is_async,
             twin: None,
+            property: self.property_kind(fid),
             id: fid,
         });
         if keeps_name
@@ -136,6 +137,7 @@ impl Planner<'_, '_> {
             test: false,
             already_async: false,
             twin: Some(twin),
+            property: self.property_kind(fid),
             id: fid,
         });
         if let Some(parent) = scope.parent

@@ -48,6 +48,18 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// `property` or `cached_property` when `fid` is a getter decorated so (the
+    /// decorator's last name as written, which the drafter moves to the wrapper).
+    pub(super) fn property_kind(&self, fid: FuncId) -> Option<&'static str> {
+        let f = &self.model.graph.functions[fid as usize];
+        let scope = &self.model.index.modules[f.at.module as usize].summary.scopes[f.at.scope as usize];
+        scope.decorators.iter().find_map(|d| match d.iter().rev().find(|s| *s != "()").map(|s| s.as_str()) {
+            Some("property") if f.is_method => Some("property"),
+            Some("cached_property") if f.is_method => Some("cached_property"),
+            _ => None,
+        })
+    }
+
     /// A nested function decorated with `functools.wraps(...)`: a decorator's wrapper.
     pub(super) fn is_wraps_wrapper(&self, fid: FuncId) -> bool {
         let f = &self.model.graph.functions[fid as usize];
@@ -113,6 +125,11 @@ impl Planner<'_, '_> {
                 continue;
             }
             let last = decorator.iter().rev().find(|s| *s != "()").map(|s| s.as_str()).unwrap_or("");
+            // A getter becomes an async method under the async name, and the property
+            // a sync wrapper of it; setters and deleters cannot be awaited at all.
+            if matches!(last, "property" | "cached_property") && !f.is_generator {
+                continue;
+            }
             if matches!(last, "property" | "cached_property" | "setter" | "getter" | "deleter") {
                 return Some("a property cannot be awaited: it has to become an async method".to_string());
             }

@@ -67,9 +67,21 @@ impl Planner<'_, '_> {
     /// Library code of the blocking closure that may become async. A decorator's
     /// `functools.wraps` wrapper serves sync functions too: it is never converted
     /// itself; it gains an async twin when it decorates an async function.
+    /// A sync dunder (`__init__`, `__enter__`) is never converted either: Python
+    /// calls it synchronously, so it keeps its I/O and async callers run it (the
+    /// construction of the object, for `__init__`) in a thread.
     fn candidate(&self, f: FuncId) -> bool {
         let graph = &self.model.graph;
-        graph.closure[f as usize].is_some() && !graph.functions[f as usize].in_test && !self.is_wraps_wrapper(f)
+        graph.closure[f as usize].is_some()
+            && !graph.functions[f as usize].in_test
+            && !self.is_wraps_wrapper(f)
+            && !self.is_sync_dunder(f)
+    }
+
+    /// A sync method Python calls by its dunder name (`__init__`, `__enter__`, `__iter__`).
+    pub(super) fn is_sync_dunder(&self, f: FuncId) -> bool {
+        let func = &self.model.graph.functions[f as usize];
+        func.is_method && !func.is_async && func.name.starts_with("__") && func.name.ends_with("__")
     }
 
     /// A sync pytest test function.
@@ -133,7 +145,7 @@ impl Planner<'_, '_> {
         let methods: Vec<FuncId> = set.members().filter(|&f| !twins.contains(f)).collect();
         for f in methods {
             for g in self.family(f) {
-                if set.contains(g) || self.model.graph.functions[g as usize].is_async {
+                if set.contains(g) || self.model.graph.functions[g as usize].is_async || self.is_sync_dunder(g) {
                     continue;
                 }
                 set.insert(g);
@@ -176,7 +188,8 @@ impl Planner<'_, '_> {
     /// point, or something that stays sync calls it, or nothing visibly calls it
     /// (a callback, `getattr`, an override), so the old name has to keep working.
     /// A method of a hierarchy always does: every member's async version has to
-    /// have the same name, and its twins keep theirs.
+    /// have the same name, and its twins keep theirs. So does a property: reading
+    /// it is no call the analysis sees, so code outside the plan may read it.
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
@@ -246,7 +259,11 @@ impl Planner<'_, '_> {
                 !self.call(f.at.module, ci).in_lambda
                     && match &graph.targets[f.at.module as usize][ci as usize] {
                         CallTarget::Blocking(_) => true,
-                        CallTarget::Repo(g) => set.contains(*g) || self.candidate(*g),
+                        CallTarget::Repo(g) => {
+                            set.contains(*g)
+                                || self.candidate(*g)
+                                || (self.is_sync_dunder(*g) && graph.closure[*g as usize].is_some())
+                        }
                         _ => false,
                     }
             });

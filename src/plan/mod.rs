@@ -117,6 +117,10 @@ pub struct PlanFunction {
     /// stays as it is and gains an async twin under `async_name` returning its result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub twin: Option<Twin>,
+    /// A property getter (`property` or `cached_property`): the property stays, a
+    /// sync wrapper of the async method that converted readers await instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<&'static str>,
     #[serde(skip)]
     pub id: FuncId,
 }

@@ -136,6 +136,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     test: false,
                     already_async: false,
                     twin: None,
+                    property: None,
                     id: m,
                 };
                 closing = Some(pf.async_name.clone());

@@ -25,7 +25,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 // the function (a retry) already wraps the async version the wrapper calls.
                 let name = t.trim().trim_start_matches('@');
                 let last = name.rsplit('.').next().unwrap_or(name);
-                if ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+                // A property's getter becomes the async method; the wrapper is the property.
+                let property = pf.property.is_some() && ["property", "cached_property"].contains(&last);
+                if property || ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
                     decorators.push_str(&format!("{t}{nl}{ind}"));
                 }
             }
@@ -89,6 +91,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             None => format!("{}.", self.class_name(id).unwrap_or_default()),
         };
         let call = match pf.twin {
+            // A property's twin reads it.
+            Some(Twin::Thread) if pf.property.is_some() => {
+                self.need_import("asyncio");
+                format!("await asyncio.to_thread(getattr, {}, \"{name}\")", receiver.trim_end_matches('.'))
+            }
+            _ if pf.property.is_some() => format!("{receiver}{name}"),
             Some(Twin::Thread) => {
                 self.need_import("asyncio");
                 let mut all = vec![format!("{receiver}{name}")];

@@ -11,6 +11,7 @@
 //! - `calls`: awaits, threads, and the native mappings' call edits;
 //! - `clients`: client attributes, `async with` clients, `__aenter__`;
 //! - `decorators`: async twins of repository decorators' wrappers;
+//! - `properties`: property getters that become async methods, and their readers;
 //! - `statements`: consumers of async generators, generator expressions;
 //! - `gathers`: loops and comprehensions run as bounded gathers;
 //! - `imports`: what the edits need imported, and what they left unused.
@@ -21,6 +22,7 @@ mod decorators;
 mod functions;
 mod gathers;
 mod imports;
+mod properties;
 mod statements;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -164,6 +166,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for (id, pf) in self.local_plan_functions(true) {
             self.add_twin(id, pf);
         }
+        self.convert_properties();
         self.convert_clients();
         self.convert_decorators();
         self.mark_async_withs();
