@@ -328,6 +328,7 @@ cases!(
     formatting,
     overrides,
     properties,
+    context_managers,
     needs_llm,
     untouched,
     task_group,

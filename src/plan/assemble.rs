@@ -38,6 +38,7 @@ impl Planner<'_, '_> {
             throttles: Vec::new(),
             clients: Vec::new(),
             decorators: Vec::new(),
+            context_managers: Vec::new(),
             files: Vec::new(),
             offloaded_ids: BTreeSet::new(),
         };
@@ -52,8 +53,14 @@ impl Planner<'_, '_> {
         self.add_gathers(&mut plan, funcs, cx.gathers);
         self.add_throttles(&mut plan, funcs, cx.throttles);
         self.add_clients(&mut plan, funcs, cx.clients);
-        let files: BTreeSet<&String> =
-            plan.functions.iter().map(|f| &f.path).chain(plan.decorators.iter().map(|d| &d.path)).collect();
+        self.add_context_managers(&mut plan, funcs, cx);
+        let files: BTreeSet<&String> = plan
+            .functions
+            .iter()
+            .map(|f| &f.path)
+            .chain(plan.decorators.iter().map(|d| &d.path))
+            .chain(plan.context_managers.iter().map(|c| &c.path))
+            .collect();
         plan.files = files.into_iter().cloned().collect();
         self.name_plan(&mut plan, funcs);
         if !plan.reasons.is_empty() {
@@ -273,6 +280,55 @@ impl Planner<'_, '_> {
                         ));
                     }
                 }
+            }
+        }
+    }
+
+    /// Classes the plan's functions construct whose `__enter__` or `__exit__`
+    /// blocks: they gain `__aenter__`/`__aexit__` for `async with` in converted code.
+    /// One that has `__aenter__` already, or whose client attribute the plan
+    /// converts (that gives it its own), is left alone.
+    fn add_context_managers(&self, plan: &mut Plan, funcs: &[FuncId], cx: &Context<'_>) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for &fid in funcs.iter().filter(|&&f| !cx.twins.contains(f)) {
+            let f = &graph.functions[fid as usize];
+            for &ci in &f.calls {
+                let CallTarget::Repo(init) = graph.targets[f.at.module as usize][ci as usize] else { continue };
+                let init = &graph.functions[init as usize];
+                let scopes = &index.modules[init.at.module as usize].summary.scopes;
+                let Some(class) = scopes[init.at.scope as usize].parent.filter(|_| init.name == "__init__") else {
+                    continue;
+                };
+                let method = |name: &str| {
+                    graph.functions.iter().position(|g| {
+                        g.at.module == init.at.module
+                            && g.name == name
+                            && scopes[g.at.scope as usize].parent == Some(class)
+                    })
+                };
+                let blocks = |name: &str| method(name).is_some_and(|g| graph.closure[g].is_some());
+                let (enter_blocks, exit_blocks) = (blocks("__enter__"), blocks("__exit__"));
+                let owned = cx.clients.keys().any(|(m, c, _)| *m == init.at.module && *c == class);
+                if !(enter_blocks || exit_blocks)
+                    || method("__enter__").is_none()
+                    || method("__exit__").is_none()
+                    || method("__aenter__").is_some()
+                    || owned
+                    || plan.context_managers.iter().any(|c| c.module == init.at.module && c.class_scope == class)
+                {
+                    continue;
+                }
+                let module = &index.modules[init.at.module as usize];
+                plan.context_managers.push(super::PlanContextManager {
+                    class: module.qualname(class),
+                    path: module.rel.clone(),
+                    line: scopes[class as usize].pos.line,
+                    enter_blocks,
+                    exit_blocks,
+                    module: init.at.module,
+                    class_scope: class,
+                });
             }
         }
     }

@@ -199,6 +199,25 @@ pub struct PlanClient {
     pub class_scope: u32,
 }
 
+/// A class whose `__enter__` or `__exit__` blocks, constructed by converted code:
+/// it gains `__aenter__`/`__aexit__` running them (in a thread when they block),
+/// and converted code enters it with `async with`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanContextManager {
+    /// `pkg.db.Session`.
+    pub class: String,
+    pub path: String,
+    pub line: u32,
+    /// `__enter__` blocks (it runs in a thread); otherwise `__aenter__` calls it.
+    pub enter_blocks: bool,
+    /// `__exit__` blocks (it runs in a thread); otherwise `__aexit__` calls it.
+    pub exit_blocks: bool,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub class_scope: u32,
+}
+
 /// A repository decorator (a `functools.wraps` wrapper) that learns coroutine functions.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanDecorator {
@@ -247,6 +266,9 @@ pub struct Plan {
     pub throttles: Vec<PlanThrottle>,
     pub clients: Vec<PlanClient>,
     pub decorators: Vec<PlanDecorator>,
+    /// Context-manager classes that gain `__aenter__`/`__aexit__`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_managers: Vec<PlanContextManager>,
     /// Files the plan touches.
     pub files: Vec<String>,
     #[serde(skip)]

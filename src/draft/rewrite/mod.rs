@@ -10,6 +10,7 @@
 //! - `functions`: `def` → `async def`, sync wrappers, async generators;
 //! - `calls`: awaits, threads, and the native mappings' call edits;
 //! - `clients`: client attributes, `async with` clients, `__aenter__`;
+//! - `context_managers`: `__aenter__`/`__aexit__` for classes whose `__enter__` blocks;
 //! - `decorators`: async twins of repository decorators' wrappers;
 //! - `properties`: property getters that become async methods, and their readers;
 //! - `statements`: consumers of async generators, generator expressions;
@@ -18,6 +19,7 @@
 
 mod calls;
 mod clients;
+mod context_managers;
 mod decorators;
 mod functions;
 mod gathers;
@@ -167,6 +169,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.add_twin(id, pf);
         }
         self.convert_properties();
+        self.convert_context_managers();
         self.convert_clients();
         self.convert_decorators();
         self.mark_async_withs();

@@ -195,7 +195,7 @@ fn returns_of(body: Node) -> Vec<Node> {
 }
 
 /// `a.b.c` as its names, when the expression is a plain dotted chain.
-fn chain_of(src: &str, node: Node) -> Option<Vec<Name>> {
+pub(super) fn chain_of(src: &str, node: Node) -> Option<Vec<Name>> {
     match node.kind() {
         "identifier" => Some(vec![Name::new(text(src, node))]),
         "attribute" => {
