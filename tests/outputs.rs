@@ -27,12 +27,13 @@ fn normalize(text: &str, repo: &Path) -> String {
     let masks: &[(&str, &str)] = &[
         // A run's log folder is named after its start time and pid.
         (r"logs/[0-9A-Za-z_-]+", "logs/[RUN]"),
+        // Durations first (the digits of `1.2345678` would pass for a short id):
+        // JSON fields ending in _ms or _s, and `1.2 s` / `35 ms` in text.
+        (r#""([a-z_]*_(?:ms|s))": [0-9.e+-]+"#, "\"$1\": [N]"),
+        (r"\b[0-9]+(?:\.[0-9]+)? (s|ms)\b", "[N] $1"),
         // Commit ids, full and abbreviated (git log, branch lines, JSON).
         (r"\b[0-9a-f]{40}\b", "[SHA]"),
         (r"\b[0-9a-f]{7,12}\b", "[SHORT-SHA]"),
-        // Durations: JSON fields ending in _ms or _s, and `1.2 s` / `35 ms` in text.
-        (r#""([a-z_]*_(?:ms|s))": [0-9.e+-]+"#, "\"$1\": [N]"),
-        (r"\b[0-9]+(?:\.[0-9]+)? (s|ms)\b", "[N] $1"),
         // SARIF and JSON timestamps.
         (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?", "[TIME]"),
     ];

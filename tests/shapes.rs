@@ -123,6 +123,44 @@ fn bench(name: &str, project: &Path) -> f64 {
 
 // One test per shape, each with its project under tests/projects/<name>/.
 
+/// A click command holding the batch loop: the command stays a click command (a
+/// sync shell carrying its decorators and help text) that runs the async body.
+#[test]
+fn click_command() {
+    let doc = propose_shape(&Shape {
+        name: "click_command",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+@click.command()\n",
+            "+async def check_async(",
+            "+    run_sync(check_async(codes, api, as_json, timeout), \"check_async\")",
+            "for_each_bounded(",
+        ],
+    });
+    let functions = doc["plans"][0]["functions"].as_array().unwrap();
+    assert!(
+        functions.iter().any(|f| f["qualname"] == "stockcheck.cli.check" && f["sync_shell"] == true),
+        "the command is not planned as a sync shell: {functions:#?}"
+    );
+}
+
+/// An `lru_cache`d fetcher called from a batch loop: it stays sync (a cache of its
+/// async version would hold coroutines) and the gathered loop awaits it through a
+/// thread, concurrent calls with the same arguments taking turns on its cache.
+#[test]
+fn cached_fetch() {
+    let doc = propose_shape(&Shape {
+        name: "cached_fetch",
+        min_speedup: 1.8,
+        in_diff: &["+    rate = await to_thread_cached(exchange_rate, api, shipment.currency)", "for_each_bounded("],
+    });
+    let diff = doc["diff"].as_str().unwrap_or_default();
+    assert!(!diff.contains("def exchange_rate"), "the cached function changed:\n{diff}");
+    let kept = &doc["plans"][0]["kept_sync"];
+    assert_eq!(kept[0]["function"], "ratecard.pricing.exchange_rate", "{doc:#}");
+    assert!(kept[0]["why"].as_str().unwrap_or_default().contains("coroutine"), "{kept:#}");
+}
+
 /// An ABC whose `send` two subclasses implement with HTTP and one with a list:
 /// the base, every override (a twin for the one without I/O) and the dispatcher
 /// convert together, and the dispatcher's loop becomes a bounded gather.

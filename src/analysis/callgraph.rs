@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::catalog::ApiMatch;
 use super::index::{Index, ModId, ScopeRef, Value};
-use super::summary::{CallSite, ScopeKind};
+use super::summary::{CallSite, Name, ScopeKind};
 
 /// Index of a function in [`CallGraph::functions`].
 pub type FuncId = u32;
@@ -35,6 +35,32 @@ pub enum CallTarget {
     /// Something external that does not block (as far as the catalog knows).
     External(super::intern::Name),
     Unknown,
+}
+
+/// The caller of a call site made outside any function.
+const NO_CALLER: FuncId = FuncId::MAX;
+
+/// Which function makes each call site of module `m` ([`NO_CALLER`] outside
+/// functions), adding each call to its function's list.
+fn module_callers(
+    index: &Index<'_>,
+    m: ModId,
+    func_ids: &rustc_hash::FxHashMap<ScopeRef, FuncId>,
+    functions: &mut [Function],
+) -> Box<[FuncId]> {
+    let module = &index.modules[m as usize];
+    let scopes = &module.summary.scopes;
+    let mut per_call = Vec::with_capacity(module.summary.calls.len());
+    for (ci, call) in module.summary.calls.iter().enumerate() {
+        let caller = (scopes[call.scope as usize].kind == ScopeKind::Function)
+            .then(|| func_ids.get(&ScopeRef { module: m, scope: call.scope }).copied())
+            .flatten();
+        if let Some(f) = caller {
+            functions[f as usize].calls.push(ci as u32);
+        }
+        per_call.push(caller.unwrap_or(NO_CALLER));
+    }
+    per_call.into_boxed_slice()
 }
 
 /// Why a function is an entry point whose callers outside the converted code need the sync name kept.
@@ -70,9 +96,10 @@ impl EntryPoint {
 #[derive(Debug, Clone)]
 pub struct Function {
     pub at: ScopeRef,
-    /// `pkg.mod.Class.method`.
-    pub qualname: String,
-    pub name: String,
+    /// `pkg.mod.Class.method` (interned: tens of thousands of functions keep theirs
+    /// for the whole run).
+    pub qualname: Name,
+    pub name: Name,
     pub is_async: bool,
     pub is_generator: bool,
     pub is_method: bool,
@@ -101,8 +128,9 @@ pub struct CallGraph {
     func_ids: rustc_hash::FxHashMap<ScopeRef, FuncId>,
     /// Per module, per call site: what it calls.
     pub targets: Vec<Vec<CallTarget>>,
-    /// Per module, per call site: the function it is made in (None at module or class level).
-    pub callers: Vec<Vec<Option<FuncId>>>,
+    /// Per module, per call site: the function it is made in ([`NO_CALLER`] at
+    /// module or class level); read through [`CallGraph::caller`].
+    callers: Vec<Box<[FuncId]>>,
     /// Per function: why it must become async (sync functions only).
     pub closure: Vec<Option<ClosureReason>>,
     /// Per function: how it reaches a sync bridge (`asyncio.run`) through sync code.
@@ -129,8 +157,8 @@ impl CallGraph {
                 let parent_kind = scope.parent.map(|p| scopes[p as usize].kind);
                 functions.push(Function {
                     at,
-                    qualname: module.qualname(si as u32),
-                    name: scope.name.to_string(),
+                    qualname: Name::new(&module.qualname(si as u32)),
+                    name: scope.name,
                     is_async: scope.is_async,
                     is_generator: scope.is_generator,
                     is_method: parent_kind == Some(ScopeKind::Class),
@@ -151,23 +179,8 @@ impl CallGraph {
             .collect();
         let resolved = started.elapsed();
 
-        let mut callers = Vec::with_capacity(index.modules.len());
-        for (mi, module) in index.modules.iter().enumerate() {
-            let scopes = &module.summary.scopes;
-            let mut per_call = Vec::with_capacity(module.summary.calls.len());
-            for (ci, call) in module.summary.calls.iter().enumerate() {
-                let caller = if scopes[call.scope as usize].kind == ScopeKind::Function {
-                    func_ids.get(&ScopeRef { module: mi as ModId, scope: call.scope }).copied()
-                } else {
-                    None
-                };
-                if let Some(f) = caller {
-                    functions[f as usize].calls.push(ci as u32);
-                }
-                per_call.push(caller);
-            }
-            callers.push(per_call);
-        }
+        let callers =
+            (0..index.modules.len()).map(|mi| module_callers(index, mi as ModId, &func_ids, &mut functions)).collect();
 
         let overridden = super::overrides::overridden(index, &func_ids, functions.len());
         let mut graph =
@@ -184,6 +197,11 @@ impl CallGraph {
         graph
     }
 
+    /// The function that makes call `ci` of module `m` (`None` at module or class level).
+    pub fn caller(&self, m: ModId, ci: u32) -> Option<FuncId> {
+        Some(self.callers[m as usize][ci as usize]).filter(|&f| f != NO_CALLER)
+    }
+
     /// Resolve module `m`'s call sites again after its summary changed without
     /// changing its interface ([`super::summary::same_interface`]): function ids
     /// and every other module's call targets stay valid; the closure and entry
@@ -195,20 +213,7 @@ impl CallGraph {
         for f in self.functions.iter_mut().filter(|f| f.at.module == m) {
             f.calls.clear();
         }
-        let scopes = &module.summary.scopes;
-        let mut per_call = Vec::with_capacity(module.summary.calls.len());
-        for (ci, call) in module.summary.calls.iter().enumerate() {
-            let caller = if scopes[call.scope as usize].kind == ScopeKind::Function {
-                self.func_ids.get(&ScopeRef { module: m, scope: call.scope }).copied()
-            } else {
-                None
-            };
-            if let Some(f) = caller {
-                self.functions[f as usize].calls.push(ci as u32);
-            }
-            per_call.push(caller);
-        }
-        self.callers[m as usize] = per_call;
+        self.callers[m as usize] = module_callers(index, m, &self.func_ids, &mut self.functions);
         self.closure = self.backward_closure(index, |t| waits(index, t));
         self.bridges = self.backward_closure(index, |t| matches!(t, CallTarget::SyncBridge(_)));
         self.mark_entry_points(index, root);
@@ -324,7 +329,7 @@ impl CallGraph {
     /// The chain of qualified names from `f` to the blocking API (or bridge) that puts it in `set`.
     pub fn path(&self, set: &[Option<ClosureReason>], f: FuncId) -> Vec<String> {
         let (steps, end) = self.follow(set, f);
-        let mut out: Vec<String> = steps.iter().map(|&s| self.functions[s as usize].qualname.clone()).collect();
+        let mut out: Vec<String> = steps.iter().map(|&s| self.functions[s as usize].qualname.to_string()).collect();
         match end {
             Some(CallTarget::Blocking(api)) => out.push(api.name.clone()),
             Some(CallTarget::SyncBridge(name)) => out.push(name.to_string()),

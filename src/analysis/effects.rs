@@ -37,7 +37,7 @@ const LLM_CHANGES: &[&str] = &["delete", "cancel"];
 /// code. Calls in lambdas run elsewhere and never count.
 pub fn waits(index: &Index<'_>, graph: &CallGraph, m: ModId, ci: u32) -> bool {
     let call = graph.call(index, m, ci);
-    let Some(f) = graph.callers[m as usize][ci as usize] else { return false };
+    let Some(f) = graph.caller(m, ci) else { return false };
     if call.in_lambda {
         return false;
     }
@@ -99,7 +99,7 @@ impl<'a> Effects<'a> {
         if call.in_lambda {
             return false;
         }
-        let in_async = graph.callers[m as usize][ci as usize].is_some_and(|f| graph.functions[f as usize].is_async);
+        let in_async = graph.caller(m, ci).is_some_and(|f| graph.functions[f as usize].is_async);
         match &graph.targets[m as usize][ci as usize] {
             CallTarget::Blocking(api) => REMOTE.contains(&self.index.catalog.entry(api.id).kind),
             CallTarget::Repo(g)
@@ -142,7 +142,7 @@ impl<'a> Effects<'a> {
         if call.in_lambda {
             return None;
         }
-        let in_async = graph.callers[m as usize][ci as usize].is_some_and(|f| graph.functions[f as usize].is_async);
+        let in_async = graph.caller(m, ci).is_some_and(|f| graph.functions[f as usize].is_async);
         match &graph.targets[m as usize][ci as usize] {
             CallTarget::Blocking(api) => Some(api_reads(self.index.catalog.entry(api.id).kind, &api.name)),
             CallTarget::Repo(g)

@@ -263,6 +263,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         keep_cover: false,
         shadow: Vec::new(),
         interactive: Vec::new(),
+        names_interactive_variable: interactive::mentions_interactive_variable(source),
         registry_aliases: Vec::new(),
     };
     walker.out.scopes.push(Scope {
@@ -282,6 +283,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         bases: Vec::new(),
         metaclass: None,
         attributes: Vec::new(),
+        stores_by_key: false,
     });
     if root.has_error() {
         walker.collect_errors(root);
@@ -329,6 +331,9 @@ struct Walker<'s> {
     shadow: Vec<&'s str>,
     /// Locals holding a command from an interactive environment variable (`$EDITOR`), by scope.
     interactive: Vec<(u32, &'s str)>,
+    /// Whether the file's text mentions an interactive environment variable at all:
+    /// most files do not, and then no command in them can be one.
+    names_interactive_variable: bool,
     /// Locals of registering methods naming an attribute (`registry = getattr(base, "plugins")`), by scope.
     registry_aliases: Vec<(u32, &'s str, Chain)>,
 }
@@ -1169,6 +1174,7 @@ impl<'s> Walker<'s> {
                 }
                 _ => {
                     self.note_registration(left, right, ctx);
+                    self.note_store_by_key(left, ctx);
                     let mut names = Vec::new();
                     self.target_names(left, &mut names);
                     if left.kind() != "subscript" {
@@ -1366,6 +1372,7 @@ impl<'s> Walker<'s> {
             bases: Vec::new(),
             metaclass: None,
             attributes: Vec::new(),
+            stores_by_key: false,
         });
         self.bind(ctx.scope, name, pos.byte, BindingValue::Def(idx));
         idx

@@ -294,6 +294,12 @@ impl<'c> Index<'c> {
         index
     }
 
+    /// Forget the remembered class members: the call graph is what asked for most
+    /// of them, and the rules that run after it need the memory more.
+    pub fn forget_members(&self) {
+        self.members.clear();
+    }
+
     /// Put a module's new summary in place of its old one (the daemon's edits):
     /// what functions return and which classes derive from which are worked out again.
     pub fn replace_module(&mut self, pos: usize, module: Module) {

@@ -125,7 +125,7 @@ fn classify(index: &Index<'_>, graph: &CallGraph) -> Vec<Verdict> {
                 continue;
             }
             let lp = &summary.loops[li];
-            let f = graph.callers[mi][calls[0] as usize].expect("candidate calls are in functions");
+            let f = graph.caller(mi as ModId, calls[0]).expect("candidate calls are in functions");
             let func = &graph.functions[f as usize];
             if !(func.is_async || graph.closure[f as usize].is_some()) {
                 continue;
@@ -239,7 +239,7 @@ fn direct_slow_calls(index: &Index<'_>, graph: &CallGraph, m: ModId) -> Vec<Vec<
     let summary = &index.modules[mi].summary;
     let mut per_loop: Vec<Vec<u32>> = vec![Vec::new(); summary.loops.len()];
     for (ci, call) in summary.calls.iter().enumerate() {
-        let (Some(l), Some(f)) = (call.loop_idx, graph.callers[mi][ci]) else { continue };
+        let (Some(l), Some(f)) = (call.loop_idx, graph.caller(mi as ModId, ci as u32)) else { continue };
         if call.in_lambda {
             continue;
         }

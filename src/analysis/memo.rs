@@ -81,9 +81,10 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         value
     }
 
-    /// Forget everything (the daemon's edits change what names mean).
+    /// Forget everything (the daemon's edits change what names mean), giving the
+    /// memory back.
     pub(super) fn clear(&self) {
-        self.known.write().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.known.write().unwrap_or_else(|e| e.into_inner()) = FxHashMap::default();
     }
 }
 

@@ -369,6 +369,7 @@ fn conclude<'c>(
         }
     }
     let graph = graph.unwrap_or_else(|| CallGraph::build(&index, root));
+    index.forget_members();
     timings.resolve_ms = ms(resolve_started);
 
     let t = Instant::now();
@@ -559,7 +560,7 @@ fn closure_report(ctx: &Context<'_>) -> Vec<ClosureFunction> {
         let Some(reason) = &graph.closure[fi] else { continue };
         let module = &ctx.index.modules[f.at.module as usize];
         out.push(ClosureFunction {
-            function: f.qualname.clone(),
+            function: f.qualname.to_string(),
             path: module.rel.clone(),
             line: module.summary.scopes[f.at.scope as usize].pos.line,
             reason: match reason {

@@ -65,15 +65,17 @@ pub fn load(path: &Path, fingerprint: u128) -> Option<Report> {
 }
 
 /// Store `report` as the one for these inputs, replacing the file atomically.
+/// Encoded straight into the file: the analysis is still in memory meanwhile.
 pub fn save(path: &Path, fingerprint: u128, report: &Report) -> std::io::Result<()> {
-    let encoded = postcard::to_allocvec(report).map_err(std::io::Error::other)?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(&fingerprint.to_le_bytes())?;
-        file.write_all(&encoded)
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all(&fingerprint.to_le_bytes())?;
+        let out = postcard::to_io(report, out).map_err(std::io::Error::other)?;
+        out.into_inner().map_err(|e| e.into_error()).map(drop)
     });
     if let Err(err) = written.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);

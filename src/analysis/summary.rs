@@ -91,6 +91,10 @@ pub struct Scope {
     pub metaclass: Option<Chain>,
     /// Instance attributes (`self.x = ...` in any method, `x: T` in the class body).
     pub attributes: Vec<Binding>,
+    /// The function stores by key into a container it does not bind itself
+    /// (`cache[key] = result` on an enclosing function's or the module's dict, or on
+    /// an attribute): in a decorator's wrapper, the mark of a memoiser.
+    pub stores_by_key: bool,
 }
 
 /// A function parameter.

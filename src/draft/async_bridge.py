@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import weakref
 from typing import (
     Any,
     AsyncIterable,
@@ -38,7 +39,7 @@ from typing import (
 
 __all__ = [
     "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
-    "shared_ssl_context", "run_process", "remember",
+    "shared_ssl_context", "run_process", "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -250,6 +251,39 @@ async def for_each_bounded(
         finish(i)
 
     await _run_all([item(i) for i in range(count)])
+
+
+# Per running loop: the lock of each cached call in flight, with how many wait on it.
+_cached_calls: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[Any, tuple[asyncio.Lock, int]]
+] = weakref.WeakKeyDictionary()
+
+
+async def to_thread_cached(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`await asyncio.to_thread(func, ...)` for a function under a cache (lru_cache).
+
+    Concurrent calls with the same arguments take turns: the first runs `func`, the
+    next find its result in the cache, as the sequential code's later calls did, so
+    the function does its work once per key, not once per concurrent caller.
+    """
+    try:
+        key: Any = (func, args, frozenset(kwargs.items()))
+        hash(key)
+    except TypeError:
+        # Unhashable arguments: the cache raises on them itself, as it did before.
+        return await asyncio.to_thread(func, *args, **kwargs)
+    calls = _cached_calls.setdefault(asyncio.get_running_loop(), {})
+    lock, users = calls.get(key, (asyncio.Lock(), 0))
+    calls[key] = (lock, users + 1)
+    try:
+        async with lock:
+            return await asyncio.to_thread(func, *args, **kwargs)
+    finally:
+        lock, users = calls[key]
+        if users == 1:
+            del calls[key]
+        else:
+            calls[key] = (lock, users - 1)
 
 
 async def collect(agen: AsyncIterable[T]) -> list[T]:

@@ -146,6 +146,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     let mut notes = Vec::new();
     let mut reasons = Vec::new();
     let mut helper_dirs = BTreeSet::new();
+    let asyncio_auto = python::asyncio_auto_mode(root);
     for &m in &reach.modules {
         let module = &model.index.modules[m as usize];
         let src = match std::fs::read_to_string(root.join(&module.rel)) {
@@ -167,6 +168,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
             client_owners: &reach.client_owners,
             helper_import: &helper_import,
             settings,
+            asyncio_auto,
         };
         match rewrite_file(&job) {
             Ok(result) => {

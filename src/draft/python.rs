@@ -183,6 +183,35 @@ pub fn requires_python(root: &Path) -> Option<(u32, u32)> {
     minimum_version(spec)
 }
 
+/// Whether pytest-asyncio runs in auto mode (`asyncio_mode = "auto"` in
+/// `[tool.pytest.ini_options]` of pyproject.toml, or `asyncio_mode = auto` in the
+/// pytest section of pytest.ini, tox.ini or setup.cfg): async tests then need no
+/// `@pytest.mark.asyncio`.
+pub fn asyncio_auto_mode(root: &Path) -> bool {
+    let pyproject =
+        std::fs::read_to_string(root.join("pyproject.toml")).ok().and_then(|t| t.parse::<toml::Table>().ok());
+    let in_pyproject = pyproject.as_ref().and_then(|doc| {
+        doc.get("tool")?.get("pytest")?.get("ini_options")?.get("asyncio_mode")?.as_str().map(|m| m == "auto")
+    });
+    if let Some(auto) = in_pyproject {
+        return auto;
+    }
+    [("pytest.ini", "[pytest]"), ("tox.ini", "[pytest]"), ("setup.cfg", "[tool:pytest]")].iter().any(
+        |(file, section)| {
+            let Ok(text) = std::fs::read_to_string(root.join(file)) else { return false };
+            let mut inside = false;
+            text.lines().any(|line| {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    inside = line == *section;
+                    return false;
+                }
+                inside && line.split_once('=').is_some_and(|(k, v)| k.trim() == "asyncio_mode" && v.trim() == "auto")
+            })
+        },
+    )
+}
+
 /// The lowest version a specifier allows: `>=3.11` → 3.11, `^3.10` → 3.10, `~=3.9,<4` → 3.9.
 pub fn minimum_version(spec: &str) -> Option<(u32, u32)> {
     spec.split(',')

@@ -247,10 +247,10 @@ fn signatures(ctx: &Context<'_, '_>, plan: &Plan) -> String {
             if !planned.contains(callee) {
                 continue;
             }
-            if let Some(Some(caller)) = graph.callers.get(m).and_then(|c| c.get(ci))
-                && !planned.contains(caller)
+            if let Some(caller) = graph.caller(m as crate::analysis::index::ModId, ci as u32)
+                && !planned.contains(&caller)
             {
-                related.insert(*caller, "caller");
+                related.insert(caller, "caller");
             }
         }
     }

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
-    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanStatus, PlanThrottle, Planner, Twin,
-    short_name, slug,
+    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus, PlanThrottle,
+    Planner, Twin, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::loops::{LoopCandidate, Throttled};
@@ -33,6 +33,7 @@ impl Planner<'_, '_> {
             reasons: Vec::new(),
             functions: Vec::new(),
             offloaded: Vec::new(),
+            kept_sync: Vec::new(),
             calls: Vec::new(),
             gathers: Vec::new(),
             throttles: Vec::new(),
@@ -78,9 +79,9 @@ impl Planner<'_, '_> {
         let module = &index.modules[f.at.module as usize];
         let scope = &module.summary.scopes[f.at.scope as usize];
         let keeps_name = !f.is_async && self.keeps_sync_wrapper(fid, cx.set, cx.calls);
-        let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.clone() };
+        let async_name = if keeps_name { self.settings.async_name(&f.name) } else { f.name.to_string() };
         plan.functions.push(PlanFunction {
-            qualname: f.qualname.clone(),
+            qualname: f.qualname.to_string(),
             path: module.rel.clone(),
             line: scope.pos.line,
             async_name: async_name.clone(),
@@ -90,6 +91,7 @@ impl Planner<'_, '_> {
             already_async: f.is_async,
             twin: None,
             property: self.property_kind(fid),
+            sync_shell: !f.is_async && self.is_shell(fid),
             id: fid,
         });
         if keeps_name
@@ -115,8 +117,8 @@ impl Planner<'_, '_> {
                 let wf = &graph.functions[w as usize];
                 let wm = &index.modules[wf.at.module as usize];
                 plan.decorators.push(PlanDecorator {
-                    decorator: graph.functions[d as usize].qualname.clone(),
-                    wrapper: wf.qualname.clone(),
+                    decorator: graph.functions[d as usize].qualname.to_string(),
+                    wrapper: wf.qualname.to_string(),
                     path: wm.rel.clone(),
                     line: wm.summary.scopes[wf.at.scope as usize].pos.line,
                     wrapper_id: w,
@@ -135,7 +137,7 @@ impl Planner<'_, '_> {
         let async_name = self.settings.async_name(&f.name);
         let twin = if graph.closure[fid as usize].is_some() { Twin::Thread } else { Twin::Direct };
         plan.functions.push(PlanFunction {
-            qualname: f.qualname.clone(),
+            qualname: f.qualname.to_string(),
             path: module.rel.clone(),
             line: scope.pos.line,
             async_name: async_name.clone(),
@@ -145,6 +147,7 @@ impl Planner<'_, '_> {
             already_async: false,
             twin: Some(twin),
             property: self.property_kind(fid),
+            sync_shell: false,
             id: fid,
         });
         if let Some(parent) = scope.parent
@@ -167,18 +170,36 @@ impl Planner<'_, '_> {
         for &ci in &f.calls {
             let call = self.call(f.at.module, ci);
             match &graph.targets[f.at.module as usize][ci as usize] {
-                CallTarget::Repo(g) if call.in_lambda && set.contains(*g) => plan.reasons.push(format!(
-                    "{}: a lambda calls `{}`, which becomes async (line {})",
-                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
-                )),
-                CallTarget::Repo(g) if call.via.is_some() && set.contains(*g) => plan.reasons.push(format!(
-                    "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
-                    f.qualname, graph.functions[*g as usize].qualname, call.pos.line
-                )),
-                CallTarget::Repo(g) if !set.contains(*g) && graph.closure[*g as usize].is_some() => {
+                CallTarget::Repo(g) if call.in_lambda && set.contains(*g) && !self.is_shell(*g) => {
+                    plan.reasons.push(format!(
+                        "{}: a lambda calls `{}`, which becomes async (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    ))
+                }
+                CallTarget::Repo(g) if call.via.is_some() && set.contains(*g) && !self.is_shell(*g) => {
+                    plan.reasons.push(format!(
+                        "{}: `{}` is passed to a builtin that calls it synchronously (line {})",
+                        f.qualname, graph.functions[*g as usize].qualname, call.pos.line
+                    ))
+                }
+                CallTarget::Repo(g)
+                    if graph.closure[*g as usize].is_some() && (!set.contains(*g) || self.is_shell(*g)) =>
+                {
                     let callee = &graph.functions[*g as usize];
                     if plan.offloaded_ids.insert(*g) {
-                        plan.offloaded.push(callee.qualname.clone());
+                        plan.offloaded.push(callee.qualname.to_string());
+                        if let Some(decorator) = self.cached_by(*g) {
+                            plan.kept_sync.push(PlanKeptSync {
+                                function: callee.qualname.to_string(),
+                                decorator,
+                                why: "a cache of its async version would hold coroutine objects, which a second \
+                                      caller would get already awaited; it stays sync and is awaited through a thread \
+                                      (`to_thread_cached`: concurrent calls with the same arguments take turns, so \
+                                      the later ones hit its cache as before)"
+                                    .to_string(),
+                                id: *g,
+                            });
+                        }
                     }
                 }
                 CallTarget::Blocking(_) if call.in_lambda => plan
@@ -189,7 +210,7 @@ impl Planner<'_, '_> {
                         plan.calls.push(PlanCall {
                             path: module.rel.clone(),
                             line: call.pos.line,
-                            function: f.qualname.clone(),
+                            function: f.qualname.to_string(),
                             api,
                             rewrite,
                             why_thread,
@@ -212,7 +233,7 @@ impl Planner<'_, '_> {
             plan.gathers.push(PlanGather {
                 path: module.rel.clone(),
                 line: module.summary.loops[g.loop_idx as usize].pos.line,
-                function: graph.functions[g.function as usize].qualname.clone(),
+                function: graph.functions[g.function as usize].qualname.to_string(),
                 module: g.module,
                 loop_idx: g.loop_idx,
             });
@@ -234,9 +255,9 @@ impl Planner<'_, '_> {
             plan.throttles.push(PlanThrottle {
                 path: module.rel.clone(),
                 line: module.summary.loops[t.loop_idx as usize].pos.line,
-                function: graph.functions[t.function as usize].qualname.clone(),
+                function: graph.functions[t.function as usize].qualname.to_string(),
                 sleep: t.sleep_text(index),
-                via: t.via.map(|g| graph.functions[g as usize].qualname.clone()),
+                via: t.via.map(|g| graph.functions[g as usize].qualname.to_string()),
                 becomes,
                 module: t.module,
                 loop_idx: t.loop_idx,

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::{CallRewrite, Planner};
 use crate::analysis::callgraph::{CallGraph, CallTarget, EntryPoint, FuncId};
 use crate::analysis::index::ModId;
+use crate::analysis::loops::LoopCandidate;
 
 /// The functions that become (or already are) async, by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ impl CallTable {
         for (mi, targets) in graph.targets.iter().enumerate() {
             for (ci, target) in targets.iter().enumerate() {
                 if let CallTarget::Repo(g) = target {
-                    match graph.callers[mi][ci] {
+                    match graph.caller(mi as ModId, ci as u32) {
                         Some(f) => table.callers[*g as usize].push((f, mi as ModId, ci as u32)),
                         None => table.outside[*g as usize] += 1,
                     }
@@ -66,7 +67,9 @@ impl CallTable {
 impl Planner<'_, '_> {
     /// Library code of the blocking closure that may become async. A decorator's
     /// `functools.wraps` wrapper serves sync functions too: it is never converted
-    /// itself; it gains an async twin when it decorates an async function.
+    /// itself; it gains an async twin when it decorates an async function. A cached
+    /// function stays sync (its cache would hold coroutines): async callers run it
+    /// in a thread, where the cache keeps working as before.
     /// A sync dunder (`__init__`, `__enter__`) is never converted either: Python
     /// calls it synchronously, so it keeps its I/O and async callers run it (the
     /// construction of the object, for `__init__`) in a thread.
@@ -75,6 +78,7 @@ impl Planner<'_, '_> {
         graph.closure[f as usize].is_some()
             && !graph.functions[f as usize].in_test
             && !self.is_wraps_wrapper(f)
+            && self.cached_by(f).is_none()
             && !self.is_sync_dunder(f)
     }
 
@@ -121,11 +125,16 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// Every candidate caller of an async function becomes async too. A twin's
-    /// callers do not: its sync method stays as it was.
+    /// Every candidate caller of an async function becomes async too, except the
+    /// callers of a sync shell: they keep calling the decorated sync name (in a
+    /// thread when they are async), so that its decorators still run. A twin's
+    /// callers do not either: its sync method stays as it was.
     pub(super) fn propagate(&self, set: &mut AsyncSet, twins: &AsyncSet, calls: &CallTable) {
         let mut queue: Vec<FuncId> = set.members().filter(|&g| !twins.contains(g)).collect();
         while let Some(g) = queue.pop() {
+            if self.is_shell(g) {
+                continue;
+            }
             for &(f, _, _) in &calls.callers[g as usize] {
                 if self.candidate(f) && set.insert(f) {
                     queue.push(f);
@@ -190,10 +199,17 @@ impl Planner<'_, '_> {
     /// A method of a hierarchy always does: every member's async version has to
     /// have the same name, and its twins keep theirs. So does a property: reading
     /// it is no call the analysis sees, so code outside the plan may read it.
+    /// A test that becomes async is collected by pytest under its own name: it
+    /// never keeps a sync one (pytest would run both).
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
+        if self.is_test_function(g) {
+            return false;
+        }
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
-        (f.is_method && !self.family(g).is_empty())
+        self.is_shell(g)
+            || (f.is_method && !self.family(g).is_empty())
+            || self.property_kind(g).is_some()
             || matches!(
                 f.entry_point,
                 Some(
@@ -206,8 +222,9 @@ impl Planner<'_, '_> {
     }
 
     /// Entry points such as a CLI `main` gain nothing from being async: when they
-    /// only call functions that keep sync wrappers, they stay as they are.
-    pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable) {
+    /// only call functions that keep sync wrappers and hold no loop to gather,
+    /// they stay as they are.
+    pub(super) fn settle_entry_points(&self, set: &mut AsyncSet, calls: &CallTable, gathers: &[LoopCandidate]) {
         let graph = &self.model.graph;
         for fi in 0..graph.functions.len() as FuncId {
             let f = &graph.functions[fi as usize];
@@ -227,7 +244,8 @@ impl Planner<'_, '_> {
                 CallTarget::Repo(g) => !set.contains(*g) || self.keeps_sync_wrapper(*g, set, calls),
                 _ => true,
             });
-            if !called_from_async && !own_native && callees_wrapped {
+            let gathers_loop = gathers.iter().any(|g| g.function == fi);
+            if !called_from_async && !own_native && callees_wrapped && !gathers_loop {
                 set.remove(fi);
             }
         }

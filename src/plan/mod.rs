@@ -27,6 +27,7 @@ use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
 use crate::analysis::summary::CallSite;
 use crate::draft::mappings::{self, CallFacts, Description, Mapping};
+pub(crate) use checks::SAFE_DECORATORS;
 pub use closure::AsyncSet;
 use closure::CallTable;
 pub use settings::Settings;
@@ -121,6 +122,21 @@ pub struct PlanFunction {
     /// sync wrapper of the async method that converted readers await instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<&'static str>,
+    /// Its decorators (`@click.command()`) stay on a sync shell of the old name,
+    /// which runs the undecorated async version; callers keep calling the shell.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sync_shell: bool,
+    #[serde(skip)]
+    pub id: FuncId,
+}
+
+/// A function of the closure that stays sync because of its decorator.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanKeptSync {
+    pub function: String,
+    /// The decorator as written (`functools.lru_cache(maxsize=256)`).
+    pub decorator: String,
+    pub why: String,
     #[serde(skip)]
     pub id: FuncId,
 }
@@ -259,6 +275,9 @@ pub struct Plan {
     pub functions: Vec<PlanFunction>,
     /// Sync functions kept as they are and awaited through `asyncio.to_thread` (thread-only I/O).
     pub offloaded: Vec<String>,
+    /// Offloaded functions that stay sync although they have native rewrites, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_sync: Vec<PlanKeptSync>,
     pub calls: Vec<PlanCall>,
     pub gathers: Vec<PlanGather>,
     /// Loops that stay sequential because they sleep on every item.
@@ -300,19 +319,19 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     let planner =
         Planner { model, settings, hierarchy: std::cell::OnceCell::new(), overriders: std::cell::OnceCell::new() };
     let calls = CallTable::new(&model.graph);
-    let mut set = planner.seed();
-    let mut twins = AsyncSet::empty(model.graph.functions.len());
-    planner.grow(&mut set, &mut twins, &calls);
-    planner.settle_entry_points(&mut set, &calls);
-    planner.convert_tests(&mut set, &calls);
-    planner.include_blocking_async_code(&mut set);
-    let groups = planner.group(&set, &twins);
     // A loop whose items all pass through a rate limiter stays sequential: its
     // throttle keeps the spacing, which a gather of the async limiter would not.
     let mut gathers = loops::candidates(&model.index, &model.graph);
     // A loop whose work is all in an inner loop is not gathered as a whole: the
     // inner loop is a candidate of its own.
     gathers.retain(|g| g.limited_by.is_none() && !g.nested);
+    let mut set = planner.seed();
+    let mut twins = AsyncSet::empty(model.graph.functions.len());
+    planner.grow(&mut set, &mut twins, &calls);
+    planner.settle_entry_points(&mut set, &calls, &gathers);
+    planner.convert_tests(&mut set, &calls);
+    planner.include_blocking_async_code(&mut set);
+    let groups = planner.group(&set, &twins);
     let throttles = loops::throttled(&model.index, &model.graph);
     let cx = assemble::Context {
         set: &set,

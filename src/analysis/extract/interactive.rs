@@ -10,12 +10,22 @@ use super::{Walker, fields};
 /// (git's own `GIT_EDITOR` and `GIT_PAGER` included).
 const INTERACTIVE_VARIABLES: &[&str] = &["EDITOR", "VISUAL", "PAGER", "GIT_EDITOR", "GIT_PAGER"];
 
+/// Whether `source` mentions any of [`INTERACTIVE_VARIABLES`] (`EDITOR` also
+/// finds `GIT_EDITOR`): one scan of the text spares every file that does not the
+/// walk of each call's arguments.
+pub(super) fn mentions_interactive_variable(source: &str) -> bool {
+    ["EDITOR", "VISUAL", "PAGER"].iter().any(|v| source.contains(v))
+}
+
 impl<'s> Walker<'s> {
     /// Whether `node` computes a command from an interactive environment
     /// variable: it looks one up (`os.environ.get("EDITOR")`,
     /// `os.environ["VISUAL"]`, `os.getenv("PAGER")`) or reads a local of `scope`
     /// that was assigned from such a command (`shlex.split(editor) + [path]`).
     pub(super) fn names_interactive_command(&self, node: Node, scope: u32) -> bool {
+        if !self.names_interactive_variable {
+            return false;
+        }
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
             if n.kind_id() == self.k.identifier {

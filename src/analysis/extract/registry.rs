@@ -64,6 +64,24 @@ impl<'s> Walker<'s> {
         self.out.registrations.push(registration);
     }
 
+    /// `container[key] = value` in a function whose `container` is not its own
+    /// (an enclosing function's or the module's dict, or an attribute's): the
+    /// function keeps state between calls by key, as a memoiser's wrapper does.
+    pub(super) fn note_store_by_key(&mut self, target: Node, ctx: Ctx) {
+        if target.kind() != "subscript" || self.out.scopes[ctx.scope as usize].kind != ScopeKind::Function {
+            return;
+        }
+        let Some(container) = target.child_by_field_id(fields().value.get()) else { return };
+        let outside = match container.kind() {
+            "identifier" => !self.binds(ctx.scope, &Name::new(self.text(container))),
+            "attribute" => true,
+            _ => false,
+        };
+        if outside {
+            self.out.scopes[ctx.scope as usize].stores_by_key = true;
+        }
+    }
+
     /// A method that runs for every class created, defined in a class body.
     fn is_registering_method(&self, scope: u32) -> bool {
         let s = &self.out.scopes[scope as usize];

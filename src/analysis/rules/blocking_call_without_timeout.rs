@@ -71,7 +71,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                 "{} has no timeout and can wait forever: pass `{keyword}=`",
                 ctx.call_description(mi as ModId, ci as u32, api)
             );
-            let mut finding = ctx.finding(&INFO, mi as ModId, call.pos, graph.callers[mi][ci], message);
+            let mut finding = ctx.finding(&INFO, mi as ModId, call.pos, graph.caller(mi as ModId, ci as u32), message);
             finding.api = Some(api.name.clone());
             out.push(finding);
         }

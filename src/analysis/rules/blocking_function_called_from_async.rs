@@ -45,7 +45,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let api = graph.terminal_api(&graph.closure, g);
-        let mut path = vec![f.qualname.clone()];
+        let mut path = vec![f.qualname.to_string()];
         path.extend(graph.path(&graph.closure, g));
         let callee = &graph.functions[g as usize].qualname;
         let message = format!(

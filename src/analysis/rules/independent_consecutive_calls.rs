@@ -137,7 +137,7 @@ fn member<'s>(
     if in_comprehension || gathered.contains(&(m, call)) {
         return None;
     }
-    let function = ctx.graph.callers[m as usize][call as usize]?;
+    let function = ctx.graph.caller(m, call)?;
     let func = &ctx.graph.functions[function as usize];
     if !(func.is_async || ctx.graph.closure[function as usize].is_some()) || !ctx.reports(function) {
         return None;

@@ -142,7 +142,7 @@ impl Context<'_> {
             path: self.index.modules[m as usize].rel.clone(),
             line: pos.line,
             column: pos.column,
-            function: f.map(|f| f.qualname.clone()),
+            function: f.map(|f| f.qualname.to_string()),
             api: None,
             message,
             call_path: Vec::new(),

@@ -84,10 +84,10 @@ fn finding(ctx: &Context<'_>, candidate: &LoopCandidate, lp: &LoopInfo) -> Findi
     let first = calls[0];
     let (callee, api, path) = match &graph.targets[m as usize][first as usize] {
         CallTarget::Repo(g) => {
-            let mut path = vec![graph.functions[f as usize].qualname.clone()];
+            let mut path = vec![graph.functions[f as usize].qualname.to_string()];
             path.extend(graph.path(&graph.closure, *g));
             (
-                graph.functions[*g as usize].qualname.clone(),
+                graph.functions[*g as usize].qualname.to_string(),
                 graph.terminal_api(&graph.closure, *g).map(|a| a.name.clone()),
                 path,
             )

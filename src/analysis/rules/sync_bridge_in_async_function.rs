@@ -47,10 +47,10 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                     "async `{}` calls `{name}`, which cannot run inside a running event loop: await the coroutine instead",
                     f.qualname
                 ),
-                vec![f.qualname.clone(), name.to_string()],
+                vec![f.qualname.to_string(), name.to_string()],
             ),
             CallTarget::Repo(g) if graph.bridges[*g as usize].is_some() => {
-                let mut path = vec![f.qualname.clone()];
+                let mut path = vec![f.qualname.to_string()];
                 path.extend(graph.path(&graph.bridges, *g));
                 let bridge = path.last().cloned().unwrap_or_default();
                 (

@@ -120,8 +120,10 @@ fn finding(ctx: &Context<'_>, t: &Throttled) -> Finding {
     let mut finding = ctx.finding(&INFO, t.module, lp.pos, Some(t.function), message);
     finding.api = api;
     if let Some(g) = t.via {
-        finding.call_path =
-            vec![graph.functions[t.function as usize].qualname.clone(), graph.functions[g as usize].qualname.clone()];
+        finding.call_path = vec![
+            graph.functions[t.function as usize].qualname.to_string(),
+            graph.functions[g as usize].qualname.to_string(),
+        ];
         finding.call_path.extend(finding.api.clone());
     }
     finding

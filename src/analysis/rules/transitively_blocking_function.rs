@@ -57,7 +57,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let site = graph.call(ctx.index, m, *call);
         let path = graph.path(&graph.closure, fi as u32);
         let api = graph.terminal_api(&graph.closure, fi as u32);
-        let mut callee_name = graph.functions[*callee as usize].qualname.clone();
+        let mut callee_name = graph.functions[*callee as usize].qualname.to_string();
         if let Some(by) = graph.dispatched_to(&graph.closure, *callee) {
             callee_name =
                 format!("{callee_name}`, which may run the override `{}", graph.functions[by as usize].qualname);

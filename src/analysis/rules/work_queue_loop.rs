@@ -146,7 +146,7 @@ fn work_queue(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileL
         return None;
     }
     let queue = shape(ctx, effects, m, w, summary.flow.name(container))?;
-    let f = ctx.graph.callers[m as usize][queue.io as usize]?;
+    let f = ctx.graph.caller(m, queue.io)?;
     let func = &ctx.graph.functions[f as usize];
     if !(func.is_async || ctx.graph.closure[f as usize].is_some()) || !ctx.reports(f) {
         return None;
@@ -328,10 +328,10 @@ fn describe_io(ctx: &Context<'_>, m: ModId, f: FuncId, ci: u32) -> (String, Opti
     let graph = ctx.graph;
     match &graph.targets[m as usize][ci as usize] {
         CallTarget::Repo(g) => {
-            let mut path = vec![graph.functions[f as usize].qualname.clone()];
+            let mut path = vec![graph.functions[f as usize].qualname.to_string()];
             path.extend(graph.path(&graph.closure, *g));
             let api = graph.terminal_api(&graph.closure, *g).map(|a| a.name.clone());
-            (graph.functions[*g as usize].qualname.clone(), api, path)
+            (graph.functions[*g as usize].qualname.to_string(), api, path)
         }
         CallTarget::Blocking(a) => (a.name.clone(), Some(a.name.clone()), Vec::new()),
         _ => (ctx.callee_text(m, ci), None, Vec::new()),

@@ -15,7 +15,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 continue;
             }
             match self.target(ci) {
-                CallTarget::Repo(g) if self.job.functions.contains_key(g) => {
+                // A sync shell's callers keep calling it (in a thread): its decorators still run.
+                CallTarget::Repo(g) if self.job.functions.get(g).is_some_and(|pf| !pf.sync_shell) => {
                     if site.via.is_some() {
                         self.fail(site.pos.byte as usize, "a function that becomes async is passed to a sync builtin");
                         continue;
@@ -33,7 +34,14 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                         continue;
                     }
                     let generator = self.job.model.graph.functions[*g as usize].is_generator;
-                    self.offload(ci, generator);
+                    let cached = self.job.plans.iter().flat_map(|p| &p.kept_sync).any(|k| k.id == *g);
+                    match self.call_node(ci) {
+                        Some(node) if cached && !generator => {
+                            self.imports.helpers.insert("to_thread_cached");
+                            self.offload_call_with(node, None, "to_thread_cached(");
+                        }
+                        _ => self.offload(ci, generator),
+                    }
                 }
                 CallTarget::Blocking(_) => {
                     if let Some(pc) = self.plan_call(ci) {
@@ -158,6 +166,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     /// Rewrite a call as `await asyncio.to_thread(callee, args...)`, with an extra keyword when given.
     pub(super) fn offload_call(&mut self, node: Node<'t>, extra_keyword: Option<String>) {
         self.need_import("asyncio");
+        self.offload_call_with(node, extra_keyword, "asyncio.to_thread(");
+    }
+
+    /// Rewrite a call as `await <runner>callee, args...)`: `runner` is a thread
+    /// runner's name and open parenthesis (`asyncio.to_thread(`).
+    pub(super) fn offload_call_with(&mut self, node: Node<'t>, extra_keyword: Option<String>, runner: &str) {
         let Some(args) = node.child_by_field_name("arguments") else { return };
         if args.kind() == "generator_expression" {
             self.edits.insert(args.start_byte(), ", ");
@@ -174,7 +188,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 self.insert_keyword(args, &k);
             }
         }
-        self.add_await(node, "asyncio.to_thread(");
+        self.add_await(node, runner);
     }
 
     /// Add `keyword=value` as the last argument (before any comment after it).

@@ -127,7 +127,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 let async_name =
                     if f.name == "close" { "aclose".to_string() } else { self.job.settings.async_name(&f.name) };
                 let pf = PlanFunction {
-                    qualname: f.qualname.clone(),
+                    qualname: f.qualname.to_string(),
                     path: self.module().rel.clone(),
                     line: site.pos.line,
                     async_name,
@@ -137,6 +137,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     already_async: false,
                     twin: None,
                     property: None,
+                    sync_shell: false,
                     id: m,
                 };
                 closing = Some(pf.async_name.clone());

@@ -23,11 +23,10 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 is_static |= t.trim() == "@staticmethod";
                 // Only decorators that describe the method carry over: one that wraps
                 // the function (a retry) already wraps the async version the wrapper calls.
-                let name = t.trim().trim_start_matches('@');
-                let last = name.rsplit('.').next().unwrap_or(name);
+                // A sync shell keeps them all: they register or wrap the sync name.
                 // A property's getter becomes the async method; the wrapper is the property.
-                let property = pf.property.is_some() && ["property", "cached_property"].contains(&last);
-                if property || ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+                let property = pf.property.is_some() && is_property_decorator(t);
+                if pf.sync_shell || property || describes(t) {
                     decorators.push_str(&format!("{t}{nl}{ind}"));
                 }
             }
@@ -59,10 +58,13 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.imports.helpers.insert("run_sync");
         let arrow = returns_text.map(|r| format!(" -> {r}")).unwrap_or_default();
         let blank = if is_method { nl.to_string() } else { format!("{nl}{nl}") };
-        let wrapper = format!(
-            "{nl}{blank}{ind}{decorators}def {name}{params_text}{arrow}:{nl}{body_ind}\"\"\"Sync wrapper of `{}`, kept for existing callers.\"\"\"{nl}{body_ind}{run}",
-            pf.async_name
-        );
+        // A shell's docstring is the function's own: click and typer show it as help.
+        let doc = if pf.sync_shell {
+            docstring(self.src, def).map(|d| format!("{d}{nl}{body_ind}")).unwrap_or_default()
+        } else {
+            format!("\"\"\"Sync wrapper of `{}`, kept for existing callers.\"\"\"{nl}{body_ind}", pf.async_name)
+        };
+        let wrapper = format!("{nl}{blank}{ind}{decorators}def {name}{params_text}{arrow}:{nl}{body_ind}{doc}{run}");
         self.edits.insert(outer.end_byte(), wrapper);
     }
 
@@ -125,9 +127,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for d in outer.named_children(&mut c).filter(|n| n.kind() == "decorator") {
             let t = text(self.src, d);
             is_static |= t.trim() == "@staticmethod";
-            let name = t.trim().trim_start_matches('@');
-            let last = name.rsplit('.').next().unwrap_or(name);
-            if ["staticmethod", "classmethod", "abstractmethod", "override", "final"].contains(&last) {
+            if describes(t) {
                 decorators.push_str(&format!("{t}{}{ind}", self.nl));
             }
         }
@@ -154,11 +154,14 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.fail(0, format!("cannot find the definition of {}", pf.qualname));
             return;
         };
-        if pf.test {
+        if pf.test && !self.job.asyncio_auto {
             let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
             let ind = indent_at(self.src, outer.start_byte()).to_string();
             self.edits.insert(outer.start_byte(), format!("@pytest.mark.asyncio{}{ind}", self.nl));
             self.need_import("pytest");
+        }
+        if pf.sync_shell {
+            self.drop_shell_decorators(def);
         }
         self.edits.insert(def.start_byte(), "async ");
         if let Some(name) = def.child_by_field_name("name")
@@ -168,6 +171,19 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
         if pf.generator {
             self.convert_generator(def);
+        }
+    }
+
+    /// The async version of a sync shell keeps only the decorators that describe
+    /// it (`staticmethod`); the rest stay on the shell.
+    fn drop_shell_decorators(&mut self, def: Node<'t>) {
+        let Some(outer) = def.parent().filter(|p| p.kind() == "decorated_definition") else { return };
+        let mut c = outer.walk();
+        let children: Vec<Node> = outer.named_children(&mut c).collect();
+        for pair in children.windows(2) {
+            if pair[0].kind() == "decorator" && !describes(text(self.src, pair[0])) {
+                self.edits.replace(pair[0].start_byte(), pair[1].start_byte(), "");
+            }
         }
     }
 
@@ -229,6 +245,29 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.edits.replace(types[1].end_byte(), types[2].end_byte(), "");
         }
     }
+}
+
+/// A decorator (`@staticmethod`) that describes the method and stays on its async
+/// version; one that wraps the function (a retry) already wraps the async version
+/// the wrapper calls.
+fn describes(decorator: &str) -> bool {
+    let name = decorator.trim().trim_start_matches('@');
+    let last = name.rsplit('.').next().unwrap_or(name);
+    crate::plan::SAFE_DECORATORS.contains(&last)
+}
+
+/// `@property` or `@functools.cached_property`.
+fn is_property_decorator(decorator: &str) -> bool {
+    let name = decorator.trim().trim_start_matches('@');
+    matches!(name.rsplit('.').next(), Some("property" | "cached_property"))
+}
+
+/// The function's docstring as written, if its body starts with one.
+fn docstring<'s>(src: &'s str, def: Node) -> Option<&'s str> {
+    let body = def.child_by_field_name("body")?;
+    let first = body.named_child(0).filter(|n| n.kind() == "expression_statement")?;
+    let string = first.named_child(0).filter(|n| n.kind() == "string")?;
+    Some(text(src, string))
 }
 
 /// The parameters as call arguments (`a, b, *args, key=key, **kw`), and the first

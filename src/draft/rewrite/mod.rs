@@ -59,6 +59,8 @@ pub struct FileJob<'a, 'c> {
     /// `pkg._async_bridge`.
     pub helper_import: &'a str,
     pub settings: &'a Settings,
+    /// pytest-asyncio runs in auto mode: converted tests need no `@pytest.mark.asyncio`.
+    pub asyncio_auto: bool,
 }
 
 /// A rewritten file.

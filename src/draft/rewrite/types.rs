@@ -30,7 +30,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             let lib = api.name.split('.').next().unwrap_or("");
             libraries.contains(lib)
                 && self.plan_call(ci as u32).is_none_or(|c| c.rewrite == CallRewrite::Thread)
-                && graph.callers[self.job.module as usize][ci].is_some()
+                && graph.caller(self.job.module, ci as u32).is_some()
         });
         self.renames.file_wide = !still_sync;
     }

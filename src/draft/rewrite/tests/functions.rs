@@ -153,3 +153,42 @@ class Clock:
 "#,
     );
 }
+
+const STORE: &str = r#"import time
+
+
+class Store:
+    def _load(self, key: str) -> str:
+        time.sleep(0.1)
+        return key
+"#;
+
+const STORE_TEST: &str = r#"import pytest
+
+from app import Store
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+def test_load(store: Store) -> None:
+    assert store._load("a") == "a"
+"#;
+
+/// A test reaching a method without a sync wrapper through a fixture awaits it;
+/// pytest-asyncio's auto mode needs no mark, its strict mode does.
+#[test]
+fn test_through_a_fixture_becomes_async_in_the_project_asyncio_mode() {
+    let auto = "[tool.pytest.ini_options]\nasyncio_mode = \"auto\"\n";
+    for (pyproject, mark) in [(auto, ""), ("[project]\nname = \"app\"\n", "@pytest.mark.asyncio\n")] {
+        let files = [("app.py", STORE), ("test_app.py", STORE_TEST), ("pyproject.toml", pyproject)];
+        let changed = codemod(&files).unwrap_or_else(|r| panic!("refused: {r:#?}")).changed;
+        let want = format!(
+            "{}{mark}async def test_load(store: Store) -> None:\n    assert await store._load(\"a\") == \"a\"\n",
+            &STORE_TEST[..STORE_TEST.find("def test_load").unwrap()]
+        );
+        assert_eq!(changed.get("test_app.py").map(String::as_str), Some(want.as_str()), "{changed:#?}");
+    }
+}

@@ -1,0 +1,1 @@
+"""Price shipments in their destination currency."""

@@ -1,0 +1,1 @@
+"""Check warehouse stock levels for a list of product codes."""
