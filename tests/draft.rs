@@ -332,6 +332,7 @@ cases!(
     needs_llm,
     untouched,
     task_group,
+    call_groups,
 );
 
 #[test]

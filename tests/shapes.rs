@@ -152,7 +152,7 @@ fn cached_fetch() {
     let doc = propose_shape(&Shape {
         name: "cached_fetch",
         min_speedup: 1.8,
-        in_diff: &["+    rate = await to_thread_cached(exchange_rate, api, shipment.currency)", "for_each_bounded("],
+        in_diff: &["to_thread_cached(exchange_rate, api, shipment.currency)", "for_each_bounded("],
     });
     let diff = doc["diff"].as_str().unwrap_or_default();
     assert!(!diff.contains("def exchange_rate"), "the cached function changed:\n{diff}");
@@ -208,4 +208,18 @@ fn init_property() {
     assert_eq!(plan["offloaded"][0], "accounts.client.AccountClient.__init__", "{doc:#}");
     let diff = doc["diff"].as_str().unwrap();
     assert!(!diff.contains("label_async"), "a property without I/O stays as it is:\n{diff}");
+}
+
+/// Three independent reads per user, in a function a batch loop calls: they become
+/// one gather assigning the same names.
+#[test]
+fn independent_calls() {
+    let doc = propose_shape(&Shape {
+        name: "independent_calls",
+        min_speedup: 3.0,
+        in_diff: &["user, teams, keys = await gather_all(", "client.get_keys_async(login),"],
+    });
+    let groups = &doc["plans"][0]["call_groups"];
+    assert_eq!(groups.as_array().map(Vec::len), Some(1), "one group of calls: {doc:#}");
+    assert_eq!(groups[0]["function"], "profiles.directory.fetch_profile");
 }

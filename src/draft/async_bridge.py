@@ -38,8 +38,9 @@ from typing import (
 )
 
 __all__ = [
-    "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
-    "shared_ssl_context", "run_process", "to_thread_cached", "remember",
+    "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "for_each_spaced",
+    "gather_all", "collect", "shared_ssl_context", "run_process", "to_thread_cached",
+    "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -47,6 +48,11 @@ __all__ = [
 USE_TASK_GROUP = False
 
 T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
 Turn = Callable[[], Awaitable[None]]
 
 _local = threading.local()
@@ -286,6 +292,77 @@ async def to_thread_cached(func: Callable[..., T], /, *args: Any, **kwargs: Any)
             calls[key] = (lock, users - 1)
 
 
+async def for_each_spaced(
+    count: int,
+    body: Callable[[int, Turn], Awaitable[None]],
+    interval: float,
+    limit: int,
+) -> None:
+    """for_each_bounded whose items start in index order, at least `interval` apart.
+
+    Replaces a loop that slept `interval` on every item to respect a rate limit:
+    what the remote side limits is how often work starts, and item i+1 still starts
+    no earlier than `interval` seconds after item i did, while the slow parts
+    overlap (at most `limit` at once).
+    """
+    _check_limit(limit)
+    loop = asyncio.get_running_loop()
+    started = [asyncio.Event() for _ in range(max(count, 0))]
+    last_start = [0.0]
+
+    async def spaced(i: int, turn: Turn) -> None:
+        if i > 0:
+            await started[i - 1].wait()
+            delay = last_start[0] + interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        last_start[0] = loop.time()
+        started[i].set()
+        await body(i, turn)
+
+    await for_each_bounded(count, spaced, limit)
+
+
+@overload
+async def gather_all(a1: Awaitable[T1], a2: Awaitable[T2], /) -> tuple[T1, T2]: ...
+@overload
+async def gather_all(
+    a1: Awaitable[T1], a2: Awaitable[T2], a3: Awaitable[T3], /
+) -> tuple[T1, T2, T3]: ...
+@overload
+async def gather_all(
+    a1: Awaitable[T1], a2: Awaitable[T2], a3: Awaitable[T3], a4: Awaitable[T4], /
+) -> tuple[T1, T2, T3, T4]: ...
+@overload
+async def gather_all(
+    a1: Awaitable[T1],
+    a2: Awaitable[T2],
+    a3: Awaitable[T3],
+    a4: Awaitable[T4],
+    a5: Awaitable[T5],
+    /,
+) -> tuple[T1, T2, T3, T4, T5]: ...
+@overload
+async def gather_all(*aws: Awaitable[Any]) -> tuple[Any, ...]: ...
+
+
+async def gather_all(*aws: Awaitable[Any]) -> tuple[Any, ...]:
+    """Await independent calls together; their results in argument order.
+
+    Replaces consecutive statements that each waited on one of them. Like those,
+    it is all-or-nothing: the first failure is raised and the other calls are
+    cancelled and awaited, never left running behind the caller's back.
+    """
+
+    async def run(aw: Awaitable[Any]) -> Any:
+        return await aw
+
+    try:
+        return tuple(await _run_all([run(aw) for aw in aws]))
+    finally:
+        _close_unstarted(aws)
+
+
 async def collect(agen: AsyncIterable[T]) -> list[T]:
     """Gather an async iterable into a list, for blocking wrappers of generators."""
     return [item async for item in agen]
@@ -411,8 +488,6 @@ async def run_process(
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]: ...
-
-
 
 
 async def run_process(

@@ -20,7 +20,7 @@ use crate::analysis::Model;
 use crate::analysis::callgraph::FuncId;
 use crate::analysis::index::ModId;
 use crate::plan::settings::TaskGroupUse;
-use crate::plan::{Plan, PlanFunction, PlanStatus, Settings};
+use crate::plan::{Plan, PlanFunction, PlanSequential, PlanStatus, Settings};
 use diff::FileChange;
 use rewrite::{FileJob, rewrite_file};
 
@@ -60,6 +60,17 @@ impl serde::Serialize for Refusal {
     }
 }
 
+/// A loop or group of calls of a plan that the draft left sequential, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptSequential {
+    pub path: String,
+    /// The loop's line, or the group's first call's.
+    pub line: u32,
+    /// `loop`, `comprehension`, `calls`, `throttled loop`.
+    pub kind: &'static str,
+    pub why: String,
+}
+
 /// The result of drafting a set of plans.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -67,6 +78,8 @@ pub struct Draft {
     pub changes: Vec<FileChange>,
     /// Notes that are not failures (a loop kept sequential, and why).
     pub notes: Vec<String>,
+    /// What the draft left sequential of the plans' loops and groups of calls.
+    pub kept: Vec<KeptSequential>,
 }
 
 /// Draft every plan that is ready: each on its own first, setting its status to
@@ -86,17 +99,45 @@ pub fn draft_plans(model: &Model<'_>, plans: &mut [Plan], settings: &Settings) -
     }
     let ready: Vec<&Plan> = plans.iter().filter(|p| p.status == PlanStatus::Converted).collect();
     if ready.is_empty() {
-        return Draft { changes: Vec::new(), notes: Vec::new() };
+        return Draft { changes: Vec::new(), notes: Vec::new(), kept: Vec::new() };
     }
     match draft(model, &ready, settings) {
-        Ok(draft) => draft,
+        Ok(draft) => {
+            for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
+                record_kept(plan, &draft.kept);
+            }
+            draft
+        }
         Err(refusals) => {
             // Each drafts alone but not together: report it rather than guess.
             for plan in plans.iter_mut().filter(|p| p.status == PlanStatus::Converted) {
                 plan.status = PlanStatus::Failed;
                 plan.reasons = refusals.iter().map(|r| format!("drafted together with the other plans: {r}")).collect();
             }
-            Draft { changes: Vec::new(), notes: Vec::new() }
+            Draft { changes: Vec::new(), notes: Vec::new(), kept: Vec::new() }
+        }
+    }
+}
+
+/// Move what the draft left sequential from the plan's gathers, throttles and
+/// groups of calls to its `sequential` list, so that the plan says what the draft does.
+fn record_kept(plan: &mut Plan, kept: &[KeptSequential]) {
+    let find = |path: &str, line: u32| kept.iter().find(|k| k.path == path && k.line == line);
+    let entry = |k: &KeptSequential, function: &str| PlanSequential {
+        path: k.path.clone(),
+        line: k.line,
+        function: function.to_string(),
+        kind: k.kind,
+        why: k.why.clone(),
+    };
+    let mut sequential = Vec::new();
+    plan.gathers.retain(|g| find(&g.path, g.line).map(|k| sequential.push(entry(k, &g.function))).is_none());
+    plan.call_groups.retain(|g| find(&g.path, g.line).map(|k| sequential.push(entry(k, &g.function))).is_none());
+    plan.sequential.extend(sequential);
+    for t in plan.throttles.iter_mut().filter(|t| t.interval.is_some()) {
+        if let Some(k) = find(&t.path, t.line) {
+            t.interval = None;
+            t.does = format!("kept sequential ({}); its sleep becomes `{}`", k.why, t.becomes);
         }
     }
 }
@@ -144,6 +185,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     let reach = Reach::of(model, plans);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
+    let mut kept = Vec::new();
     let mut reasons = Vec::new();
     let mut helper_dirs = BTreeSet::new();
     let asyncio_auto = python::asyncio_auto_mode(root);
@@ -176,6 +218,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
                     helper_dirs.insert(helper_dir);
                 }
                 notes.extend(result.notes);
+                kept.extend(result.kept);
                 if result.text != src {
                     changes.push(FileChange { path: module.rel.clone(), old: Some(src), new: Some(result.text) });
                 }
@@ -188,7 +231,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     }
     changes.extend(helper_modules(root, &helper_dirs, settings)?);
     changes.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Draft { changes, notes })
+    Ok(Draft { changes, notes, kept })
 }
 
 /// The helper module in each package folder that imports it, unless already there.

@@ -214,12 +214,12 @@ fn describe(plan: &Plan, targets: &[Target]) -> String {
     }
     for t in &plan.throttles {
         out.push_str(&format!(
-            "- loop at {}:{} in `{}` sleeps on every item ({}), a rate limit: keep it sequential, its sleep → {}\n",
+            "- loop at {}:{} in `{}` sleeps on every item ({}), a rate limit: {}\n",
             t.path,
             t.line,
             t.function,
             t.sleep_where(),
-            t.becomes
+            t.does
         ));
     }
     for c in &plan.clients {
@@ -420,7 +420,7 @@ fn accept(ctx: &Context<'_, '_>, plan: &Plan, targets: &[Target], content: &str)
         .map_err(|e| ("putting the code in place".to_string(), e.to_string()))?;
     let mut converted = plan.clone();
     converted.status = PlanStatus::Converted;
-    let draft = Draft { changes, notes: Vec::new() };
+    let draft = Draft { changes, notes: Vec::new(), kept: Vec::new() };
     let checks = verify::verify(ctx.model, &draft, std::slice::from_ref(&converted), ctx.config, ctx.catalog);
     if let Some(failed) = checks.iter().find(|c| !c.ok) {
         return Err((failed.name.clone(), failed.detail.clone().unwrap_or_default()));

@@ -77,12 +77,12 @@ fn write_plans(out: &mut String, proposal: &Proposal, paint: &dyn Fn(Style, &str
         for t in &plan.throttles {
             let _ = writeln!(
                 out,
-                "      {}:{}: loop in {} stays sequential: it sleeps on every item ({}), a rate limit; its sleep → {}",
+                "      {}:{}: loop in {} sleeps on every item ({}), a rate limit: {}",
                 t.path,
                 t.line,
                 t.function,
                 t.sleep_where(),
-                t.becomes
+                t.does
             );
         }
         for c in &plan.clients {

@@ -147,7 +147,7 @@ impl JointRun<'_, '_> {
             return self.rules.checks.clone();
         }
         let owned: Vec<Plan> = group.iter().map(|&i| self.rules.plans[i].clone()).collect();
-        let draft = Draft { changes: changes.to_vec(), notes: Vec::new() };
+        let draft = Draft { changes: changes.to_vec(), notes: Vec::new(), kept: Vec::new() };
         verify::verify(self.model, &draft, &owned, &self.setup.config, &self.setup.catalog)
     }
 }

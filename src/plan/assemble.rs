@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
-    CallRewrite, Plan, PlanCall, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus, PlanThrottle,
-    Planner, Twin, short_name, slug,
+    CallRewrite, Plan, PlanCall, PlanCallGroup, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus,
+    PlanThrottle, Planner, Twin, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::loops::{LoopCandidate, Throttled};
+use crate::analysis::rules::independent_consecutive_calls::CallGroup;
+use crate::analysis::summary::LoopKind;
 
 /// What a plan is made from besides its functions.
 pub struct Context<'a> {
@@ -22,6 +24,7 @@ pub struct Context<'a> {
     pub clients: &'a Clients,
     pub gathers: &'a [LoopCandidate],
     pub throttles: &'a [Throttled],
+    pub call_groups: &'a [CallGroup],
 }
 
 impl Planner<'_, '_> {
@@ -36,10 +39,12 @@ impl Planner<'_, '_> {
             kept_sync: Vec::new(),
             calls: Vec::new(),
             gathers: Vec::new(),
+            call_groups: Vec::new(),
             throttles: Vec::new(),
             clients: Vec::new(),
             decorators: Vec::new(),
             context_managers: Vec::new(),
+            sequential: Vec::new(),
             files: Vec::new(),
             offloaded_ids: BTreeSet::new(),
         };
@@ -53,6 +58,7 @@ impl Planner<'_, '_> {
         }
         self.add_gathers(&mut plan, funcs, cx.gathers);
         self.add_throttles(&mut plan, funcs, cx.throttles);
+        self.add_call_groups(&mut plan, funcs, cx.call_groups);
         self.add_clients(&mut plan, funcs, cx.clients);
         self.add_context_managers(&mut plan, funcs, cx);
         let files: BTreeSet<&String> = plan
@@ -240,6 +246,33 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// The planned functions' groups of consecutive independent reads: one gather each.
+    fn add_call_groups(&self, plan: &mut Plan, funcs: &[FuncId], groups: &[CallGroup]) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for g in groups.iter().filter(|g| funcs.contains(&g.function)) {
+            let module = &index.modules[g.module as usize];
+            let site = |ci: u32| &module.summary.calls[ci as usize];
+            let calls = g
+                .calls
+                .iter()
+                .map(|&ci| {
+                    let callee = site(ci).callee.as_ref().map(crate::analysis::index::chain_text).unwrap_or_default();
+                    format!("`{callee}` (line {})", site(ci).pos.line)
+                })
+                .collect();
+            plan.call_groups.push(PlanCallGroup {
+                path: module.rel.clone(),
+                line: site(g.calls[0]).pos.line,
+                function: graph.functions[g.function as usize].qualname.to_string(),
+                calls,
+                module: g.module,
+                statements: g.statements.clone(),
+                call_ids: g.calls.clone(),
+            });
+        }
+    }
+
     /// The planned functions' loops that sleep on every item: they stay sequential,
     /// and the plan says what their sleep becomes.
     fn add_throttles(&self, plan: &mut Plan, funcs: &[FuncId], throttles: &[Throttled]) {
@@ -252,6 +285,16 @@ impl Planner<'_, '_> {
                 // Already async (`await asyncio.sleep`): it stays as it is.
                 None => "already async, unchanged".to_string(),
             };
+            let (interval, does) = match self.spacing(t) {
+                Ok(interval) => {
+                    let does = format!(
+                        "rate-limited: items start at least `{interval}` s apart, at most {} at once",
+                        self.settings.concurrency
+                    );
+                    (Some(interval), does)
+                }
+                Err(why) => (None, format!("kept sequential ({why}); its sleep becomes `{becomes}`")),
+            };
             plan.throttles.push(PlanThrottle {
                 path: module.rel.clone(),
                 line: module.summary.loops[t.loop_idx as usize].pos.line,
@@ -259,10 +302,44 @@ impl Planner<'_, '_> {
                 sleep: t.sleep_text(index),
                 via: t.via.map(|g| graph.functions[g as usize].qualname.to_string()),
                 becomes,
+                interval,
+                does,
+                sleep_call: t.sleep,
                 module: t.module,
                 loop_idx: t.loop_idx,
             });
         }
+    }
+
+    /// The interval a throttled loop's items can start apart, or why its spacing
+    /// cannot be kept by starting them concurrently.
+    fn spacing(&self, t: &Throttled) -> Result<String, String> {
+        let index = &self.model.index;
+        if let Some(via) = t.via {
+            return Err(format!(
+                "the sleep is in `{}`, which paces every call of it, wherever it comes from",
+                self.model.graph.functions[via as usize].qualname
+            ));
+        }
+        let lp = &index.modules[t.module as usize].summary.loops[t.loop_idx as usize];
+        if lp.kind != LoopKind::For {
+            return Err("only a `for` loop's items can be started apart".into());
+        }
+        let Some(arg) = t.sleep_arg(index) else {
+            return Err("the interval is an expression, which may depend on the item".into());
+        };
+        if t.seconds(index).is_some() {
+            return Ok(arg.to_string());
+        }
+        if arg.contains('.') {
+            return Err(format!("the interval `{arg}` is an attribute, which the loop's calls may change"));
+        }
+        let bound_in_loop =
+            lp.targets.iter().any(|n| n.as_str() == arg) || lp.assigned.iter().any(|(n, _)| n.as_str() == arg);
+        if bound_in_loop {
+            return Err(format!("the interval `{arg}` is assigned in the loop: it depends on the item"));
+        }
+        Ok(arg.to_string())
     }
 
     /// Client attributes of the plan's classes; every blocking use of one must go

@@ -25,6 +25,7 @@ use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::catalog::Strategy;
 use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
+use crate::analysis::rules::independent_consecutive_calls;
 use crate::analysis::summary::CallSite;
 use crate::draft::mappings::{self, CallFacts, Description, Mapping};
 pub(crate) use checks::SAFE_DECORATORS;
@@ -180,7 +181,10 @@ pub struct PlanGather {
     pub loop_idx: u32,
 }
 
-/// A loop that sleeps on every item (RA109): a rate limit, kept sequential.
+/// A loop that sleeps on every item (RA109): a rate limit. It becomes rate-limited
+/// concurrency (items start at least the interval apart, at most
+/// `rewrite.concurrency` at once) when the spacing can be kept faithfully, else it
+/// stays sequential.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanThrottle {
     pub path: String,
@@ -191,12 +195,52 @@ pub struct PlanThrottle {
     /// The function the loop calls that sleeps on every call, when the sleep is there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
-    /// What the sleep becomes (`await asyncio.sleep`).
+    /// What the sleep becomes (`await asyncio.sleep`) when the loop stays sequential.
     pub becomes: String,
+    /// The interval as written (`1.0`, `delay`) that items start apart, when the
+    /// loop becomes rate-limited concurrency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// What the draft does with the loop, and why.
+    pub does: String,
+    /// The sleep's call site (module, call).
+    #[serde(skip)]
+    pub sleep_call: (ModId, u32),
     #[serde(skip)]
     pub module: ModId,
     #[serde(skip)]
     pub loop_idx: u32,
+}
+
+/// Consecutive statements that each wait on one independent read (RA111): they
+/// become one gather assigning the same names.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanCallGroup {
+    pub path: String,
+    /// The line of the first call.
+    pub line: u32,
+    pub function: String,
+    /// Each call as written, with its line (`client.get_user` (line 12)).
+    pub calls: Vec<String>,
+    #[serde(skip)]
+    pub module: ModId,
+    /// Each statement's byte range, in order.
+    #[serde(skip)]
+    pub statements: Vec<(u32, u32)>,
+    /// Each statement's one I/O call, in order.
+    #[serde(skip)]
+    pub call_ids: Vec<u32>,
+}
+
+/// A loop or group of calls the plan found but the draft runs as before, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSequential {
+    pub path: String,
+    pub line: u32,
+    pub function: String,
+    /// `loop`, `throttled loop`, `work queue` or `calls`.
+    pub kind: &'static str,
+    pub why: String,
 }
 
 /// An attribute holding a sync client that becomes an async one (`self._session`).
@@ -280,6 +324,9 @@ pub struct Plan {
     pub kept_sync: Vec<PlanKeptSync>,
     pub calls: Vec<PlanCall>,
     pub gathers: Vec<PlanGather>,
+    /// Groups of consecutive independent reads that become one gather.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub call_groups: Vec<PlanCallGroup>,
     /// Loops that stay sequential because they sleep on every item.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub throttles: Vec<PlanThrottle>,
@@ -288,6 +335,10 @@ pub struct Plan {
     /// Context-manager classes that gain `__aenter__`/`__aexit__`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub context_managers: Vec<PlanContextManager>,
+    /// Loops and groups of calls found but kept sequential, each with why; the
+    /// draft moves here what it could not run concurrently after all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sequential: Vec<PlanSequential>,
     /// Files the plan touches.
     pub files: Vec<String>,
     #[serde(skip)]
@@ -333,6 +384,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     planner.include_blocking_async_code(&mut set);
     let groups = planner.group(&set, &twins);
     let throttles = loops::throttled(&model.index, &model.graph);
+    let call_groups = independent_consecutive_calls::groups(&model.index, &model.graph, &|_| true);
     let cx = assemble::Context {
         set: &set,
         twins: &twins,
@@ -340,6 +392,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
         clients: &groups.clients,
         gathers: &gathers,
         throttles: &throttles,
+        call_groups: &call_groups,
     };
     let mut plans = Vec::new();
     for funcs in &groups.members {

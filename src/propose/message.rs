@@ -103,13 +103,13 @@ fn changes(facts: &Facts<'_>, bullet: &str, code: &dyn Fn(&str) -> String) -> St
             .collect(),
     );
     section(
-        "Loops kept sequential, since they sleep on every item (rate limits):",
+        "Loops that sleep on every item (rate limits):",
         plans
             .iter()
             .flat_map(|p| &p.throttles)
             .map(|t| {
                 let via = t.via.as_ref().map(|f| format!(" in {}", code(f))).unwrap_or_default();
-                format!("{}:{} in {} ({}{via})", t.path, t.line, code(&t.function), code(&t.sleep))
+                format!("{}:{} in {} ({}{via}): {}", t.path, t.line, code(&t.function), code(&t.sleep), t.does)
             })
             .collect(),
     );

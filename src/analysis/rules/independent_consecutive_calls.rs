@@ -3,10 +3,10 @@
 use rustc_hash::FxHashSet;
 
 use super::{Context, Finding, RuleInfo};
-use crate::analysis::callgraph::{CallTarget, FuncId};
+use crate::analysis::callgraph::{CallGraph, CallTarget, FuncId};
 use crate::analysis::effects::{self, Effects};
 use crate::analysis::flow::{DataFlow, Statement, overlap};
-use crate::analysis::index::ModId;
+use crate::analysis::index::{Index, ModId};
 use crate::analysis::loops;
 
 /// ## What it does
@@ -81,13 +81,33 @@ struct Member<'s> {
     function: FuncId,
 }
 
+/// A group of two or more consecutive independent reads (what RA111 reports), for
+/// the planner to turn into one gather.
+#[derive(Debug, Clone)]
+pub struct CallGroup {
+    pub module: ModId,
+    pub function: FuncId,
+    /// Each statement's byte range, in order.
+    pub statements: Vec<(u32, u32)>,
+    /// Each statement's one I/O call, in order.
+    pub calls: Vec<u32>,
+}
+
 pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
-    let gathered: FxHashSet<(ModId, u32)> = loops::candidates(ctx.index, ctx.graph)
+    for group in groups(ctx.index, ctx.graph, &|f| ctx.reports(f)) {
+        report(ctx, &group, out);
+    }
+}
+
+/// Every group of consecutive independent reads in functions `include` accepts.
+pub fn groups(index: &Index<'_>, graph: &CallGraph, include: &dyn Fn(FuncId) -> bool) -> Vec<CallGroup> {
+    let gathered: FxHashSet<(ModId, u32)> = loops::candidates(index, graph)
         .into_iter()
         .flat_map(|c| c.calls.into_iter().map(move |ci| (c.module, ci)))
         .collect();
-    let mut effects = Effects::new(ctx.index, ctx.graph);
-    for (mi, module) in ctx.index.modules.iter().enumerate() {
+    let mut effects = Effects::new(index, graph);
+    let mut found = Vec::new();
+    for (mi, module) in index.modules.iter().enumerate() {
         let m = mi as ModId;
         let flow = &module.summary.flow;
         if flow.statements.len() < 2 {
@@ -96,27 +116,40 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut order: Vec<&Statement> = flow.statements.iter().collect();
         order.sort_by_key(|s| (s.block, s.ordinal));
         let mut group: Vec<Member<'_>> = Vec::new();
+        let finish = |group: &[Member<'_>], found: &mut Vec<CallGroup>| {
+            if let [first, _, ..] = group {
+                found.push(CallGroup {
+                    module: m,
+                    function: first.function,
+                    statements: group.iter().map(|g| (g.statement.start_byte, g.statement.end_byte)).collect(),
+                    calls: group.iter().map(|g| g.call).collect(),
+                });
+            }
+        };
         for s in order {
-            let member = member(ctx, &mut effects, &gathered, m, s);
+            let member = member(index, graph, include, &mut effects, &gathered, m, s);
             let follows = group
                 .last()
                 .is_some_and(|last| last.statement.block == s.block && last.statement.ordinal + 1 == s.ordinal);
             match member {
                 Some(next) if follows && independent(flow, &group, s) => group.push(next),
                 next => {
-                    report(ctx, m, &group, out);
+                    finish(&group, &mut found);
                     group = next.into_iter().collect();
                 }
             }
         }
-        report(ctx, m, &group, out);
+        finish(&group, &mut found);
     }
+    found
 }
 
 /// The statement as a member of a group: one I/O call that only reads, used,
-/// unconditional, in a function that is or must become async and is reported.
+/// unconditional, in a function that is or must become async and is included.
 fn member<'s>(
-    ctx: &Context<'_>,
+    index: &Index<'_>,
+    graph: &CallGraph,
+    include: &dyn Fn(FuncId) -> bool,
     effects: &mut Effects<'_>,
     gathered: &FxHashSet<(ModId, u32)>,
     m: ModId,
@@ -125,8 +158,8 @@ fn member<'s>(
     if s.conditional {
         return None;
     }
-    let summary = &ctx.index.modules[m as usize].summary;
-    let mut io = (s.first_call..s.end_call).filter(|&ci| effects::waits(ctx.index, ctx.graph, m, ci));
+    let summary = &index.modules[m as usize].summary;
+    let mut io = (s.first_call..s.end_call).filter(|&ci| effects::waits(index, graph, m, ci));
     let call = io.next()?;
     if io.next().is_some() {
         return None;
@@ -137,9 +170,9 @@ fn member<'s>(
     if in_comprehension || gathered.contains(&(m, call)) {
         return None;
     }
-    let function = ctx.graph.caller(m, call)?;
-    let func = &ctx.graph.functions[function as usize];
-    if !(func.is_async || ctx.graph.closure[function as usize].is_some()) || !ctx.reports(function) {
+    let function = graph.caller(m, call)?;
+    let func = &graph.functions[function as usize];
+    if !(func.is_async || graph.closure[function as usize].is_some()) || !include(function) {
         return None;
     }
     effects.call_reads_only(m, call).then_some(Member { statement: s, call, function })
@@ -156,25 +189,24 @@ fn independent(flow: &DataFlow, group: &[Member<'_>], s: &Statement) -> bool {
     })
 }
 
-/// Report a group of two or more, at its first call.
-fn report(ctx: &Context<'_>, m: ModId, group: &[Member<'_>], out: &mut Vec<Finding>) {
-    let [first, ..] = group else { return };
-    if group.len() < 2 {
-        return;
-    }
+/// Report a group at its first call.
+fn report(ctx: &Context<'_>, group: &CallGroup, out: &mut Vec<Finding>) {
+    let m = group.module;
+    let first = group.calls[0];
     let summary = &ctx.index.modules[m as usize].summary;
     let named: Vec<String> = group
+        .calls
         .iter()
-        .map(|g| format!("`{}` (line {})", ctx.callee_text(m, g.call), summary.calls[g.call as usize].pos.line))
+        .map(|&ci| format!("`{}` (line {})", ctx.callee_text(m, ci), summary.calls[ci as usize].pos.line))
         .collect();
     let (last, rest) = named.split_last().expect("a group has two or more calls");
     let message = format!(
         "{} and {last} wait one after another, though each only reads and none uses another's result: run them concurrently with `asyncio.gather` (or an `asyncio.TaskGroup`)",
         rest.join(", ")
     );
-    let pos = summary.calls[first.call as usize].pos;
-    let mut finding = ctx.finding(&INFO, m, pos, Some(first.function), message);
-    finding.api = match &ctx.graph.targets[m as usize][first.call as usize] {
+    let pos = summary.calls[first as usize].pos;
+    let mut finding = ctx.finding(&INFO, m, pos, Some(group.function), message);
+    finding.api = match &ctx.graph.targets[m as usize][first as usize] {
         CallTarget::Blocking(api) => Some(api.name.clone()),
         CallTarget::Repo(g) => ctx.graph.terminal_api(&ctx.graph.closure, *g).map(|a| a.name.clone()),
         _ => None,

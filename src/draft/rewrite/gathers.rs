@@ -32,16 +32,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for comp in self.gathered_comprehensions() {
             let Some(element) = comp.child_by_field_name("body").filter(|b| b.kind() == "call") else { continue };
             let converted = self.module().summary.calls.iter().enumerate().find(|(ci, c)| {
-                c.pos.byte as usize == element.start_byte() && c.end_byte as usize == element.end_byte() && {
-                    let ci = *ci as u32;
-                    match self.target(ci) {
-                        CallTarget::Repo(g) => {
-                            self.job.functions.get(g).is_some_and(|pf| !pf.generator) || self.job.offloaded.contains(g)
-                        }
-                        CallTarget::Blocking(_) => self.plan_call(ci).is_some_and(|c| c.rewrite.is_expression()),
-                        _ => false,
-                    }
-                }
+                c.pos.byte as usize == element.start_byte()
+                    && c.end_byte as usize == element.end_byte()
+                    && self.makes_coroutine(*ci as u32)
             });
             if converted.is_some() {
                 self.awaits.no_await.insert(element.start_byte());
@@ -68,11 +61,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 if let Err(e) = self.edits.rewrite_region(self.src, start, end, |current| format!("await {current}")) {
                     self.fail(start, e.to_string());
                 }
-                self.notes.push(format!(
-                    "{}:{}: comprehension kept sequential: it awaits in more than its element",
-                    self.module().rel,
-                    comp.start_position().row + 1
-                ));
+                let line = comp.start_position().row as u32 + 1;
+                self.keep_sequential(line, "comprehension", "it awaits in more than its element");
                 continue;
             }
             self.imports.helpers.insert("gather_bounded");
@@ -98,16 +88,17 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         // Inner loops first: an outer loop's rewrite takes their rewritten text.
         loops.sort_by_key(|&li| std::cmp::Reverse(self.module().summary.loops[li as usize].pos.byte));
         for li in loops {
-            if let Err(why) = self.gather_loop(li) {
+            if let Err(why) = self.gather_loop(li, None) {
                 let line = self.module().summary.loops[li as usize].pos.line;
-                self.notes.push(format!("{}:{line}: loop kept sequential: {why}", self.module().rel));
+                self.keep_sequential(line, "loop", why);
             }
         }
     }
 
     /// Turn a `for` loop into `for_each_bounded`: the body up to its last await runs
-    /// concurrently, the rest in item order after `await _turn()`.
-    pub(super) fn gather_loop(&mut self, li: u32) -> Result<(), String> {
+    /// concurrently, the rest in item order after `await _turn()`. With `spacing`
+    /// (an interval as written), `for_each_spaced`: items also start that far apart.
+    pub(super) fn gather_loop(&mut self, li: u32, spacing: Option<&str>) -> Result<(), String> {
         let lp = self.module().summary.loops[li as usize].clone();
         let node = python::node_at(self.tree, lp.pos.byte as usize, lp.end_byte as usize, "for_statement")
             .ok_or("the loop was not found")?;
@@ -127,7 +118,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.edits.insert(at, format!("await {turn}(){}{ind}", self.nl));
         }
         let body_ind = indent_at(self.src, statements[0].start_byte()).to_string();
-        self.write_for_each_bounded(node, function, &body_ind, &turn)
+        self.write_for_each_bounded(node, function, &body_ind, &turn, spacing)
     }
 
     /// Whether the rewritten code suspends inside `node`.
@@ -272,6 +263,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         function: Node<'t>,
         body_ind: &str,
         turn: &str,
+        spacing: Option<&str>,
     ) -> Result<(), String> {
         let nl = self.nl;
         let left = node.child_by_field_name("left").ok_or("no target")?;
@@ -291,14 +283,18 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let body_start = next_line_start(self.src, colon.end_byte());
         let body_text = self.edits.render(self.src, body_start, node.end_byte()).map_err(|e| e.to_string())?;
         let limit = self.job.settings.concurrency;
+        let (helper, interval) = match spacing {
+            Some(seconds) => ("for_each_spaced", format!(", interval={seconds}")),
+            None => ("for_each_bounded", String::new()),
+        };
         let new = format!(
-            "{ind}{items} = list({iterable}){nl}{nl}{ind}async def {each}({index}: int, {turn}: Turn) -> None:{nl}{body_ind}{target} = {items}[{index}]{nl}{body_text}{nl}{nl}{ind}await for_each_bounded(len({items}), {each}, limit={limit})"
+            "{ind}{items} = list({iterable}){nl}{nl}{ind}async def {each}({index}: int, {turn}: Turn) -> None:{nl}{body_ind}{target} = {items}[{index}]{nl}{body_text}{nl}{nl}{ind}await {helper}(len({items}), {each}{interval}, limit={limit})"
         );
         self.edits
             .rewrite_region(self.src, line_start(self.src, node.start_byte()), node.end_byte(), |_| new)
             .map_err(|e| e.to_string())?;
         self.imports.helpers.insert("Turn");
-        self.imports.helpers.insert("for_each_bounded");
+        self.imports.helpers.insert(helper);
         self.awaits.suspends.push(node.start_byte());
         Ok(())
     }
@@ -326,7 +322,7 @@ pub(super) fn loop_continues(for_node: Node) -> Vec<Node> {
 type Turns = BTreeMap<usize, String>;
 
 /// The statements of a block, comments aside.
-fn block_statements(block: Node) -> Vec<Node> {
+pub(super) fn block_statements(block: Node) -> Vec<Node> {
     let mut cursor = block.walk();
     block.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect()
 }

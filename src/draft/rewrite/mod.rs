@@ -15,8 +15,11 @@
 //! - `properties`: property getters that become async methods, and their readers;
 //! - `statements`: consumers of async generators, generator expressions;
 //! - `gathers`: loops and comprehensions run as bounded gathers;
+//! - `call_groups`: consecutive independent reads run as one gather;
+//! - `throttle`: loops that sleep on every item, their items started that far apart;
 //! - `imports`: what the edits need imported, and what they left unused.
 
+mod call_groups;
 mod calls;
 mod clients;
 mod context_managers;
@@ -28,15 +31,16 @@ mod properties;
 mod statements;
 #[cfg(test)]
 pub(crate) mod testing;
+mod throttle;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tree_sitter::{Node, Tree};
 
-use super::Refusal;
 use super::edits::Edits;
 use super::python::{self, fresh_name, indent_at, line_start, next_line_start, text};
+use super::{KeptSequential, Refusal};
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
@@ -68,6 +72,8 @@ pub struct FileResult {
     pub text: String,
     /// Things worth knowing that are not failures (a loop kept sequential, and why).
     pub notes: Vec<String>,
+    /// The plans' loops and groups of calls this rewrite left sequential.
+    pub kept: Vec<KeptSequential>,
 }
 
 /// Rewrite one file, or say why the rules drafter cannot do it safely.
@@ -79,7 +85,7 @@ pub fn rewrite_file(job: &FileJob<'_, '_>) -> Result<FileResult, Vec<Refusal>> {
         return Err(r.reasons);
     }
     let text = r.finish().map_err(|e| vec![Refusal::file(&r.module().rel, e)])?;
-    Ok(FileResult { text, notes: r.notes })
+    Ok(FileResult { text, notes: r.notes, kept: r.kept })
 }
 
 /// The renames native replacements bring (`requests.HTTPError` → `httpx.HTTPStatusError`).
@@ -102,6 +108,8 @@ struct Deferred {
     list_consumers: Vec<(usize, usize, usize, usize)>,
     /// `yield from` statements (start, end, value start, value end, async).
     yield_froms: Vec<(usize, usize, usize, usize, bool)>,
+    /// Groups of `target = call` statements whose calls make coroutines for one gather.
+    call_groups: Vec<Vec<call_groups::GroupMember>>,
 }
 
 /// Where the rewritten code now waits.
@@ -128,6 +136,7 @@ struct Rewriter<'a, 'c, 't> {
     /// Why the rules cannot rewrite this file safely.
     reasons: Vec<Refusal>,
     notes: Vec<String>,
+    kept: Vec<KeptSequential>,
     imports: ImportNeeds,
     renames: Renames,
     deferred: Deferred,
@@ -145,6 +154,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             edits: Edits::new(),
             reasons: Vec::new(),
             notes: Vec::new(),
+            kept: Vec::new(),
             imports: ImportNeeds::default(),
             renames: Renames::default(),
             deferred: Deferred::default(),
@@ -157,6 +167,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.collect_renames();
         self.rename_types();
         self.plan_gathers_of_comprehensions();
+        self.plan_call_groups();
         let functions = self.local_functions();
         for &(id, pf) in &functions {
             self.add_wrapper(id, pf);
@@ -180,7 +191,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
         self.convert_list_consumers();
         self.convert_yield_froms();
+        self.gather_call_groups();
         self.wrap_client_statements();
+        self.space_throttled_loops();
         self.gather_loops();
         self.gather_comprehensions();
         self.check_generator_expressions();
@@ -232,6 +245,15 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     fn call_node(&self, ci: u32) -> Option<Node<'t>> {
         let call = self.call_site(ci);
         python::node_at(self.tree, call.pos.byte as usize, call.end_byte as usize, "call")
+    }
+
+    /// A loop or group of calls of the plans (at `line`) that stays sequential: a
+    /// note, and a record the plan moves from its gathers to `sequential`.
+    fn keep_sequential(&mut self, line: u32, kind: &'static str, why: impl Into<String>) {
+        let why = why.into();
+        let path = self.module().rel.clone();
+        self.notes.push(format!("{path}:{line}: {kind} kept sequential: {why}"));
+        self.kept.push(KeptSequential { path, line, kind, why });
     }
 
     /// Record why the file cannot be rewritten, at the line holding byte `line_of`.

@@ -709,7 +709,7 @@ def grid(rows: list[list[int]]) -> list[int]:
 }
 
 #[test]
-fn loop_that_sleeps_on_every_item_stays_sequential() {
+fn loop_that_sleeps_on_every_item_starts_its_items_apart() {
     let before = r#"import time
 
 
@@ -730,14 +730,17 @@ def paced(xs: list[int]) -> list[int]:
     let throttles: Vec<String> = plans
         .iter()
         .flat_map(|p| &p.throttles)
-        .map(|t| format!("{}:{} {} {}", t.path, t.line, t.sleep_where(), t.becomes))
+        .map(|t| format!("{}:{} {} {}", t.path, t.line, t.sleep_where(), t.does))
         .collect();
-    assert_eq!(throttles, ["app.py:12 `time.sleep(1.0)` await asyncio.sleep"]);
+    assert_eq!(
+        throttles,
+        ["app.py:12 `time.sleep(1.0)` rate-limited: items start at least `1.0` s apart, at most 8 at once"]
+    );
     assert!(plans.iter().all(|p| p.gathers.is_empty()));
     assert_codemod(
         before,
         r#"import asyncio
-from _async_bridge import run_sync
+from _async_bridge import Turn, for_each_spaced, run_sync
 
 
 async def slow_async(x: int) -> int:
@@ -753,9 +756,15 @@ def slow(x: int) -> int:
 
 async def paced_async(xs: list[int]) -> list[int]:
     out = []
-    for x in xs:
-        out.append(await slow_async(x))
-        await asyncio.sleep(1.0)
+    _x_items = list(xs)
+
+    async def _each_x(_index: int, _turn: Turn) -> None:
+        x = _x_items[_index]
+        _value = await slow_async(x)
+        await _turn()
+        out.append(_value)
+
+    await for_each_spaced(len(_x_items), _each_x, interval=1.0, limit=8)
     return out
 
 
@@ -764,6 +773,36 @@ def paced(xs: list[int]) -> list[int]:
     return run_sync(paced_async(xs), "paced_async")
 "#,
     );
+}
+
+#[test]
+fn loop_whose_sleep_depends_on_the_item_stays_sequential() {
+    let before = r#"import time
+
+
+def slow(x: int) -> int:
+    if x:
+        time.sleep(0.1)
+    return x
+
+
+def paced(xs: list[int]) -> list[int]:
+    out = []
+    for x in xs:
+        wait = slow(x)
+        out.append(wait)
+        time.sleep(wait)
+    return out
+"#;
+    let plans = plans_of(&[("app.py", before)]);
+    let does: Vec<&str> = plans.iter().flat_map(|p| &p.throttles).map(|t| t.does.as_str()).collect();
+    assert_eq!(
+        does,
+        [
+            "kept sequential (the interval `wait` is assigned in the loop: it depends on the item); its sleep becomes `await asyncio.sleep`"
+        ]
+    );
+    assert!(plans.iter().flat_map(|p| &p.throttles).all(|t| t.interval.is_none()));
 }
 
 #[test]
