@@ -333,6 +333,8 @@ cases!(
     generators,
     formatting,
     overrides,
+    properties,
+    context_managers,
     needs_llm,
     untouched,
     task_group,

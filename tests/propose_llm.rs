@@ -336,31 +336,26 @@ fn ctrl_c_cancels_requests_in_flight_within_a_second() {
 
 #[test]
 fn auto_mode_sends_what_the_rules_cannot_do_to_the_llm() {
-    let health = "\"\"\"Health checks.\"\"\"\n\nimport requests\n\n\nclass Endpoint:\n    def __init__(self, url: str) -> None:\n        self.url = url\n\n    @property\n    def healthy(self) -> bool:\n        return requests.get(self.url, timeout=5).ok\n";
-    let converted = "async def healthy_async(self) -> bool:\n    async with httpx.AsyncClient(timeout=5) as client:\n        return (await client.get(self.url)).is_success\n\n@property\ndef healthy(self) -> bool:\n    return run_sync(self.healthy_async(), \"healthy_async\")\n";
+    let sizes = "\"\"\"Page sizes.\"\"\"\n\nimport requests\n\n\ndef by_size(urls: list[str], log: str) -> list[str]:\n    ordered = sorted(urls, key=lambda u: len(requests.get(u, timeout=5).content))\n    requests.post(log, json=ordered, timeout=5)\n    return ordered\n";
+    let converted = "async def by_size_async(urls: list[str], log: str) -> list[str]:\n    sizes = {u: len((await asyncio.to_thread(requests.get, u, timeout=5)).content) for u in urls}\n    ordered = sorted(urls, key=lambda u: sizes[u])\n    await asyncio.to_thread(requests.post, log, json=ordered, timeout=5)\n    return ordered\n\ndef by_size(urls: list[str], log: str) -> list[str]:\n    return run_sync(by_size_async(urls, log), \"by_size_async\")\n";
     let server = Server::start(move |_, body| {
-        assert!(body.contains("Plan `endpoint-healthy`"), "only the plan the rules cannot do goes to the LLM");
-        assert!(body.contains("a property cannot be awaited"), "the prompt says why the rules could not");
+        assert!(body.contains("Plan `by-size`"), "only the plan the rules cannot do goes to the LLM");
+        assert!(body.contains("a lambda makes a blocking call"), "the prompt says why the rules could not");
         Reply::content(
-            json!({"functions": [{"qualname": "tiny.health.Endpoint.healthy", "source": converted}],
-                   "imports": ["import httpx", "from tiny._async_bridge import run_sync"], "notes": ""})
+            json!({"functions": [{"qualname": "tiny.sizes.by_size", "source": converted}],
+                   "imports": ["import asyncio", "from tiny._async_bridge import run_sync"], "notes": ""})
             .to_string(),
         )
     });
-    let test = "from tiny.health import Endpoint\n\n\ndef test_endpoint() -> None:\n    assert Endpoint('http://x').url == 'http://x'\n";
-    let repo = tiny_repo(&[("src/tiny/health.py", health), ("tests/test_health.py", test)]);
+    let test = "from tiny.sizes import by_size\n\n\ndef test_importable() -> None:\n    assert callable(by_size)\n";
+    let repo = tiny_repo(&[("src/tiny/sizes.py", sizes), ("tests/test_sizes.py", test)]);
     let (code, doc, out) = propose_llm(repo.path(), &server, &[]);
     assert_eq!(code, Some(0), "{}", text(&out));
     assert_eq!(server.request_count(), 1);
-    assert_eq!(proposal(&doc, "refactor-async/endpoint-healthy")["drafter"], "llm:test-model");
+    assert_eq!(proposal(&doc, "refactor-async/by-size")["drafter"], "llm:test-model");
     assert_eq!(proposal(&doc, "refactor-async/pause")["drafter"], "rules");
     assert_eq!(doc["drafter"], "rules+llm:test-model");
-    let file = git(repo.path(), &["show", "refactor-async/endpoint-healthy:src/tiny/health.py"]);
-    assert!(
-        file.contains(
-            "    async def healthy_async(self) -> bool:\n        async with httpx.AsyncClient(timeout=5) as client:\n"
-        ),
-        "{file}"
-    );
-    assert!(file.contains("    @property\n    def healthy(self) -> bool:\n"), "{file}");
+    let file = git(repo.path(), &["show", "refactor-async/by-size:src/tiny/sizes.py"]);
+    assert!(file.contains("async def by_size_async(urls: list[str], log: str) -> list[str]:\n    sizes = {"), "{file}");
+    assert!(file.contains("def by_size(urls: list[str], log: str) -> list[str]:\n    return run_sync("), "{file}");
 }

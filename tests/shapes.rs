@@ -161,6 +161,55 @@ fn cached_fetch() {
     assert!(kept[0]["why"].as_str().unwrap_or_default().contains("coroutine"), "{kept:#}");
 }
 
+/// An ABC whose `send` two subclasses implement with HTTP and one with a list:
+/// the base, every override (a twin for the one without I/O) and the dispatcher
+/// convert together, and the dispatcher's loop becomes a bounded gather.
+#[test]
+fn hierarchy() {
+    let doc = propose_shape(&Shape {
+        name: "hierarchy",
+        min_speedup: 3.0,
+        in_diff: &[
+            "    @abc.abstractmethod\n+    async def send_async(self, message: str) -> bool:",
+            "+    async def send_async(self, message: str) -> bool:\n+        \"\"\"Async twin of `send`",
+            "+        accepted = await notifier.send_async(message)",
+        ],
+    });
+    let twins: Vec<&str> = doc["plans"][0]["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["twin"] == "direct")
+        .map(|f| f["qualname"].as_str().unwrap())
+        .collect();
+    assert_eq!(twins, ["notify.notifiers.MemoryNotifier.send"], "{doc:#}");
+}
+
+/// A client whose `__init__` signs in over HTTP, with a property and a cached
+/// property that fetch: construction stays sync and runs in a thread, the
+/// properties gain async methods that the batch loop awaits (the cached one
+/// sharing its cache), and a property without I/O stays as it is.
+#[test]
+fn init_property() {
+    let doc = propose_shape(&Shape {
+        name: "init_property",
+        min_speedup: 3.0,
+        in_diff: &[
+            "+        client = await asyncio.to_thread(AccountClient, base_url, account, secret)",
+            "+    async def balance_async(self) -> int:",
+            "+    @property\n+    def balance(self) -> int:",
+            "+        if \"owner\" in self.__dict__:",
+            "+    @cached_property\n+    def owner(self) -> str:",
+            "+        owner = await client.owner_async()",
+        ],
+    });
+    let plan = &doc["plans"][0];
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 1, "the properties join their reader's plan: {doc:#}");
+    assert_eq!(plan["offloaded"][0], "accounts.client.AccountClient.__init__", "{doc:#}");
+    let diff = doc["diff"].as_str().unwrap();
+    assert!(!diff.contains("label_async"), "a property without I/O stays as it is:\n{diff}");
+}
+
 /// Three independent reads per user, in a function a batch loop calls: they become
 /// one gather assigning the same names.
 #[test]

@@ -38,6 +38,7 @@ from typing import (
     Sequence,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "for_each_bounded",
     "for_each_spaced", "gather_all", "collect", "shared_ssl_context", "run_process",
-    "to_thread_cached",
+    "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -421,6 +422,16 @@ async def gather_all(*aws: Awaitable[Any]) -> tuple[Any, ...]:
 async def collect(agen: AsyncIterable[T]) -> list[T]:
     """Gather an async iterable into a list, for blocking wrappers of generators."""
     return [item async for item in agen]
+
+
+def remember(cache: dict[str, Any], name: str, value: T) -> T:
+    """Store `value` in a `functools.cached_property` cache (the instance's
+    `__dict__`) for the property's async method, and return what the cache holds.
+
+    The first value stored wins: the method awaited twice at once on one object
+    may fetch twice (as two threads reading the property may), never after that.
+    """
+    return cast(T, cache.setdefault(name, value))
 
 
 _ssl_context: ssl.SSLContext | None = None

@@ -8,8 +8,7 @@ use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
     CallRewrite, Plan, PlanCall, PlanCallGroup, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus,
-    PlanThrottle,
-    Planner, short_name, slug,
+    PlanThrottle, Planner, Twin, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::loops::{LoopCandidate, Throttled};
@@ -19,6 +18,8 @@ use crate::analysis::summary::LoopKind;
 /// What a plan is made from besides its functions.
 pub struct Context<'a> {
     pub set: &'a AsyncSet,
+    /// Hierarchy members that only gain an async twin.
+    pub twins: &'a AsyncSet,
     pub calls: &'a CallTable,
     pub clients: &'a Clients,
     pub gathers: &'a [LoopCandidate],
@@ -42,11 +43,16 @@ impl Planner<'_, '_> {
             throttles: Vec::new(),
             clients: Vec::new(),
             decorators: Vec::new(),
+            context_managers: Vec::new(),
             sequential: Vec::new(),
             files: Vec::new(),
             offloaded_ids: BTreeSet::new(),
         };
         for &fid in funcs {
+            if cx.twins.contains(fid) {
+                self.add_twin(&mut plan, fid);
+                continue;
+            }
             self.add_function(&mut plan, fid, cx);
             self.add_calls(&mut plan, fid, cx.set);
         }
@@ -54,8 +60,14 @@ impl Planner<'_, '_> {
         self.add_throttles(&mut plan, funcs, cx.throttles);
         self.add_call_groups(&mut plan, funcs, cx.call_groups);
         self.add_clients(&mut plan, funcs, cx.clients);
-        let files: BTreeSet<&String> =
-            plan.functions.iter().map(|f| &f.path).chain(plan.decorators.iter().map(|d| &d.path)).collect();
+        self.add_context_managers(&mut plan, funcs, cx);
+        let files: BTreeSet<&String> = plan
+            .functions
+            .iter()
+            .map(|f| &f.path)
+            .chain(plan.decorators.iter().map(|d| &d.path))
+            .chain(plan.context_managers.iter().map(|c| &c.path))
+            .collect();
         plan.files = files.into_iter().cloned().collect();
         self.name_plan(&mut plan, funcs);
         if !plan.reasons.is_empty() {
@@ -83,6 +95,8 @@ impl Planner<'_, '_> {
             generator: f.is_generator,
             test: f.in_test && !f.is_async,
             already_async: f.is_async,
+            twin: None,
+            property: self.property_kind(fid),
             sync_shell: !f.is_async && self.is_shell(fid),
             id: fid,
         });
@@ -116,6 +130,39 @@ impl Planner<'_, '_> {
                     wrapper_id: w,
                 });
             }
+        }
+    }
+
+    /// A hierarchy member that stays as it is and gains an async twin returning its
+    /// result: in a thread when it blocks (a test double the rules do not convert).
+    fn add_twin(&self, plan: &mut Plan, fid: FuncId) {
+        let graph = &self.model.graph;
+        let f = &graph.functions[fid as usize];
+        let module = &self.model.index.modules[f.at.module as usize];
+        let scope = &module.summary.scopes[f.at.scope as usize];
+        let async_name = self.settings.async_name(&f.name);
+        let twin = if graph.closure[fid as usize].is_some() { Twin::Thread } else { Twin::Direct };
+        plan.functions.push(PlanFunction {
+            qualname: f.qualname.to_string(),
+            path: module.rel.clone(),
+            line: scope.pos.line,
+            async_name: async_name.clone(),
+            wrapper: false,
+            generator: f.is_generator,
+            test: false,
+            already_async: false,
+            twin: Some(twin),
+            property: self.property_kind(fid),
+            sync_shell: false,
+            id: fid,
+        });
+        if let Some(parent) = scope.parent
+            && module.summary.scopes[parent as usize].bindings.iter().any(|b| b.name == async_name)
+        {
+            plan.reasons.push(format!("{}: the name `{async_name}` for its async twin is already taken", f.qualname));
+        }
+        if f.is_generator {
+            plan.reasons.push(format!("{}: a generator's async twin would have to be an async generator", f.qualname));
         }
     }
 
@@ -335,6 +382,55 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// Classes the plan's functions construct whose `__enter__` or `__exit__`
+    /// blocks: they gain `__aenter__`/`__aexit__` for `async with` in converted code.
+    /// One that has `__aenter__` already, or whose client attribute the plan
+    /// converts (that gives it its own), is left alone.
+    fn add_context_managers(&self, plan: &mut Plan, funcs: &[FuncId], cx: &Context<'_>) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for &fid in funcs.iter().filter(|&&f| !cx.twins.contains(f)) {
+            let f = &graph.functions[fid as usize];
+            for &ci in &f.calls {
+                let CallTarget::Repo(init) = graph.targets[f.at.module as usize][ci as usize] else { continue };
+                let init = &graph.functions[init as usize];
+                let scopes = &index.modules[init.at.module as usize].summary.scopes;
+                let Some(class) = scopes[init.at.scope as usize].parent.filter(|_| init.name == "__init__") else {
+                    continue;
+                };
+                let method = |name: &str| {
+                    graph.functions.iter().position(|g| {
+                        g.at.module == init.at.module
+                            && g.name == name
+                            && scopes[g.at.scope as usize].parent == Some(class)
+                    })
+                };
+                let blocks = |name: &str| method(name).is_some_and(|g| graph.closure[g].is_some());
+                let (enter_blocks, exit_blocks) = (blocks("__enter__"), blocks("__exit__"));
+                let owned = cx.clients.keys().any(|(m, c, _)| *m == init.at.module && *c == class);
+                if !(enter_blocks || exit_blocks)
+                    || method("__enter__").is_none()
+                    || method("__exit__").is_none()
+                    || method("__aenter__").is_some()
+                    || owned
+                    || plan.context_managers.iter().any(|c| c.module == init.at.module && c.class_scope == class)
+                {
+                    continue;
+                }
+                let module = &index.modules[init.at.module as usize];
+                plan.context_managers.push(super::PlanContextManager {
+                    class: module.qualname(class),
+                    path: module.rel.clone(),
+                    line: scopes[class as usize].pos.line,
+                    enter_blocks,
+                    exit_blocks,
+                    module: init.at.module,
+                    class_scope: class,
+                });
+            }
+        }
+    }
+
     /// Name the plan after its outermost functions: those no other planned function calls.
     fn name_plan(&self, plan: &mut Plan, funcs: &[FuncId]) {
         let graph = &self.model.graph;
@@ -353,7 +449,8 @@ impl Planner<'_, '_> {
                 })
             })
             .collect();
-        let product: Vec<&PlanFunction> = roots.iter().copied().filter(|f| !f.test && !f.already_async).collect();
+        let product: Vec<&PlanFunction> =
+            roots.iter().copied().filter(|f| !f.test && !f.already_async && f.twin.is_none()).collect();
         let roots = if product.is_empty() { roots } else { product };
         let named: Vec<&PlanFunction> = if roots.is_empty() { plan.functions.iter().take(1).collect() } else { roots };
         let only_calls = named.iter().all(|f| f.already_async);

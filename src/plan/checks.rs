@@ -78,6 +78,18 @@ impl Planner<'_, '_> {
         })
     }
 
+    /// `property` or `cached_property` when `fid` is a getter decorated so (the
+    /// decorator's last name as written, which the drafter moves to the wrapper).
+    pub(super) fn property_kind(&self, fid: FuncId) -> Option<&'static str> {
+        let f = &self.model.graph.functions[fid as usize];
+        let scope = &self.model.index.modules[f.at.module as usize].summary.scopes[f.at.scope as usize];
+        scope.decorators.iter().find_map(|d| match d.iter().rev().find(|s| *s != "()").map(|s| s.as_str()) {
+            Some("property") if f.is_method => Some("property"),
+            Some("cached_property") if f.is_method => Some("cached_property"),
+            _ => None,
+        })
+    }
+
     /// A nested function decorated with `functools.wraps(...)`: a decorator's wrapper.
     pub(super) fn is_wraps_wrapper(&self, fid: FuncId) -> bool {
         let f = &self.model.graph.functions[fid as usize];
@@ -143,6 +155,11 @@ impl Planner<'_, '_> {
         }
         if self.coroutine_aware(fid, decorator).is_some() {
             return DecoratorRole::CoroutineAware;
+        }
+        // A getter becomes an async method under the async name, and the property
+        // a sync wrapper of it; setters and deleters cannot be awaited at all.
+        if matches!(last, "property" | "cached_property") && f.is_method && !scope.is_generator {
+            return DecoratorRole::Describes;
         }
         if matches!(last, "property" | "cached_property" | "setter" | "getter" | "deleter") {
             return DecoratorRole::Blocks("a property cannot be awaited: it has to become an async method".to_string());

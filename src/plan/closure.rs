@@ -70,12 +70,22 @@ impl Planner<'_, '_> {
     /// itself; it gains an async twin when it decorates an async function. A cached
     /// function stays sync (its cache would hold coroutines): async callers run it
     /// in a thread, where the cache keeps working as before.
+    /// A sync dunder (`__init__`, `__enter__`) is never converted either: Python
+    /// calls it synchronously, so it keeps its I/O and async callers run it (the
+    /// construction of the object, for `__init__`) in a thread.
     pub(super) fn candidate(&self, f: FuncId) -> bool {
         let graph = &self.model.graph;
         graph.closure[f as usize].is_some()
             && !graph.functions[f as usize].in_test
             && !self.is_wraps_wrapper(f)
             && self.cached_by(f).is_none()
+            && !self.is_sync_dunder(f)
+    }
+
+    /// A sync method Python calls by its dunder name (`__init__`, `__enter__`, `__iter__`).
+    pub(super) fn is_sync_dunder(&self, f: FuncId) -> bool {
+        let func = &self.model.graph.functions[f as usize];
+        func.is_method && !func.is_async && func.name.starts_with("__") && func.name.ends_with("__")
     }
 
     /// A sync pytest test function.
@@ -106,11 +116,22 @@ impl Planner<'_, '_> {
         set
     }
 
+    /// Propagate to callers and join class hierarchies until neither adds a function.
+    pub(super) fn grow(&self, set: &mut AsyncSet, twins: &mut AsyncSet, calls: &CallTable) {
+        loop {
+            self.propagate(set, twins, calls);
+            if !self.join_hierarchies(set, twins) {
+                break;
+            }
+        }
+    }
+
     /// Every candidate caller of an async function becomes async too, except the
     /// callers of a sync shell: they keep calling the decorated sync name (in a
-    /// thread when they are async), so that its decorators still run.
-    pub(super) fn propagate(&self, set: &mut AsyncSet, calls: &CallTable) {
-        let mut queue: Vec<FuncId> = set.members().collect();
+    /// thread when they are async), so that its decorators still run. A twin's
+    /// callers do not either: its sync method stays as it was.
+    pub(super) fn propagate(&self, set: &mut AsyncSet, twins: &AsyncSet, calls: &CallTable) {
+        let mut queue: Vec<FuncId> = set.members().filter(|&g| !twins.contains(g)).collect();
         while let Some(g) = queue.pop() {
             if self.is_shell(g) {
                 continue;
@@ -123,9 +144,62 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// A class hierarchy converts together: when a method of the set overrides or
+    /// is overridden by others, callers through the base may run any of them, so
+    /// every one gains its async version under the same name. Members of the
+    /// closure are converted; the rest (no I/O, or test doubles) become twins: an
+    /// async method beside the sync one that returns its result. Whether anything
+    /// was added.
+    pub(super) fn join_hierarchies(&self, set: &mut AsyncSet, twins: &mut AsyncSet) -> bool {
+        let mut added = false;
+        let methods: Vec<FuncId> = set.members().filter(|&f| !twins.contains(f)).collect();
+        for f in methods {
+            for g in self.family(f) {
+                if set.contains(g) || self.model.graph.functions[g as usize].is_async || self.is_sync_dunder(g) {
+                    continue;
+                }
+                set.insert(g);
+                if !self.candidate(g) {
+                    twins.insert(g);
+                }
+                added = true;
+            }
+        }
+        added
+    }
+
+    /// The methods `f` overrides or is overridden by, through any number of steps
+    /// in either direction (siblings included), without `f`.
+    pub(super) fn family(&self, f: FuncId) -> Vec<FuncId> {
+        let graph = &self.model.graph;
+        let overriders = self.overriders.get_or_init(|| {
+            let mut by_base = vec![Vec::new(); graph.functions.len()];
+            for g in 0..graph.functions.len() as FuncId {
+                for &b in graph.overridden.of(g) {
+                    by_base[b as usize].push(g);
+                }
+            }
+            by_base
+        });
+        let mut seen = BTreeSet::from([f]);
+        let mut queue = vec![f];
+        while let Some(g) = queue.pop() {
+            for &h in graph.overridden.of(g).iter().chain(&overriders[g as usize]) {
+                if seen.insert(h) {
+                    queue.push(h);
+                }
+            }
+        }
+        seen.remove(&f);
+        seen.into_iter().collect()
+    }
+
     /// Whether an async function keeps its sync name as a wrapper: it is an entry
     /// point, or something that stays sync calls it, or nothing visibly calls it
     /// (a callback, `getattr`, an override), so the old name has to keep working.
+    /// A method of a hierarchy always does: every member's async version has to
+    /// have the same name, and its twins keep theirs. So does a property: reading
+    /// it is no call the analysis sees, so code outside the plan may read it.
     /// A test that becomes async is collected by pytest under its own name: it
     /// never keeps a sync one (pytest would run both).
     pub(super) fn keeps_sync_wrapper(&self, g: FuncId, set: &AsyncSet, calls: &CallTable) -> bool {
@@ -135,6 +209,8 @@ impl Planner<'_, '_> {
         let f = &self.model.graph.functions[g as usize];
         let callers = &calls.callers[g as usize];
         self.is_shell(g)
+            || (f.is_method && !self.family(g).is_empty())
+            || self.property_kind(g).is_some()
             || matches!(
                 f.entry_point,
                 Some(
@@ -202,7 +278,11 @@ impl Planner<'_, '_> {
                 !self.call(f.at.module, ci).in_lambda
                     && match &graph.targets[f.at.module as usize][ci as usize] {
                         CallTarget::Blocking(_) => true,
-                        CallTarget::Repo(g) => set.contains(*g) || self.candidate(*g),
+                        CallTarget::Repo(g) => {
+                            set.contains(*g)
+                                || self.candidate(*g)
+                                || (self.is_sync_dunder(*g) && graph.closure[*g as usize].is_some())
+                        }
                         _ => false,
                     }
             });

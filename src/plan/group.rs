@@ -20,7 +20,7 @@ pub struct Groups {
 }
 
 impl Planner<'_, '_> {
-    pub(super) fn group(&self, set: &AsyncSet) -> Groups {
+    pub(super) fn group(&self, set: &AsyncSet, twins: &AsyncSet) -> Groups {
         let graph = &self.model.graph;
         let mut groups = UnionFind::new(graph.functions.len());
         let mut clients = Clients::new();
@@ -33,16 +33,54 @@ impl Planner<'_, '_> {
                     groups.union(fi as usize, g as usize);
                 }
             }
+            // A hierarchy converts together: its members share their callers.
+            for g in self.family(fi).into_iter().filter(|&g| set.contains(g)) {
+                groups.union(fi as usize, g as usize);
+            }
+            if twins.contains(fi) {
+                continue;
+            }
             if let Some(client) = self.client_of(fi) {
                 clients.entry((client.module, client.class_scope, client.attribute.clone())).or_insert(client);
             }
         }
         self.join_client_classes(set, &clients, &mut groups);
+        self.join_property_readers(set, twins, &mut groups);
         let mut members: BTreeMap<usize, Vec<FuncId>> = BTreeMap::new();
         for fi in set.members() {
             members.entry(groups.find(fi as usize)).or_default().push(fi);
         }
         Groups { members: members.into_values().collect(), clients }
+    }
+
+    /// A property that becomes async belongs with the converted functions that may
+    /// read it: the drafter awaits the async method there, and apart (each plan on
+    /// its own branch) the reader would keep the property, whose sync wrapper
+    /// refuses to run inside the reader's event loop. Reading a property is no call
+    /// in the analysis, so every function whose source shows `.name` counts.
+    fn join_property_readers(&self, set: &AsyncSet, twins: &AsyncSet, groups: &mut UnionFind) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        let properties: Vec<FuncId> =
+            set.members().filter(|&p| !twins.contains(p) && self.property_kind(p).is_some()).collect();
+        if properties.is_empty() {
+            return;
+        }
+        let mut sources: BTreeMap<ModId, String> = BTreeMap::new();
+        for fi in set.members().filter(|&f| !twins.contains(f)) {
+            let f = &graph.functions[fi as usize];
+            let module = &index.modules[f.at.module as usize];
+            let src = sources.entry(f.at.module).or_insert_with(|| {
+                std::fs::read_to_string(self.model.report.root.join(&module.rel)).unwrap_or_default()
+            });
+            let scope = &module.summary.scopes[f.at.scope as usize];
+            let Some(body) = src.get(scope.pos.byte as usize..scope.end_byte as usize) else { continue };
+            for &p in &properties {
+                if p != fi && reads_attribute(body, &graph.functions[p as usize].name) {
+                    groups.union(p as usize, fi as usize);
+                }
+            }
+        }
     }
 
     /// Methods of a class whose client attribute changes belong together.
@@ -120,4 +158,11 @@ impl UnionFind {
             self.parent[ra.max(rb)] = ra.min(rb);
         }
     }
+}
+
+/// Whether `text` shows `.name` not followed by more of an identifier.
+fn reads_attribute(text: &str, name: &str) -> bool {
+    let needle = format!(".{name}");
+    text.match_indices(&needle)
+        .any(|(at, _)| !text[at + needle.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
 }

@@ -122,6 +122,14 @@ pub struct PlanFunction {
     pub test: bool,
     /// Already `async def`: only its calls change.
     pub already_async: bool,
+    /// A method of a converted hierarchy that needs no conversion of its own: it
+    /// stays as it is and gains an async twin under `async_name` returning its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<Twin>,
+    /// A property getter (`property` or `cached_property`): the property stays, a
+    /// sync wrapper of the async method that converted readers await instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<&'static str>,
     /// Its decorators (`@click.command()`) stay on a sync shell of the old name,
     /// which runs the undecorated async version; callers keep calling the shell.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -139,6 +147,16 @@ pub struct PlanKeptSync {
     pub why: String,
     #[serde(skip)]
     pub id: FuncId,
+}
+
+/// How a twin gets the sync method's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Twin {
+    /// Calls it directly: it does no blocking I/O.
+    Direct,
+    /// Runs it in a thread: it blocks, but the rules do not convert it (test code).
+    Thread,
 }
 
 /// A blocking call the plan replaces.
@@ -248,6 +266,25 @@ pub struct PlanClient {
     pub class_scope: u32,
 }
 
+/// A class whose `__enter__` or `__exit__` blocks, constructed by converted code:
+/// it gains `__aenter__`/`__aexit__` running them (in a thread when they block),
+/// and converted code enters it with `async with`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanContextManager {
+    /// `pkg.db.Session`.
+    pub class: String,
+    pub path: String,
+    pub line: u32,
+    /// `__enter__` blocks (it runs in a thread); otherwise `__aenter__` calls it.
+    pub enter_blocks: bool,
+    /// `__exit__` blocks (it runs in a thread); otherwise `__aexit__` calls it.
+    pub exit_blocks: bool,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub class_scope: u32,
+}
+
 /// A repository decorator (a `functools.wraps` wrapper) that learns coroutine functions.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanDecorator {
@@ -302,6 +339,9 @@ pub struct Plan {
     pub throttles: Vec<PlanThrottle>,
     pub clients: Vec<PlanClient>,
     pub decorators: Vec<PlanDecorator>,
+    /// Context-manager classes that gain `__aenter__`/`__aexit__`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_managers: Vec<PlanContextManager>,
     /// Loops and groups of calls found but kept sequential, each with why; the
     /// draft moves here what it could not run concurrently after all.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -336,12 +376,13 @@ impl Plan {
 /// assemble each plan.
 pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     let gathers = gathered_loops(model);
-    let (planner, set, calls) = async_set(model, settings, &gathers);
-    let groups = planner.group(&set);
+    let (planner, set, twins, calls) = async_set(model, settings, &gathers);
+    let groups = planner.group(&set, &twins);
     let throttles = loops::throttled(&model.index, &model.graph);
     let call_groups = independent_consecutive_calls::groups(&model.index, &model.graph, &|_| true);
     let cx = assemble::Context {
         set: &set,
+        twins: &twins,
         calls: &calls,
         clients: &groups.clients,
         gathers: &gathers,
@@ -362,16 +403,23 @@ fn async_set<'a, 'c>(
     model: &'a Model<'c>,
     settings: &'a Settings,
     gathers: &[loops::LoopCandidate],
-) -> (Planner<'a, 'c>, AsyncSet, CallTable) {
-    let mut planner = Planner { model, settings, hierarchy: std::cell::OnceCell::new(), concurrent: BTreeSet::new() };
+) -> (Planner<'a, 'c>, AsyncSet, AsyncSet, CallTable) {
+    let mut planner = Planner {
+        model,
+        settings,
+        hierarchy: std::cell::OnceCell::new(),
+        overriders: std::cell::OnceCell::new(),
+        concurrent: BTreeSet::new(),
+    };
     planner.concurrent = planner.concurrency_seeds(&planner.concurrent_work(gathers));
     let calls = CallTable::new(&model.graph);
     let mut set = planner.seed();
-    planner.propagate(&mut set, &calls);
+    let mut twins = AsyncSet::empty(model.graph.functions.len());
+    planner.grow(&mut set, &mut twins, &calls);
     planner.settle_entry_points(&mut set, &calls, gathers);
     planner.convert_tests(&mut set, &calls);
     planner.include_blocking_async_code(&mut set);
-    (planner, set, calls)
+    (planner, set, twins, calls)
 }
 
 /// The loops the plans gather: RA105's candidates, except those whose items all
@@ -392,6 +440,8 @@ struct Planner<'a, 'c> {
     hierarchy: std::cell::OnceCell<BTreeMap<ScopeRef, Vec<ScopeRef>>>,
     /// Functions whose concurrent blocking work makes them async (see `concurrency`).
     concurrent: BTreeSet<FuncId>,
+    /// Per method, the methods that override it; built on first need.
+    overriders: std::cell::OnceCell<Vec<Vec<FuncId>>>,
 }
 
 impl<'a, 'c> Planner<'a, 'c> {

@@ -31,7 +31,7 @@ pub struct Unplanned {
 /// Why the analysis of `model` gives no plan (meant for when [`super::build`] gave none).
 pub fn nothing_planned(model: &Model<'_>, settings: &Settings) -> NothingPlanned {
     let gathers = gathered_loops(model);
-    let (planner, _, _) = async_set(model, settings, &gathers);
+    let (planner, _, _, _) = async_set(model, settings, &gathers);
     let work = planner.concurrent_work(&gathers);
     let graph = &model.graph;
     let in_closure = || (0..graph.functions.len() as FuncId).filter(|&f| graph.closure[f as usize].is_some());

@@ -135,6 +135,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     generator: false,
                     test: false,
                     already_async: false,
+                    twin: None,
+                    property: None,
                     sync_shell: false,
                     id: m,
                 };

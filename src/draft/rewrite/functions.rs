@@ -24,7 +24,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 // Only decorators that describe the method carry over: one that wraps
                 // the function (a retry) already wraps the async version the wrapper calls.
                 // A sync shell keeps them all: they register or wrap the sync name.
-                if pf.sync_shell || describes(t) {
+                // A property's getter becomes the async method; the wrapper is the property.
+                let property = pf.property.is_some() && is_property_decorator(t);
+                if pf.sync_shell || property || describes(t) {
                     decorators.push_str(&format!("{t}{nl}{ind}"));
                 }
             }
@@ -64,6 +66,72 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         };
         let wrapper = format!("{nl}{blank}{ind}{decorators}def {name}{params_text}{arrow}:{nl}{body_ind}{doc}{run}");
         self.edits.insert(outer.end_byte(), wrapper);
+    }
+
+    /// A hierarchy member that stays as it is gains an async twin after it, so that
+    /// callers through the base class can await whichever subclass they get:
+    /// `async def send_async(self, m) -> bool: return self.send(m)` (in a thread
+    /// when the method blocks).
+    pub(super) fn add_twin(&mut self, id: FuncId, pf: &PlanFunction) {
+        let Some(def) = self.function_node(id) else {
+            self.fail(0, format!("cannot find the definition of {}", pf.qualname));
+            return;
+        };
+        let outer = def.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(def);
+        let ind = indent_at(self.src, outer.start_byte()).to_string();
+        let body_ind = format!("{ind}{}", self.unit);
+        let nl = self.nl;
+        let (decorators, is_static) = self.describing_decorators(outer, &ind);
+        let Some(params) = def.child_by_field_name("parameters") else { return };
+        let params_text = text(self.src, params);
+        let arrow =
+            def.child_by_field_name("return_type").map(|r| format!(" -> {}", text(self.src, r))).unwrap_or_default();
+        let name = &self.job.model.graph.functions[id as usize].name;
+        let (receiver, args) = call_arguments(self.src, params, self.is_method(id) && !is_static);
+        let receiver = match receiver {
+            Some(first) => format!("{first}."),
+            None => format!("{}.", self.class_name(id).unwrap_or_default()),
+        };
+        let call = match pf.twin {
+            // A property's twin reads it.
+            Some(Twin::Thread) if pf.property.is_some() => {
+                self.need_import("asyncio");
+                format!("await asyncio.to_thread(getattr, {}, \"{name}\")", receiver.trim_end_matches('.'))
+            }
+            _ if pf.property.is_some() => format!("{receiver}{name}"),
+            Some(Twin::Thread) => {
+                self.need_import("asyncio");
+                let mut all = vec![format!("{receiver}{name}")];
+                all.extend(args);
+                format!("await asyncio.to_thread({})", all.join(", "))
+            }
+            _ => format!("{receiver}{name}({})", args.join(", ")),
+        };
+        let twin = format!(
+            "{nl}{nl}{ind}{decorators}async def {}{params_text}{arrow}:{nl}{body_ind}\"\"\"Async twin of `{name}`, for callers through the base class.\"\"\"{nl}{body_ind}return {call}",
+            pf.async_name
+        );
+        self.edits.insert(outer.end_byte(), twin);
+    }
+
+    /// The decorators of a definition that describe the method rather than wrap it
+    /// (`@staticmethod`, `@abstractmethod`), each followed by a new line at `ind`,
+    /// and whether it is a static method.
+    fn describing_decorators(&self, outer: Node<'t>, ind: &str) -> (String, bool) {
+        let mut decorators = String::new();
+        let mut is_static = false;
+        if outer.kind() != "decorated_definition" {
+            return (decorators, is_static);
+        }
+        let mut c = outer.walk();
+        for d in outer.named_children(&mut c).filter(|n| n.kind() == "decorator") {
+            let t = text(self.src, d);
+            is_static |= t.trim() == "@staticmethod";
+            if describes(t) {
+                decorators.push_str(&format!("{t}{}{ind}", self.nl));
+            }
+        }
+        (decorators, is_static)
     }
 
     pub(super) fn is_method(&self, id: FuncId) -> bool {
@@ -186,6 +254,12 @@ fn describes(decorator: &str) -> bool {
     let name = decorator.trim().trim_start_matches('@');
     let last = name.rsplit('.').next().unwrap_or(name);
     crate::plan::SAFE_DECORATORS.contains(&last)
+}
+
+/// `@property` or `@functools.cached_property`.
+fn is_property_decorator(decorator: &str) -> bool {
+    let name = decorator.trim().trim_start_matches('@');
+    matches!(name.rsplit('.').next(), Some("property" | "cached_property"))
 }
 
 /// The function's docstring as written, if its body starts with one.

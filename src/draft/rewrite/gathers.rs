@@ -230,7 +230,12 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         else {
             return Ok(false);
         };
-        let Some(call) = python::node_starting(self.tree, point, "call") else { return Ok(false) };
+        // A call, or a property read that became one (`await client.owner_async()`).
+        let Some(call) = python::node_starting(self.tree, point, "call")
+            .or_else(|| python::node_starting(self.tree, point, "attribute"))
+        else {
+            return Ok(false);
+        };
         if call.end_byte() > last_stmt.end_byte()
             || call.start_byte() <= last_stmt.start_byte()
             || Self::needs_parens(call)

@@ -10,7 +10,9 @@
 //! - `functions`: `def` → `async def`, sync wrappers, async generators;
 //! - `calls`: awaits, threads, and the native mappings' call edits;
 //! - `clients`: client attributes, `async with` clients, `__aenter__`;
+//! - `context_managers`: `__aenter__`/`__aexit__` for classes whose `__enter__` blocks;
 //! - `decorators`: async twins of repository decorators' wrappers;
+//! - `properties`: property getters that become async methods, and their readers;
 //! - `statements`: consumers of async generators, generator expressions;
 //! - `gathers`: loops and comprehensions run as bounded gathers;
 //! - `call_groups`: consecutive independent reads run as one gather;
@@ -20,10 +22,12 @@
 mod call_groups;
 mod calls;
 mod clients;
+mod context_managers;
 mod decorators;
 mod functions;
 mod gathers;
 mod imports;
+mod properties;
 mod statements;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -41,7 +45,7 @@ use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::{ModId, Value};
 use crate::analysis::summary::{CallSite, LoopInfo, LoopKind};
-use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings};
+use crate::plan::{CallRewrite, Plan, PlanCall, PlanClient, PlanFunction, Settings, Twin};
 pub use calls::CallEdit;
 use imports::ImportNeeds;
 
@@ -174,6 +178,11 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for &(id, _) in &functions {
             self.convert_calls(id);
         }
+        for (id, pf) in self.local_plan_functions(true) {
+            self.add_twin(id, pf);
+        }
+        self.convert_properties();
+        self.convert_context_managers();
         self.convert_clients();
         self.convert_decorators();
         self.mark_async_withs();
@@ -202,14 +211,21 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         &self.job.model.graph.targets[self.job.module as usize][ci as usize]
     }
 
-    /// Plan functions defined in this file, in source order.
+    /// Plan functions defined in this file that are converted, in source order.
     fn local_functions(&self) -> Vec<(FuncId, &'a PlanFunction)> {
+        self.local_plan_functions(false)
+    }
+
+    /// Plan functions defined in this file, in source order: the converted ones, or the twins.
+    fn local_plan_functions(&self, twins: bool) -> Vec<(FuncId, &'a PlanFunction)> {
         let graph = &self.job.model.graph;
         let mut out: Vec<(FuncId, &PlanFunction)> = self
             .job
             .functions
             .iter()
-            .filter(|(id, _)| graph.functions[**id as usize].at.module == self.job.module)
+            .filter(|(id, pf)| {
+                graph.functions[**id as usize].at.module == self.job.module && pf.twin.is_some() == twins
+            })
             .map(|(id, pf)| (*id, *pf))
             .collect();
         out.sort_by_key(|(id, _)| graph.functions[*id as usize].at.scope);

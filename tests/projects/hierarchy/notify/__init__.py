@@ -1,0 +1,1 @@
+"""Notifiers, each delivering a message its own way, and a dispatcher."""

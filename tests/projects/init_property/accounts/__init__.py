@@ -1,0 +1,1 @@
+"""A client for an accounts API and a batch summary over many accounts."""
