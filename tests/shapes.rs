@@ -195,7 +195,7 @@ fn init_property() {
         name: "init_property",
         min_speedup: 3.0,
         in_diff: &[
-            "+        client = await asyncio.to_thread(AccountClient, base_url, account, secret)",
+            "+        client = await run_in_thread(AccountClient, base_url, account, secret)",
             "+    async def balance_async(self) -> int:",
             "+    @property\n+    def balance(self) -> int:",
             "+        if \"owner\" in self.__dict__:",
