@@ -330,6 +330,7 @@ cases!(
     needs_llm,
     untouched,
     task_group,
+    subprocess_forms,
 );
 
 #[test]

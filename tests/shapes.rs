@@ -14,8 +14,6 @@
 //! Needs a Python with pytest, pytest-asyncio, mypy, httpx and ruff: run through
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
-#![allow(dead_code)] // until the first shape lands; remove it with that shape's test
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::Mutex;
@@ -124,3 +122,26 @@ fn bench(name: &str, project: &Path) -> f64 {
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.
+
+/// A loop running `subprocess.check_output` per item: the checks run as asyncio
+/// subprocesses under one bounded gather, and a failing command still raises
+/// `CalledProcessError` with its fields (the project's tests check them).
+#[test]
+fn subprocess_loop() {
+    let doc = propose_shape(&Shape {
+        name: "subprocess_loop",
+        min_speedup: 3.0,
+        in_diff: &[
+            "await process_output(run_process(",
+            "stdout=subprocess.PIPE, check=True",
+            "await process_status(run_process(",
+            "for_each_bounded(",
+        ],
+    });
+    let calls: Vec<&Value> =
+        doc["plans"].as_array().unwrap().iter().flat_map(|p| p["calls"].as_array().unwrap()).collect();
+    assert!(
+        calls.iter().all(|c| c["rewrite"]["kind"] == "subprocess"),
+        "every subprocess call goes native: {calls:#?}"
+    );
+}

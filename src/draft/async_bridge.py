@@ -37,7 +37,7 @@ from typing import (
 
 __all__ = [
     "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
-    "shared_ssl_context", "run_process",
+    "shared_ssl_context", "run_process", "process_output", "process_status",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -446,3 +446,17 @@ async def run_process(
             returncode, args, result.stdout, result.stderr
         )
     return result
+
+
+async def process_output(run: Awaitable[subprocess.CompletedProcess[T]]) -> T:
+    """`subprocess.check_output`'s value: what `run_process` captured on stdout.
+
+    The rewrite passes `stdout=PIPE, check=True`, so a failing command raises
+    `CalledProcessError` with its output, as `check_output` does.
+    """
+    return (await run).stdout
+
+
+async def process_status(run: Awaitable[subprocess.CompletedProcess[Any]]) -> int:
+    """The value of `subprocess.call` and `check_call`: `run_process`'s exit status."""
+    return (await run).returncode

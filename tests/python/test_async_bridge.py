@@ -567,3 +567,22 @@ async def test_run_process_cancellation_kills_the_process(tmp_path: pathlib.Path
 async def test_run_process_rejects_capture_output_with_stdout() -> None:
     with pytest.raises(ValueError):
         await MODULE.run_process([PY, "-c", "pass"], capture_output=True, stdout=subprocess.PIPE)
+
+
+@pytest.mark.asyncio
+async def test_process_output_and_status_match_check_output_and_call() -> None:
+    ok = [PY, "-c", "print('out')"]
+    expected = await asyncio.to_thread(subprocess.check_output, ok, text=True)
+    got = await MODULE.process_output(MODULE.run_process(ok, text=True, stdout=subprocess.PIPE, check=True))
+    assert got == expected == "out\n"
+    failing = [PY, "-c", "print('partial'); raise SystemExit(4)"]
+    with pytest.raises(subprocess.CalledProcessError) as sync_info:
+        await asyncio.to_thread(subprocess.check_output, failing)
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        await MODULE.process_output(MODULE.run_process(failing, stdout=subprocess.PIPE, check=True))
+    for field in ("returncode", "cmd", "output", "stderr"):
+        assert getattr(info.value, field) == getattr(sync_info.value, field)
+    assert await MODULE.process_status(MODULE.run_process(failing, stdout=subprocess.DEVNULL)) == 4
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        await MODULE.process_status(MODULE.run_process(failing, stdout=subprocess.DEVNULL, check=True))
+    assert (info.value.returncode, info.value.output, info.value.stderr) == (4, None, None)

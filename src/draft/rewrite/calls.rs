@@ -307,6 +307,21 @@ impl CallEdit<'_, '_, '_, '_> {
         self.rewriter.rename_keywords(self.args, self.ci);
     }
 
+    /// Add `keyword=value` as the call's last argument.
+    pub fn add_keyword(&mut self, keyword: &str) {
+        self.rewriter.insert_keyword(self.args, keyword);
+    }
+
+    /// Wrap the call: `callee(args)` → `<open>(args)<close>`, its callee replaced by
+    /// `open` (`process_output(run_process`), `close` after its arguments.
+    pub fn wrap_call(&mut self, open: &str, close: &str) {
+        self.replace_callee(open);
+        // The closing parenthesis grows rather than text being inserted after the
+        // call, which, at the end of a function, would land after its wrapper.
+        let paren = self.args.end_byte() - 1;
+        self.rewriter.edits.replace(paren, paren + 1, format!("){close}"));
+    }
+
     /// Add the timeout keyword when the call has none.
     pub fn add_timeout(&mut self) {
         if let Some(timeout) = self.timeout.take() {
