@@ -331,6 +331,7 @@ cases!(
     untouched,
     task_group,
     subprocess_forms,
+    session_forms,
 );
 
 #[test]

@@ -1613,12 +1613,58 @@ impl<'s> Walker<'s> {
                 }
                 _ => names.iter().map(|n| (n.clone(), BindingValue::Unknown)).collect(),
             };
+            // Only a `with` of one item: `async with` would enter every item asynchronously.
+            if target.kind() == "identifier" && expr.kind() == "call" && clause.named_child_count() == 1 {
+                self.record_with_local(node, expr, target, ctx.scope);
+            }
             for (name, value) in bound {
                 self.bind(ctx.scope, &name, byte, value);
                 self.record_assigned(&name, byte);
             }
             self.visit_target(alias, byte, FlowKind::Kill, ctx);
         }
+    }
+
+    /// Record `with <ctor> as <name>:` and every use of `name` in its function.
+    fn record_with_local(&mut self, with: Node, ctor: Node, target: Node, scope: u32) {
+        let mut function = with;
+        while let Some(parent) = function.parent() {
+            function = parent;
+            if matches!(function.kind(), "function_definition" | "lambda" | "class_definition") {
+                break;
+            }
+        }
+        if function.kind() != "function_definition" {
+            return;
+        }
+        let name = self.text(target);
+        let mut local = WithLocal {
+            scope,
+            name: name.into(),
+            stmt: (with.start_byte() as u32, with.end_byte() as u32),
+            ctor: (ctor.start_byte() as u32, ctor.end_byte() as u32),
+            ctor_callee: ctor.child_by_field_name("function").and_then(|f| self.chain(f)),
+            methods: Vec::new(),
+            escapes: None,
+        };
+        let mut stack = vec![function.child_by_field_name("body").unwrap_or(function)];
+        while let Some(node) = stack.pop() {
+            let mut c = node.walk();
+            stack.extend(node.named_children(&mut c));
+            if node.kind() != "identifier" || node == target || self.text(node) != name || !is_name_use(node) {
+                continue;
+            }
+            match with_local_method(node, with, self.src) {
+                Some(method) if !local.methods.iter().any(|m| m == method) => local.methods.push(method.into()),
+                Some(_) => {}
+                None => {
+                    let line = node.start_position().row as u32 + 1;
+                    local.escapes = Some(local.escapes.map_or(line, |l| l.min(line)));
+                }
+            }
+        }
+        local.methods.sort_by_key(|m| m.to_string());
+        self.out.with_locals.push(local);
     }
 
     fn visit_except(&mut self, node: Node, ctx: Ctx) {
@@ -1790,12 +1836,60 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// An identifier that reads or binds a variable: not an attribute's name (`x.name`)
+/// nor a keyword argument's (`f(name=1)`).
+fn is_name_use(id: Node) -> bool {
+    id.parent().is_none_or(|p| match p.kind() {
+        "attribute" => p.child_by_field_name("attribute") != Some(id),
+        "keyword_argument" => p.child_by_field_name("name") != Some(id),
+        _ => true,
+    })
+}
+
+/// For an identifier naming a `with` local: the method when it is the object of
+/// `name.method(...)` inside the `with` block and in the function's own code (not
+/// a nested function or lambda), else None (the name escapes or outlives the block).
+fn with_local_method<'s>(id: Node, with: Node, src: &'s str) -> Option<&'s str> {
+    if id.start_byte() < with.start_byte() || id.end_byte() > with.end_byte() {
+        return None;
+    }
+    let mut up = id.parent();
+    while let Some(n) = up {
+        if n == with {
+            break;
+        }
+        if matches!(n.kind(), "function_definition" | "lambda" | "class_definition") {
+            return None;
+        }
+        up = n.parent();
+    }
+    let attribute = id.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))?;
+    attribute.parent().filter(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attribute))?;
+    let method = attribute.child_by_field_name("attribute")?;
+    src.get(method.start_byte()..method.end_byte())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn summary(src: &str) -> FileSummary {
         summarize(&mut new_parser(), src.as_bytes())
+    }
+
+    #[test]
+    fn records_with_locals_and_how_they_are_used() {
+        let s = summary(
+            "def f(u, p):\n    with S() as s:\n        s.get(u, s=1)\n        s.post(u)\n    with S() as t:\n        t.get(u)\n        g(t)\n    with S() as v, open(p) as w:\n        v.get(u)\n",
+        );
+        let locals: Vec<(&str, Vec<&str>, Option<u32>)> = s
+            .with_locals
+            .iter()
+            .map(|w| (w.name.as_str(), w.methods.iter().map(|m| m.as_str()).collect(), w.escapes))
+            .collect();
+        assert_eq!(locals, [("s", vec!["get", "post"], None), ("t", vec!["get"], Some(7))]);
+        let get = s.calls.iter().find(|c| c.pos.line == 3).unwrap();
+        assert_eq!(s.with_local_of(get).map(|w| w.name.as_str()), Some("s"));
     }
 
     #[test]

@@ -23,10 +23,11 @@ use serde::Serialize;
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::catalog::Strategy;
+use crate::analysis::index::Value;
 use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
 use crate::analysis::summary::CallSite;
-use crate::draft::mappings::{self, CallFacts, Description, Mapping};
+use crate::draft::mappings::{self, CallFacts, Description, LocalReceiver, Mapping};
 pub use closure::AsyncSet;
 use closure::CallTable;
 pub use settings::Settings;
@@ -320,11 +321,36 @@ impl<'a, 'c> Planner<'a, 'c> {
             let why = "called through `functools.partial`, whose bound arguments the call does not show";
             return Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
         }
-        let facts = CallFacts { api: &api.name, call: self.call(m, ci) };
+        let facts = CallFacts { api: &api.name, call: self.call(m, ci), local: self.local_receiver(m, ci) };
         Some(match mapping.check(&facts) {
             Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),
             Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why.0)),
         })
+    }
+}
+
+impl Planner<'_, '_> {
+    /// The `with` local the call at `ci` is made on, with its class and every call on it.
+    fn local_receiver(&self, m: ModId, ci: u32) -> Option<LocalReceiver<'_>> {
+        let module = &self.model.index.modules[m as usize];
+        let summary = &module.summary;
+        let local = summary.with_local_of(&summary.calls[ci as usize])?;
+        let resolved = local
+            .ctor_callee
+            .as_ref()
+            .map(|chain| self.model.index.resolve_chain(m, local.scope, chain, local.ctor.0))
+            .unwrap_or(Value::Unknown);
+        let (class, repo_class) = match resolved {
+            Value::External(name) => (Some(name.to_string()), false),
+            Value::RepoClass(c) => {
+                let owner = &self.model.index.modules[c.module as usize];
+                let scope = &owner.summary.scopes[c.scope as usize];
+                (Some(format!("{}.{}", owner.name, scope.qualname)), true)
+            }
+            _ => (None, false),
+        };
+        let calls = summary.calls.iter().filter(|c| summary.with_local_of(c) == Some(local)).collect();
+        Some(LocalReceiver { local, class, repo_class, calls })
     }
 }
 

@@ -19,7 +19,7 @@ pub mod sleep;
 pub mod subprocess;
 
 use crate::analysis::catalog::ApiEntry;
-use crate::analysis::summary::CallSite;
+use crate::analysis::summary::{CallSite, WithLocal};
 pub use crate::draft::rewrite::CallEdit;
 
 /// Every native mapping. A catalog entry names one of these by [`Mapping::name`].
@@ -59,6 +59,21 @@ pub struct CallFacts<'a> {
     pub api: &'a str,
     /// The call as the analysis summarised it: keywords, splats, the callee chain.
     pub call: &'a CallSite,
+    /// When the call is a method call on a `with` local (`s.get(u)` inside
+    /// `with requests.Session() as s:`): that local.
+    pub local: Option<LocalReceiver<'a>>,
+}
+
+/// A `with` local that calls are made on, and what the planner knows of it.
+pub struct LocalReceiver<'a> {
+    pub local: &'a WithLocal,
+    /// What its constructor resolves to: the canonical name of an external class
+    /// (`requests.Session`), or the repository class's qualified name.
+    pub class: Option<String>,
+    /// Whether `class` is a repository class (a subclass of a library's client).
+    pub repo_class: bool,
+    /// Every call on the local, this one included.
+    pub calls: Vec<&'a CallSite>,
 }
 
 /// How a rewrite is described to people.

@@ -2,7 +2,8 @@
 //! in a thread, and the native mappings' edits through [`CallEdit`].
 
 use super::*;
-use crate::draft::mappings::Declined;
+use crate::analysis::summary::Name;
+use crate::draft::mappings::{ClientClass, Declined};
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn convert_calls(&mut self, id: FuncId) {
@@ -320,6 +321,32 @@ impl CallEdit<'_, '_, '_, '_> {
         // call, which, at the end of a function, would land after its wrapper.
         let paren = self.args.end_byte() - 1;
         self.rewriter.edits.replace(paren, paren + 1, format!("){close}"));
+    }
+
+    /// When the call is made on a client opened by `with` (`with requests.Session() as s:`):
+    /// open the async client there instead (`async with httpx.AsyncClient(...) as s:`).
+    pub fn open_local_client(&mut self, class: &ClientClass) {
+        let r = &mut *self.rewriter;
+        let summary = &r.job.model.index.modules[r.job.module as usize].summary;
+        let Some(local) = summary.with_local_of(&summary.calls[self.ci as usize]) else { return };
+        let (ctor, stmt) = (local.ctor, local.stmt);
+        let Some(node) = python::node_at(r.tree, ctor.0 as usize, ctor.1 as usize, "call") else { return };
+        let keywords: Vec<Name> = node
+            .child_by_field_name("arguments")
+            .map(|args| {
+                let mut cursor = args.walk();
+                args.named_children(&mut cursor)
+                    .filter_map(|a| a.child_by_field_name("name").filter(|_| a.kind() == "keyword_argument"))
+                    .map(|n| Name::from(text(r.src, n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        r.convert_construction(node, &keywords, Some(class), class.async_);
+        let with = stmt.0 as usize;
+        if r.awaits.async_withs.insert(with) {
+            r.edits.insert(with, "async ");
+            r.awaits.suspends.push(with);
+        }
     }
 
     /// Add the timeout keyword when the call has none.

@@ -3,7 +3,8 @@
 //! statement calling `requests.get` gets its own `async with httpx.AsyncClient()`.
 
 use super::*;
-use crate::draft::mappings;
+use crate::analysis::summary::Name;
+use crate::draft::mappings::{self, ClientClass};
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn convert_clients(&mut self) {
@@ -58,33 +59,48 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     continue;
                 }
                 let Some(node) = self.call_node(ci) else { continue };
-                let (Some(function), Some(args)) =
-                    (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
-                else {
-                    continue;
-                };
-                self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
-                let mut options = Vec::new();
-                let site = self.call_site(ci);
-                if class.is_some_and(|c| c.follows_redirects) {
-                    options.push("follow_redirects=True".to_string());
-                }
-                if class.is_some_and(|c| c.httpx) {
-                    if !site.keywords.iter().any(|k| k == "timeout") {
-                        options.push(format!("timeout={}", self.job.settings.timeout_literal()));
-                    }
-                    if !site.keywords.iter().any(|k| k == "verify") {
-                        self.imports.helpers.insert("shared_ssl_context");
-                        options.push("verify=shared_ssl_context()".to_string());
-                    }
-                }
-                if !options.is_empty() {
-                    self.insert_keyword(args, &options.join(", "));
-                }
-                if let Some(lib) = to_class.split('.').next() {
-                    self.need_import(lib);
-                }
+                let keywords = self.call_site(ci).keywords;
+                self.convert_construction(node, &keywords, class, to_class);
             }
+        }
+    }
+
+    /// One construction of a sync client (`requests.Session()`) → its async class
+    /// (`httpx.AsyncClient(follow_redirects=True, timeout=..., verify=...)`), once.
+    pub(super) fn convert_construction(
+        &mut self,
+        node: Node<'t>,
+        keywords: &[Name],
+        class: Option<&ClientClass>,
+        to_class: &str,
+    ) {
+        let (Some(function), Some(args)) =
+            (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
+        else {
+            return;
+        };
+        if !self.constructions.insert(node.start_byte()) {
+            return;
+        }
+        self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
+        let mut options = Vec::new();
+        if class.is_some_and(|c| c.follows_redirects) {
+            options.push("follow_redirects=True".to_string());
+        }
+        if class.is_some_and(|c| c.httpx) {
+            if !keywords.iter().any(|k| k == "timeout") {
+                options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+            }
+            if !keywords.iter().any(|k| k == "verify") {
+                self.imports.helpers.insert("shared_ssl_context");
+                options.push("verify=shared_ssl_context()".to_string());
+            }
+        }
+        if !options.is_empty() {
+            self.insert_keyword(args, &options.join(", "));
+        }
+        if let Some(lib) = to_class.split('.').next() {
+            self.need_import(lib);
         }
     }
 

@@ -126,6 +126,9 @@ struct Rewriter<'a, 'c, 't> {
     renames: Renames,
     deferred: Deferred,
     awaits: Awaits,
+    /// Client constructions already made async (start bytes): every call on a
+    /// `with` local asks for its client, which is converted once.
+    constructions: BTreeSet<usize>,
 }
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
@@ -143,6 +146,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             renames: Renames::default(),
             deferred: Deferred::default(),
             awaits: Awaits::default(),
+            constructions: BTreeSet::new(),
         }
     }
 
