@@ -145,3 +145,24 @@ fn subprocess_loop() {
         "every subprocess call goes native: {calls:#?}"
     );
 }
+
+/// A `requests.Session` subclass adding a root URL and a bearer token, opened by
+/// `with` around a batch loop: converted code opens its async twin on
+/// `httpx.AsyncClient` (the class itself stays for sync callers) and gathers the
+/// requests; the project's tests run against a local HTTP server.
+#[test]
+fn session_subclass() {
+    let doc = propose_shape(&Shape {
+        name: "session_subclass",
+        min_speedup: 3.0,
+        in_diff: &[
+            "class AsyncCatalogSession(httpx.AsyncClient):",
+            "return await super().request(",
+            "async with AsyncCatalogSession(root, token) as session:",
+            "await session.get(",
+        ],
+    });
+    let calls: Vec<&Value> =
+        doc["plans"].as_array().unwrap().iter().flat_map(|p| p["calls"].as_array().unwrap()).collect();
+    assert!(calls.iter().all(|c| c["rewrite"]["kind"] != "thread"), "every request goes native: {calls:#?}");
+}

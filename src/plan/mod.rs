@@ -27,7 +27,8 @@ use crate::analysis::index::Value;
 use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
 use crate::analysis::summary::CallSite;
-use crate::draft::mappings::{self, CallFacts, Description, LocalReceiver, Mapping};
+use crate::analysis::summary::ScopeKind;
+use crate::draft::mappings::{self, CallFacts, Description, LocalReceiver, Mapping, SubclassFacts};
 pub use closure::AsyncSet;
 use closure::CallTable;
 pub use settings::Settings;
@@ -340,17 +341,55 @@ impl Planner<'_, '_> {
             .as_ref()
             .map(|chain| self.model.index.resolve_chain(m, local.scope, chain, local.ctor.0))
             .unwrap_or(Value::Unknown);
-        let (class, repo_class) = match resolved {
-            Value::External(name) => (Some(name.to_string()), false),
+        let (class, subclass) = match resolved {
+            Value::External(name) => (Some(name.to_string()), None),
             Value::RepoClass(c) => {
                 let owner = &self.model.index.modules[c.module as usize];
                 let scope = &owner.summary.scopes[c.scope as usize];
-                (Some(format!("{}.{}", owner.name, scope.qualname)), true)
+                (Some(format!("{}.{}", owner.name, scope.qualname)), Some(self.subclass_facts(c, m)))
             }
-            _ => (None, false),
+            _ => (None, None),
         };
         let calls = summary.calls.iter().filter(|c| summary.with_local_of(c) == Some(local)).collect();
-        Some(LocalReceiver { local, class, repo_class, calls })
+        Some(LocalReceiver { local, class, calls, subclass })
+    }
+
+    /// What a client mapping needs to know of a repository class to make its async twin.
+    fn subclass_facts(&self, c: ScopeRef, used_in: ModId) -> SubclassFacts {
+        let index = &self.model.index;
+        let summary = &index.modules[c.module as usize].summary;
+        let scope = &summary.scopes[c.scope as usize];
+        let mut facts = SubclassFacts {
+            decorated: !scope.decorators.is_empty(),
+            elsewhere: c.module != used_in,
+            attributes: scope.attributes.iter().map(|a| a.name.to_string()).collect(),
+            ..SubclassFacts::default()
+        };
+        let outer = scope.parent.unwrap_or(0);
+        for base in &scope.bases {
+            match index.resolve_chain(c.module, outer, base, scope.pos.byte) {
+                Value::External(q) if mappings::client_class(q.as_str()).is_some() && facts.base.is_none() => {
+                    facts.base = Some(q.to_string());
+                }
+                _ => facts.other_bases.push(base.join(".")),
+            }
+        }
+        let twin = mappings::twin_name(&scope.name);
+        facts.twin_taken = summary.scopes[outer as usize].bindings.iter().any(|b| b.name == twin);
+        for (si, method) in summary.scopes.iter().enumerate() {
+            if method.parent != Some(c.scope) || method.kind != ScopeKind::Function {
+                continue;
+            }
+            facts.methods.push(method.name.to_string());
+            if method.name == "__init__" {
+                facts.init_args |= summary.calls.iter().any(|call| {
+                    call.scope == si as u32
+                        && call.callee.as_ref().is_some_and(|ch| ch.join(".") == "super.().__init__")
+                        && (call.positional > 0 || !call.keywords.is_empty() || call.has_splat)
+                });
+            }
+        }
+        facts
     }
 }
 

@@ -3,7 +3,9 @@
 //! `httpx.AsyncClient` (the clients phase converts its construction and gives the
 //! class `aclose()` and `async with`).
 
-use super::{CallEdit, CallFacts, ClientClass, Declined, Description, LocalReceiver, Mapping, class_of};
+use super::{
+    CallEdit, CallFacts, ClientClass, Declined, Description, LocalReceiver, Mapping, SubclassFacts, class_of, twin_name,
+};
 use crate::analysis::summary::{CALL_SEGMENT, CallSite, SUBSCRIPT};
 
 /// The HTTP clients converted when held in an attribute.
@@ -50,6 +52,10 @@ pub struct ClientAttribute {
     /// one awaited): a client opened by `with` whose every use is one of these
     /// becomes the async client, opened by `async with`.
     pub local_methods: &'static [&'static str],
+    /// Attributes a subclass of the sync client must not set for an async twin to
+    /// behave the same: settings of the sync client the async one takes only at
+    /// construction or not at all, and the async client's own attributes.
+    pub reserved_attributes: &'static [&'static str],
 }
 
 /// The `http_client` mapping.
@@ -58,6 +64,21 @@ pub const HTTP_CLIENT: ClientAttribute = ClientAttribute {
     classes: CLASSES,
     leaves_unused: &["requests"],
     local_methods: &["get", "post", "put", "patch", "delete", "head", "options", "request"],
+    reserved_attributes: &[
+        "verify",
+        "cert",
+        "proxies",
+        "hooks",
+        "stream",
+        "trust_env",
+        "max_redirects",
+        "adapters",
+        "base_url",
+        "timeout",
+        "event_hooks",
+        "follow_redirects",
+        "is_closed",
+    ],
 };
 
 impl ClientAttribute {
@@ -68,12 +89,9 @@ impl ClientAttribute {
         let local = receiver.local;
         let name = &local.name;
         let class = receiver.class.as_deref().unwrap_or("an unknown class");
-        if receiver.repo_class {
-            return Err(Declined(format!(
-                "`{name}` is a `{class}`, a subclass of the client: its methods would have to become async too"
-            )));
-        }
-        if !self.classes.iter().any(|c| c.sync == class) {
+        if let Some(sub) = &receiver.subclass {
+            self.check_subclass(class, sub)?;
+        } else if !self.classes.iter().any(|c| c.sync == class) {
             return Err(Declined(format!("`{name}` is opened as `{class}`, not as the client class itself")));
         }
         if let Some(line) = local.escapes {
@@ -92,6 +110,43 @@ impl ClientAttribute {
             }
         }
         Ok(())
+    }
+
+    /// A repository subclass of the client gets an async twin on the async client
+    /// (`class AsyncApi(httpx.AsyncClient)`): its `__init__` and its overrides of the
+    /// request methods (awaiting `super()`), nothing the async client lacks or
+    /// means differently.
+    fn check_subclass(&self, class: &str, sub: &SubclassFacts) -> Result<(), Declined> {
+        let Some(base) = sub.base.as_deref().and_then(|b| class_of(self.classes, b)) else {
+            return Err(Declined(format!("`{class}` does not subclass the client class directly")));
+        };
+        let why = if !sub.other_bases.is_empty() {
+            Some(format!("it has other bases ({})", sub.other_bases.join(", ")))
+        } else if sub.decorated {
+            Some("a decorator wraps it".to_string())
+        } else if sub.elsewhere {
+            Some("it is defined in another module".to_string())
+        } else if sub.twin_taken {
+            Some(format!(
+                "the name `{}` of its async twin is taken",
+                twin_name(class.rsplit('.').next().unwrap_or(class))
+            ))
+        } else if sub.init_args {
+            Some(format!("its `super().__init__(...)` passes arguments meant for `{}`", base.sync))
+        } else if let Some(m) =
+            sub.methods.iter().find(|m| m.as_str() != "__init__" && !self.local_methods.contains(&m.as_str()))
+        {
+            Some(format!("its method `{m}` is not a request method its twin could await"))
+        } else {
+            sub.attributes
+                .iter()
+                .find(|a| self.reserved_attributes.contains(&a.as_str()))
+                .map(|a| format!("it sets `self.{a}`, which `{}` does not have or means differently", base.async_))
+        };
+        match why {
+            Some(why) => Err(Declined(format!("`{class}` subclasses `{}` but has no async twin: {why}", base.sync))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -70,10 +70,37 @@ pub struct LocalReceiver<'a> {
     /// What its constructor resolves to: the canonical name of an external class
     /// (`requests.Session`), or the repository class's qualified name.
     pub class: Option<String>,
-    /// Whether `class` is a repository class (a subclass of a library's client).
-    pub repo_class: bool,
     /// Every call on the local, this one included.
     pub calls: Vec<&'a CallSite>,
+    /// When `class` is a repository class: what the planner knows of it.
+    pub subclass: Option<SubclassFacts>,
+}
+
+/// A repository class that a `with` local is an instance of: whether an async twin
+/// of it can be made on the library's async client.
+#[derive(Debug, Clone, Default)]
+pub struct SubclassFacts {
+    /// The library client among its direct bases (`requests.Session`), if any.
+    pub base: Option<String>,
+    /// Its other direct bases, as written.
+    pub other_bases: Vec<String>,
+    /// The names of the methods it defines.
+    pub methods: Vec<String>,
+    /// The attributes it assigns on `self`.
+    pub attributes: Vec<String>,
+    /// `super().__init__(...)` is given arguments (the async client's differ).
+    pub init_args: bool,
+    /// A decorator wraps the class.
+    pub decorated: bool,
+    /// Defined in another module than the `with` (its twin would have to be imported).
+    pub elsewhere: bool,
+    /// [`twin_name`] is already bound in its module.
+    pub twin_taken: bool,
+}
+
+/// The name of the async twin of a repository subclass of a client (`CatalogSession` → `AsyncCatalogSession`).
+pub fn twin_name(class: &str) -> String {
+    format!("Async{class}")
 }
 
 /// How a rewrite is described to people.

@@ -325,12 +325,32 @@ impl CallEdit<'_, '_, '_, '_> {
 
     /// When the call is made on a client opened by `with` (`with requests.Session() as s:`):
     /// open the async client there instead (`async with httpx.AsyncClient(...) as s:`).
-    pub fn open_local_client(&mut self, class: &ClientClass) {
+    pub fn open_local_client(&mut self, class: &'static ClientClass) {
         let r = &mut *self.rewriter;
-        let summary = &r.job.model.index.modules[r.job.module as usize].summary;
+        let module = r.job.module;
+        let summary = &r.job.model.index.modules[module as usize].summary;
         let Some(local) = summary.with_local_of(&summary.calls[self.ci as usize]) else { return };
         let (ctor, stmt) = (local.ctor, local.stmt);
+        let resolved =
+            local.ctor_callee.as_ref().map(|chain| r.job.model.index.resolve_chain(module, local.scope, chain, ctor.0));
         let Some(node) = python::node_at(r.tree, ctor.0 as usize, ctor.1 as usize, "call") else { return };
+        let with = stmt.0 as usize;
+        if r.awaits.async_withs.insert(with) {
+            r.edits.insert(with, "async ");
+            r.awaits.suspends.push(with);
+        }
+        // A subclass of the client (checked by the mapping): its async twin is opened instead.
+        if let Some(Value::RepoClass(c)) = resolved {
+            let callee = node.child_by_field_name("function");
+            let name =
+                callee.and_then(|f| if f.kind() == "attribute" { f.child_by_field_name("attribute") } else { Some(f) });
+            if let Some(name) = name {
+                let twin = crate::draft::mappings::twin_name(text(r.src, name));
+                r.edits.replace_once(name.start_byte(), name.end_byte(), twin);
+                r.deferred.twins.insert(c.scope, class);
+            }
+            return;
+        }
         let keywords: Vec<Name> = node
             .child_by_field_name("arguments")
             .map(|args| {
@@ -342,11 +362,6 @@ impl CallEdit<'_, '_, '_, '_> {
             })
             .unwrap_or_default();
         r.convert_construction(node, &keywords, Some(class), class.async_);
-        let with = stmt.0 as usize;
-        if r.awaits.async_withs.insert(with) {
-            r.edits.insert(with, "async ");
-            r.awaits.suspends.push(with);
-        }
     }
 
     /// Add the timeout keyword when the call has none.

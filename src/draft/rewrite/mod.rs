@@ -96,6 +96,8 @@ struct Deferred {
     list_consumers: Vec<(usize, usize, usize, usize)>,
     /// `yield from` statements (start, end, value start, value end, async).
     yield_froms: Vec<(usize, usize, usize, usize, bool)>,
+    /// Repository subclasses of a sync client (class scope) that get an async twin on its async class.
+    twins: BTreeMap<u32, &'static crate::draft::mappings::ClientClass>,
 }
 
 /// Where the rewritten code now waits.
@@ -166,6 +168,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             self.convert_calls(id);
         }
         self.convert_clients();
+        self.add_twins();
         self.convert_decorators();
         self.mark_async_withs();
         if !self.reasons.is_empty() {
