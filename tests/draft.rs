@@ -332,6 +332,7 @@ cases!(
     task_group,
     subprocess_forms,
     session_forms,
+    header_lambda,
 );
 
 #[test]

@@ -1482,6 +1482,7 @@ impl<'s> Walker<'s> {
             end_byte: node.end_byte() as u32,
             targets: Vec::new(),
             iter_text,
+            iter_range: iter.map_or((0, 0), |n| (n.start_byte() as u32, n.end_byte() as u32)),
             has_break: false,
             has_return: false,
             has_yield: false,

@@ -220,6 +220,9 @@ pub struct LoopInfo {
     pub targets: Vec<Name>,
     /// Source text of the iterable, shortened, for messages.
     pub iter_text: String,
+    /// Where the iterable is (start and end bytes).
+    #[serde(default)]
+    pub iter_range: (u32, u32),
     pub has_break: bool,
     pub has_return: bool,
     pub has_yield: bool,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import importlib
 import inspect
@@ -23,10 +24,12 @@ import threading
 from typing import (
     Any,
     AsyncIterable,
+    AsyncIterator,
     Awaitable,
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
     Literal,
     Mapping,
     Sequence,
@@ -38,6 +41,7 @@ from typing import (
 __all__ = [
     "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "collect",
     "shared_ssl_context", "run_process", "process_output", "process_status",
+    "iterate_in_thread",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -460,3 +464,30 @@ async def process_output(run: Awaitable[subprocess.CompletedProcess[T]]) -> T:
 async def process_status(run: Awaitable[subprocess.CompletedProcess[Any]]) -> int:
     """The value of `subprocess.call` and `check_call`: `run_process`'s exit status."""
     return (await run).returncode
+
+
+def _next_items(iterator: Iterator[T]) -> list[T]:
+    # StopIteration cannot travel through a future: an empty list says "no more".
+    for item in iterator:
+        return [item]
+    return []
+
+
+async def iterate_in_thread(make: Callable[[], Iterable[T]]) -> AsyncIterator[T]:
+    """Iterate `make()` item by item in one thread of its own, for `async for`.
+
+    For a loop whose iteration blocks (`iter(lambda: f.read(n), b"")`, a cursor):
+    items are made one at a time, as lazily as the sync loop made them, and all
+    in the same thread, so objects made during the iteration stay in their thread.
+    """
+    loop = asyncio.get_running_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        iterator = await loop.run_in_executor(executor, lambda: iter(make()))
+        while True:
+            batch = await loop.run_in_executor(executor, _next_items, iterator)
+            if not batch:
+                return
+            yield batch[0]
+    finally:
+        executor.shutdown(wait=False)

@@ -586,3 +586,24 @@ async def test_process_output_and_status_match_check_output_and_call() -> None:
     with pytest.raises(subprocess.CalledProcessError) as info:
         await MODULE.process_status(MODULE.run_process(failing, stdout=subprocess.DEVNULL, check=True))
     assert (info.value.returncode, info.value.output, info.value.stderr) == (4, None, None)
+
+
+@pytest.mark.asyncio
+async def test_iterate_in_thread_is_lazy_and_stays_in_one_thread(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"abcdefghij")
+    threads: set[int] = set()
+    with path.open("rb") as f:
+
+        def read() -> bytes:
+            threads.add(threading.get_ident())
+            return f.read(4)
+
+        chunks = [chunk async for chunk in MODULE.iterate_in_thread(lambda: iter(read, b""))]
+    assert chunks == [b"abcd", b"efgh", b"ij"]
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    seen: list[int] = []
+    async for n in MODULE.iterate_in_thread(lambda: (seen.append(i) or i for i in range(100))):
+        if n == 2:
+            break
+    assert seen == [0, 1, 2]

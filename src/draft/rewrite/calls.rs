@@ -13,6 +13,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for ci in calls {
             let site = self.call_site(ci);
             if site.in_lambda {
+                if matches!(self.target(ci), CallTarget::Blocking(_)) && self.plan_call(ci).is_some() {
+                    self.iterate_header_in_thread(ci);
+                }
                 continue;
             }
             match self.target(ci) {
@@ -44,6 +47,47 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 _ => {}
             }
         }
+    }
+
+    /// A blocking call in a lambda that a `for` header iterates
+    /// (`for chunk in iter(lambda: f.read(n), b""):`): the loop becomes
+    /// `async for chunk in iterate_in_thread(lambda: iter(...)):`, whose items are
+    /// made one at a time in a thread, as lazily as before. Once per loop.
+    fn iterate_header_in_thread(&mut self, ci: u32) {
+        let site = self.call_site(ci);
+        let (start, end) = (site.pos.byte, site.end_byte);
+        let summary = &self.module().summary;
+        let Some((li, lp)) = summary.loops.iter().enumerate().find(|(_, lp)| {
+            lp.kind == LoopKind::For && lp.scope == site.scope && lp.iter_range.0 <= start && end <= lp.iter_range.1
+        }) else {
+            return self.fail(start as usize, "a lambda makes a blocking call outside a `for` header");
+        };
+        let (loop_start, iter_range) = (lp.pos.byte as usize, lp.iter_range);
+        if !self.awaits.async_fors.insert(loop_start) {
+            return; // another call of the same header did it
+        }
+        if self.gathers_here().contains(&(li as u32)) {
+            return self.fail(loop_start, "a loop over items made in a thread cannot also be gathered");
+        }
+        // Any other converted call in the header would put an `await` inside the lambda.
+        let awaited = summary.calls.iter().enumerate().any(|(other, c)| {
+            !c.in_lambda
+                && iter_range.0 <= c.pos.byte
+                && c.end_byte <= iter_range.1
+                && match self.target(other as u32) {
+                    CallTarget::Repo(g) => self.job.functions.contains_key(g) || self.job.offloaded.contains(g),
+                    CallTarget::Blocking(_) => self.plan_call(other as u32).is_some(),
+                    _ => false,
+                }
+        });
+        if awaited {
+            return self.fail(loop_start, "the `for` header iterates a lambda in a thread and also awaits");
+        }
+        self.imports.helpers.insert("iterate_in_thread");
+        self.edits.insert(loop_start, "async ");
+        self.edits.insert(iter_range.0 as usize, "iterate_in_thread(lambda: ");
+        self.edits.insert(iter_range.1 as usize, ")");
+        self.awaits.suspends.push(loop_start);
     }
 
     /// Where the call's value goes needs parentheses around `await call`.

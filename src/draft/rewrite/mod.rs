@@ -109,6 +109,8 @@ struct Awaits {
     no_await: HashSet<usize>,
     /// `with` statements that become `async with` (start bytes).
     async_withs: BTreeSet<usize>,
+    /// `for` loops that become `async for` over `iterate_in_thread` (start bytes).
+    async_fors: BTreeSet<usize>,
 }
 
 /// One file's rewrite in progress: the edits made so far and what the phases
