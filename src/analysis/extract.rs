@@ -31,6 +31,9 @@ struct Arguments<'n> {
     keywords: Vec<String>,
     positional: u32,
     has_splat: bool,
+    /// `**name` splats of a plain name, and how many splats in all.
+    forwarded: Vec<&'n str>,
+    splats: u32,
     /// Functions passed to a builtin that calls them (`map(fetch, ids)`).
     passed_functions: Vec<Node<'n>>,
 }
@@ -277,6 +280,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         decorators: Vec::new(),
         fixture_name: None,
         params: Vec::new(),
+        kwargs: None,
         returns: None,
         bindings: Vec::new(),
         bases: Vec::new(),
@@ -602,6 +606,7 @@ impl<'s> Walker<'s> {
             keywords: Chain::from_strs(&args.keywords),
             positional: args.positional,
             has_splat: args.has_splat,
+            forwards: (args.splats == 1 && args.forwarded.len() == 1).then(|| Name::new(args.forwarded[0])),
             awaited,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
@@ -637,7 +642,10 @@ impl<'s> Walker<'s> {
 
     /// The keywords, positional count and splats of a call's arguments, and the
     /// functions it passes to a builtin that calls them.
-    fn read_arguments<'n>(&self, args: Node<'n>, calls_its_argument: Option<PassedAs>) -> Arguments<'n> {
+    fn read_arguments<'n>(&self, args: Node<'n>, calls_its_argument: Option<PassedAs>) -> Arguments<'n>
+    where
+        's: 'n,
+    {
         let mut out = Arguments::default();
         let mut c = args.walk();
         for arg in args.named_children(&mut c) {
@@ -651,7 +659,15 @@ impl<'s> Walker<'s> {
                         out.keywords.push(name.to_string());
                     }
                 }
-                "list_splat" | "dictionary_splat" => out.has_splat = true,
+                "list_splat" | "dictionary_splat" => {
+                    out.has_splat = true;
+                    out.splats += 1;
+                    if arg.kind() == "dictionary_splat"
+                        && let Some(name) = arg.named_child(0).filter(|n| n.kind() == "identifier")
+                    {
+                        out.forwarded.push(self.text(name));
+                    }
+                }
                 "comment" => {}
                 _ => {
                     if out.positional == 0 && calls_its_argument == Some(PassedAs::First) {
@@ -675,6 +691,7 @@ impl<'s> Walker<'s> {
             keywords: Names::EMPTY,
             positional: 1,
             has_splat: false,
+            forwards: None,
             awaited: false,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
@@ -1361,6 +1378,7 @@ impl<'s> Walker<'s> {
             decorators,
             fixture_name: None,
             params: Vec::new(),
+            kwargs: None,
             returns: None,
             bindings: Vec::new(),
             bases: Vec::new(),
@@ -1380,9 +1398,16 @@ impl<'s> Walker<'s> {
         let returns = node.child_by_field_id(fields().return_type.get()).and_then(|t| self.type_chain(t, 0));
         let params = node.child_by_field_id(fields().parameters.get());
         let mut param_list = Vec::new();
+        let mut kwargs = None;
         if let Some(params) = params {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
+                let splat = if p.kind() == "typed_parameter" { p.named_child(0) } else { Some(p) };
+                if let Some(name) =
+                    splat.filter(|s| s.kind() == "dictionary_splat_pattern").and_then(|s| s.named_child(0))
+                {
+                    kwargs = Some(Name::new(self.text(name)));
+                }
                 let (name, annotation, default) = match p.kind() {
                     "identifier" => (Some(self.text(p).to_string()), None, None),
                     "typed_parameter" => {
@@ -1425,6 +1450,7 @@ impl<'s> Walker<'s> {
             self.bind(idx, &p.name, byte, BindingValue::Param(i as u32));
         }
         self.out.scopes[idx as usize].params = param_list;
+        self.out.scopes[idx as usize].kwargs = kwargs;
 
         // A function body has its own loops; the enclosing ones do not see into it.
         let saved = std::mem::take(&mut self.loop_stack);

@@ -81,6 +81,9 @@ pub struct Scope {
     pub fixture_name: Option<String>,
     /// Parameters in order (functions only).
     pub params: Vec<Param>,
+    /// The `**name` parameter collecting extra keywords (functions only).
+    #[serde(default)]
+    pub kwargs: Option<Name>,
     /// The return annotation's main type (functions only).
     pub returns: Option<Chain>,
     /// Names bound in this scope, in source order.
@@ -172,6 +175,9 @@ pub struct CallSite {
     pub positional: u32,
     /// `*args` or `**kwargs` present: any parameter may be set.
     pub has_splat: bool,
+    /// The splats are exactly one `**name` of a plain name: the keywords it forwards.
+    #[serde(default)]
+    pub forwards: Option<Name>,
     /// Directly under `await`.
     pub awaited: bool,
     /// Inside a lambda: it runs whenever the lambda is called, not here.

@@ -322,7 +322,12 @@ impl<'a, 'c> Planner<'a, 'c> {
             let why = "called through `functools.partial`, whose bound arguments the call does not show";
             return Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
         }
-        let facts = CallFacts { api: &api.name, call: self.call(m, ci), local: self.local_receiver(m, ci) };
+        let facts = CallFacts {
+            api: &api.name,
+            call: self.call(m, ci),
+            local: self.local_receiver(m, ci),
+            forwarded: self.forwarded_keywords(m, ci),
+        };
         Some(match mapping.check(&facts) {
             Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),
             Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why.0)),
@@ -352,6 +357,41 @@ impl Planner<'_, '_> {
         };
         let calls = summary.calls.iter().filter(|c| summary.with_local_of(c) == Some(local)).collect();
         Some(LocalReceiver { local, class, calls, subclass })
+    }
+
+    /// For a call passing on its function's own `**kwargs`: the keywords that the
+    /// function's callers in the repository put into them (those not naming one of
+    /// its parameters), with where; an error names a caller whose keywords cannot
+    /// be known.
+    fn forwarded_keywords(&self, m: ModId, ci: u32) -> Option<Result<Vec<(String, String)>, String>> {
+        let index = &self.model.index;
+        let graph = &self.model.graph;
+        let summary = &index.modules[m as usize].summary;
+        let call = &summary.calls[ci as usize];
+        let forwards = call.forwards.as_ref()?;
+        let scope = &summary.scopes[call.scope as usize];
+        if scope.kwargs.as_ref() != Some(forwards) {
+            return None;
+        }
+        let fid = graph.function_at(ScopeRef { module: m, scope: call.scope })?;
+        let mut keywords = Vec::new();
+        for (m2, targets) in graph.targets.iter().enumerate() {
+            let module = &index.modules[m2];
+            for (ci2, target) in targets.iter().enumerate() {
+                if *target != CallTarget::Repo(fid) {
+                    continue;
+                }
+                let site = &module.summary.calls[ci2];
+                let at = format!("{}:{}", module.rel, site.pos.line);
+                if site.has_splat || site.via.is_some() {
+                    return Some(Err(format!("the caller at {at} passes arguments the analysis cannot list")));
+                }
+                for k in site.keywords.iter().filter(|k| !scope.params.iter().any(|p| &p.name == *k)) {
+                    keywords.push((k.to_string(), at.clone()));
+                }
+            }
+        }
+        Some(Ok(keywords))
     }
 
     /// What a client mapping needs to know of a repository class to make its async twin.

@@ -29,15 +29,36 @@ const CLASSES: &[ClientClass] = &[
 /// Keywords of `requests` calls that httpx takes on the client, not per request.
 const CLIENT_ONLY_KEYWORDS: &[&str] = &["verify", "cert", "proxies", "stream", "hooks"];
 
-/// A request's keywords must all be per-request ones in httpx, and known.
-pub(super) fn check_request_keywords(call: &CallSite) -> Result<(), Declined> {
+/// Keywords of requests that httpx takes per request under the same name and
+/// meaning: the ones a `**kwargs` passed on unchanged may carry.
+const FORWARDABLE_KEYWORDS: &[&str] = &["params", "data", "json", "headers", "cookies", "files", "auth", "timeout"];
+
+/// A request's keywords must all be per-request ones in httpx, and known: a
+/// `**kwargs` passed on only with the keywords its function's callers put into it
+/// (`forwarded`, from the planner), each one httpx takes as it is.
+pub(super) fn check_request_keywords(
+    call: &CallSite,
+    forwarded: Option<&Result<Vec<(String, String)>, String>>,
+) -> Result<(), Declined> {
     if let Some(k) = call.keywords.iter().find(|k| CLIENT_ONLY_KEYWORDS.contains(&k.as_str())) {
         return Err(Declined(format!("`{k}=` is a client setting in httpx, not a per-request one")));
     }
-    if call.has_splat {
-        return Err(Declined::new("`**kwargs` may carry arguments httpx does not take per request"));
+    if !call.has_splat {
+        return Ok(());
     }
-    Ok(())
+    let Some(forwards) = &call.forwards else {
+        return Err(Declined::new("`*args` or `**kwargs` may carry arguments httpx does not take per request"));
+    };
+    match forwarded {
+        None => Err(Declined(format!("`**{forwards}` may carry arguments httpx does not take per request"))),
+        Some(Err(why)) => Err(Declined(format!("`**{forwards}` is passed on: {why}"))),
+        Some(Ok(keywords)) => match keywords.iter().find(|(k, _)| !FORWARDABLE_KEYWORDS.contains(&k.as_str())) {
+            Some((k, at)) => Err(Declined(format!(
+                "`**{forwards}` is passed on with `{k}=` from {at}, which httpx does not take per request as it is"
+            ))),
+            None => Ok(()),
+        },
+    }
 }
 
 /// Calls on a client held in a `self.` attribute, which becomes the library's
@@ -103,7 +124,8 @@ impl ClientAttribute {
             return Err(Declined(format!("`{name}.{m}()` has no async client equivalent, so `{name}` stays sync")));
         }
         for call in &receiver.calls {
-            if let Err(why) = check_request_keywords(call) {
+            let forwarded = if call.pos.byte == facts.call.pos.byte { facts.forwarded.as_ref() } else { None };
+            if let Err(why) = check_request_keywords(call, forwarded) {
                 let line = call.pos.line;
                 let here = call.pos.byte == facts.call.pos.byte;
                 return Err(if here { why } else { Declined(format!("`{name}` stays sync: line {line}: {why}")) });
@@ -176,7 +198,7 @@ impl Mapping for ClientAttribute {
         if callee.len() < 3 || callee[0] != "self" || callee.iter().any(|s| s == CALL_SEGMENT || s == SUBSCRIPT) {
             return Err(Declined::new("only clients held in a `self.` attribute are converted natively"));
         }
-        check_request_keywords(facts.call)
+        check_request_keywords(facts.call, facts.forwarded.as_ref())
     }
 
     /// Its keywords renamed, a timeout, an await: the attribute itself is converted

@@ -62,6 +62,10 @@ pub struct CallFacts<'a> {
     /// When the call is a method call on a `with` local (`s.get(u)` inside
     /// `with requests.Session() as s:`): that local.
     pub local: Option<LocalReceiver<'a>>,
+    /// When the call forwards its function's `**kwargs`: the keywords the callers in
+    /// the repository pass into them, each with where (`pkg/a.py:12`), or why they
+    /// cannot all be known (a caller passing `**options` itself).
+    pub forwarded: Option<Result<Vec<(String, String)>, String>>,
 }
 
 /// A `with` local that calls are made on, and what the planner knows of it.
