@@ -301,6 +301,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -318,6 +319,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -335,6 +337,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -352,6 +355,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -369,6 +373,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[bytes]: ...
 
 
@@ -390,8 +395,9 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[Any]:
-    """`subprocess.run` (without a shell) on asyncio's subprocess support.
+    """`subprocess.run` on asyncio's subprocess support.
 
     Same arguments, result and exceptions as the call it replaces: output decoded
     as text when asked, `TimeoutExpired` after killing the process, and
@@ -410,14 +416,27 @@ async def run_process(
     else:
         data = input
     argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=subprocess.PIPE if data is not None else None,
-        stdout=stdout,
-        stderr=stderr,
-        cwd=cwd,
-        env=env,
-    )
+    streams: dict[str, Any] = {
+        "stdin": subprocess.PIPE if data is not None else None,
+        "stdout": stdout,
+        "stderr": stderr,
+        "cwd": cwd,
+        "env": env,
+    }
+    if shell and isinstance(args, (str, bytes)):
+        # asyncio hands the command to Popen(shell=True), as subprocess.run does.
+        process = await asyncio.create_subprocess_shell(args, **streams)
+    elif shell and os.name == "posix":
+        # subprocess runs the command, then its arguments, with /bin/sh -c.
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", *argv, **streams
+        )
+    elif shell:
+        process = await asyncio.create_subprocess_shell(
+            subprocess.list2cmdline([os.fspath(a) for a in argv]), **streams
+        )
+    else:
+        process = await asyncio.create_subprocess_exec(*argv, **streams)
     try:
         out, err = await asyncio.wait_for(process.communicate(data), timeout)
     except asyncio.TimeoutError:
@@ -452,7 +471,17 @@ async def run_process(
     return result
 
 
-async def process_output(run: Awaitable[subprocess.CompletedProcess[T]]) -> T:
+# Overloads rather than a type variable: a type variable would also be solved from
+# where the value goes (`int(await process_output(...))`), and fail.
+@overload
+async def process_output(run: Awaitable[subprocess.CompletedProcess[str]]) -> str: ...
+@overload
+async def process_output(
+    run: Awaitable[subprocess.CompletedProcess[bytes]],
+) -> bytes: ...
+
+
+async def process_output(run: Awaitable[subprocess.CompletedProcess[Any]]) -> Any:
     """`subprocess.check_output`'s value: what `run_process` captured on stdout.
 
     The rewrite passes `stdout=PIPE, check=True`, so a failing command raises

@@ -607,3 +607,12 @@ async def test_iterate_in_thread_is_lazy_and_stays_in_one_thread(tmp_path: pathl
         if n == 2:
             break
     assert seen == [0, 1, 2]
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(os.name != "posix", reason="the POSIX shell")
+async def test_run_process_with_a_shell_matches_subprocess_run() -> None:
+    for cmd in ["echo $0-$1 | tr a-z A-Z", ["echo $0-$1", "one", "two"]]:
+        expected = await asyncio.to_thread(subprocess.run, cmd, shell=True, capture_output=True, text=True)
+        got = await MODULE.run_process(cmd, shell=True, capture_output=True, text=True)
+        assert (got.returncode, got.stdout) == (expected.returncode, expected.stdout)

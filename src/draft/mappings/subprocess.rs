@@ -26,7 +26,7 @@ struct EntryPoint {
 
 /// Keywords of `Popen` that `run_process` takes with the same meaning.
 const POPEN_KEYWORDS: &[&str] =
-    &["stdout", "stderr", "text", "universal_newlines", "encoding", "errors", "timeout", "cwd", "env"];
+    &["stdout", "stderr", "text", "universal_newlines", "encoding", "errors", "timeout", "cwd", "env", "shell"];
 
 const ENTRY_POINTS: &[EntryPoint] = &[
     EntryPoint {
@@ -44,6 +44,7 @@ const ENTRY_POINTS: &[EntryPoint] = &[
             "timeout",
             "cwd",
             "env",
+            "shell",
         ],
         value: None,
         implies: &[],
@@ -51,7 +52,18 @@ const ENTRY_POINTS: &[EntryPoint] = &[
     // `check_output` sets stdout itself (and refuses one given) and checks the status.
     EntryPoint {
         api: "subprocess.check_output",
-        keywords: &["input", "stderr", "text", "universal_newlines", "encoding", "errors", "timeout", "cwd", "env"],
+        keywords: &[
+            "input",
+            "stderr",
+            "text",
+            "universal_newlines",
+            "encoding",
+            "errors",
+            "timeout",
+            "cwd",
+            "env",
+            "shell",
+        ],
         value: Some("process_output"),
         implies: &["stdout=subprocess.PIPE", "check=True"],
     },
