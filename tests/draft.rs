@@ -340,6 +340,9 @@ cases!(
     task_group,
     call_groups,
     thread_seed,
+    subprocess_forms,
+    session_forms,
+    header_lambda,
 );
 
 #[test]

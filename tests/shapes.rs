@@ -245,3 +245,47 @@ fn thread_batch() {
     assert_eq!(plan["gathers"][0]["function"], "pagecheck.check.check_all", "{plan:#}");
     assert!(plan["offloaded"].as_array().unwrap().iter().any(|o| o == "pagecheck.check.check_page"), "{plan:#}");
 }
+
+/// A loop running `subprocess.check_output` per item: the checks run as asyncio
+/// subprocesses under one bounded gather, and a failing command still raises
+/// `CalledProcessError` with its fields (the project's tests check them).
+#[test]
+fn subprocess_loop() {
+    let doc = propose_shape(&Shape {
+        name: "subprocess_loop",
+        min_speedup: 3.0,
+        in_diff: &[
+            "await process_output(run_process(",
+            "stdout=subprocess.PIPE, check=True",
+            "await process_status(run_process(",
+            "for_each_bounded(",
+        ],
+    });
+    let calls: Vec<&Value> =
+        doc["plans"].as_array().unwrap().iter().flat_map(|p| p["calls"].as_array().unwrap()).collect();
+    assert!(
+        calls.iter().all(|c| c["rewrite"]["kind"] == "subprocess"),
+        "every subprocess call goes native: {calls:#?}"
+    );
+}
+
+/// A `requests.Session` subclass adding a root URL and a bearer token, opened by
+/// `with` around a batch loop: converted code opens its async twin on
+/// `httpx.AsyncClient` (the class itself stays for sync callers) and gathers the
+/// requests; the project's tests run against a local HTTP server.
+#[test]
+fn session_subclass() {
+    let doc = propose_shape(&Shape {
+        name: "session_subclass",
+        min_speedup: 3.0,
+        in_diff: &[
+            "class AsyncCatalogSession(httpx.AsyncClient):",
+            "return await super().request(",
+            "async with AsyncCatalogSession(root, token) as session:",
+            "await session.get(",
+        ],
+    });
+    let calls: Vec<&Value> =
+        doc["plans"].as_array().unwrap().iter().flat_map(|p| p["calls"].as_array().unwrap()).collect();
+    assert!(calls.iter().all(|c| c["rewrite"]["kind"] != "thread"), "every request goes native: {calls:#?}");
+}

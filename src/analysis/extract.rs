@@ -31,6 +31,9 @@ struct Arguments<'n> {
     keywords: Vec<String>,
     positional: u32,
     has_splat: bool,
+    /// `**name` splats of a plain name, and how many splats in all.
+    forwarded: Vec<&'n str>,
+    splats: u32,
     /// Functions passed to a builtin that calls them (`map(fetch, ids)`).
     passed_functions: Vec<Node<'n>>,
 }
@@ -278,6 +281,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
         decorators: Vec::new(),
         fixture_name: None,
         params: Vec::new(),
+        kwargs: None,
         returns: None,
         bindings: Vec::new(),
         bases: Vec::new(),
@@ -607,6 +611,7 @@ impl<'s> Walker<'s> {
             keywords: Chain::from_strs(&args.keywords),
             positional: args.positional,
             has_splat: args.has_splat,
+            forwards: (args.splats == 1 && args.forwarded.len() == 1).then(|| Name::new(args.forwarded[0])),
             awaited,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
@@ -642,7 +647,10 @@ impl<'s> Walker<'s> {
 
     /// The keywords, positional count and splats of a call's arguments, and the
     /// functions it passes to a builtin that calls them.
-    fn read_arguments<'n>(&self, args: Node<'n>, calls_its_argument: Option<PassedAs>) -> Arguments<'n> {
+    fn read_arguments<'n>(&self, args: Node<'n>, calls_its_argument: Option<PassedAs>) -> Arguments<'n>
+    where
+        's: 'n,
+    {
         let mut out = Arguments::default();
         let mut c = args.walk();
         for arg in args.named_children(&mut c) {
@@ -656,7 +664,15 @@ impl<'s> Walker<'s> {
                         out.keywords.push(name.to_string());
                     }
                 }
-                "list_splat" | "dictionary_splat" => out.has_splat = true,
+                "list_splat" | "dictionary_splat" => {
+                    out.has_splat = true;
+                    out.splats += 1;
+                    if arg.kind() == "dictionary_splat"
+                        && let Some(name) = arg.named_child(0).filter(|n| n.kind() == "identifier")
+                    {
+                        out.forwarded.push(self.text(name));
+                    }
+                }
                 "comment" => {}
                 _ => {
                     if out.positional == 0 && calls_its_argument == Some(PassedAs::First) {
@@ -680,6 +696,7 @@ impl<'s> Walker<'s> {
             keywords: Names::EMPTY,
             positional: 1,
             has_splat: false,
+            forwards: None,
             awaited: false,
             in_lambda: ctx.in_lambda,
             in_main_block: ctx.in_main_block,
@@ -1367,6 +1384,7 @@ impl<'s> Walker<'s> {
             decorators,
             fixture_name: None,
             params: Vec::new(),
+            kwargs: None,
             returns: None,
             bindings: Vec::new(),
             bases: Vec::new(),
@@ -1387,9 +1405,16 @@ impl<'s> Walker<'s> {
         let returns = node.child_by_field_id(fields().return_type.get()).and_then(|t| self.type_chain(t, 0));
         let params = node.child_by_field_id(fields().parameters.get());
         let mut param_list = Vec::new();
+        let mut kwargs = None;
         if let Some(params) = params {
             let mut c = params.walk();
             for p in params.named_children(&mut c) {
+                let splat = if p.kind() == "typed_parameter" { p.named_child(0) } else { Some(p) };
+                if let Some(name) =
+                    splat.filter(|s| s.kind() == "dictionary_splat_pattern").and_then(|s| s.named_child(0))
+                {
+                    kwargs = Some(Name::new(self.text(name)));
+                }
                 let (name, annotation, default) = match p.kind() {
                     "identifier" => (Some(self.text(p).to_string()), None, None),
                     "typed_parameter" => {
@@ -1432,6 +1457,7 @@ impl<'s> Walker<'s> {
             self.bind(idx, &p.name, byte, BindingValue::Param(i as u32));
         }
         self.out.scopes[idx as usize].params = param_list;
+        self.out.scopes[idx as usize].kwargs = kwargs;
 
         // A function body has its own loops; the enclosing ones do not see into it.
         let saved = std::mem::take(&mut self.loop_stack);
@@ -1489,6 +1515,7 @@ impl<'s> Walker<'s> {
             end_byte: node.end_byte() as u32,
             targets: Vec::new(),
             iter_text,
+            iter_range: iter.map_or((0, 0), |n| (n.start_byte() as u32, n.end_byte() as u32)),
             has_break: false,
             has_return: false,
             has_yield: false,
@@ -1620,12 +1647,58 @@ impl<'s> Walker<'s> {
                 }
                 _ => names.iter().map(|n| (n.clone(), BindingValue::Unknown)).collect(),
             };
+            // Only a `with` of one item: `async with` would enter every item asynchronously.
+            if target.kind() == "identifier" && expr.kind() == "call" && clause.named_child_count() == 1 {
+                self.record_with_local(node, expr, target, ctx.scope);
+            }
             for (name, value) in bound {
                 self.bind(ctx.scope, &name, byte, value);
                 self.record_assigned(&name, byte);
             }
             self.visit_target(alias, byte, FlowKind::Kill, ctx);
         }
+    }
+
+    /// Record `with <ctor> as <name>:` and every use of `name` in its function.
+    fn record_with_local(&mut self, with: Node, ctor: Node, target: Node, scope: u32) {
+        let mut function = with;
+        while let Some(parent) = function.parent() {
+            function = parent;
+            if matches!(function.kind(), "function_definition" | "lambda" | "class_definition") {
+                break;
+            }
+        }
+        if function.kind() != "function_definition" {
+            return;
+        }
+        let name = self.text(target);
+        let mut local = WithLocal {
+            scope,
+            name: name.into(),
+            stmt: (with.start_byte() as u32, with.end_byte() as u32),
+            ctor: (ctor.start_byte() as u32, ctor.end_byte() as u32),
+            ctor_callee: ctor.child_by_field_name("function").and_then(|f| self.chain(f)),
+            methods: Vec::new(),
+            escapes: None,
+        };
+        let mut stack = vec![function.child_by_field_name("body").unwrap_or(function)];
+        while let Some(node) = stack.pop() {
+            let mut c = node.walk();
+            stack.extend(node.named_children(&mut c));
+            if node.kind() != "identifier" || node == target || self.text(node) != name || !is_name_use(node) {
+                continue;
+            }
+            match with_local_method(node, with, self.src) {
+                Some(method) if !local.methods.iter().any(|m| m == method) => local.methods.push(method.into()),
+                Some(_) => {}
+                None => {
+                    let line = node.start_position().row as u32 + 1;
+                    local.escapes = Some(local.escapes.map_or(line, |l| l.min(line)));
+                }
+            }
+        }
+        local.methods.sort_by_key(|m| m.to_string());
+        self.out.with_locals.push(local);
     }
 
     fn visit_except(&mut self, node: Node, ctx: Ctx) {
@@ -1797,12 +1870,60 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// An identifier that reads or binds a variable: not an attribute's name (`x.name`)
+/// nor a keyword argument's (`f(name=1)`).
+fn is_name_use(id: Node) -> bool {
+    id.parent().is_none_or(|p| match p.kind() {
+        "attribute" => p.child_by_field_name("attribute") != Some(id),
+        "keyword_argument" => p.child_by_field_name("name") != Some(id),
+        _ => true,
+    })
+}
+
+/// For an identifier naming a `with` local: the method when it is the object of
+/// `name.method(...)` inside the `with` block and in the function's own code (not
+/// a nested function or lambda), else None (the name escapes or outlives the block).
+fn with_local_method<'s>(id: Node, with: Node, src: &'s str) -> Option<&'s str> {
+    if id.start_byte() < with.start_byte() || id.end_byte() > with.end_byte() {
+        return None;
+    }
+    let mut up = id.parent();
+    while let Some(n) = up {
+        if n == with {
+            break;
+        }
+        if matches!(n.kind(), "function_definition" | "lambda" | "class_definition") {
+            return None;
+        }
+        up = n.parent();
+    }
+    let attribute = id.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))?;
+    attribute.parent().filter(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attribute))?;
+    let method = attribute.child_by_field_name("attribute")?;
+    src.get(method.start_byte()..method.end_byte())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn summary(src: &str) -> FileSummary {
         summarize(&mut new_parser(), src.as_bytes())
+    }
+
+    #[test]
+    fn records_with_locals_and_how_they_are_used() {
+        let s = summary(
+            "def f(u, p):\n    with S() as s:\n        s.get(u, s=1)\n        s.post(u)\n    with S() as t:\n        t.get(u)\n        g(t)\n    with S() as v, open(p) as w:\n        v.get(u)\n",
+        );
+        let locals: Vec<(&str, Vec<&str>, Option<u32>)> = s
+            .with_locals
+            .iter()
+            .map(|w| (w.name.as_str(), w.methods.iter().map(|m| m.as_str()).collect(), w.escapes))
+            .collect();
+        assert_eq!(locals, [("s", vec!["get", "post"], None), ("t", vec!["get"], Some(7))]);
+        let get = s.calls.iter().find(|c| c.pos.line == 3).unwrap();
+        assert_eq!(s.with_local_of(get).map(|w| w.name.as_str()), Some("s"));
     }
 
     #[test]

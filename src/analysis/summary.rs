@@ -81,6 +81,9 @@ pub struct Scope {
     pub fixture_name: Option<String>,
     /// Parameters in order (functions only).
     pub params: Vec<Param>,
+    /// The `**name` parameter collecting extra keywords (functions only).
+    #[serde(default)]
+    pub kwargs: Option<Name>,
     /// The return annotation's main type (functions only).
     pub returns: Option<Chain>,
     /// Names bound in this scope, in source order.
@@ -176,6 +179,9 @@ pub struct CallSite {
     pub positional: u32,
     /// `*args` or `**kwargs` present: any parameter may be set.
     pub has_splat: bool,
+    /// The splats are exactly one `**name` of a plain name: the keywords it forwards.
+    #[serde(default)]
+    pub forwards: Option<Name>,
     /// Directly under `await`.
     pub awaited: bool,
     /// Inside a lambda: it runs whenever the lambda is called, not here.
@@ -224,6 +230,9 @@ pub struct LoopInfo {
     pub targets: Vec<Name>,
     /// Source text of the iterable, shortened, for messages.
     pub iter_text: String,
+    /// Where the iterable is (start and end bytes).
+    #[serde(default)]
+    pub iter_range: (u32, u32),
     pub has_break: bool,
     pub has_return: bool,
     pub has_yield: bool,
@@ -330,6 +339,43 @@ pub struct FileSummary {
     pub too_deep: Option<Position>,
     /// Statements and `while` loops of its functions, for RA110 and RA111.
     pub flow: super::flow::DataFlow,
+    /// `with Ctor(...) as name:` in functions, and how `name` is used.
+    #[serde(default)]
+    pub with_locals: Vec<WithLocal>,
+}
+
+/// A name bound by `with <call> as name:` in a function, and how the function
+/// uses it: a client opened for a block (`with requests.Session() as s:`) can
+/// become an async client when every use is a method call on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithLocal {
+    /// The function scope.
+    pub scope: u32,
+    pub name: Name,
+    /// The `with` statement.
+    pub stmt: (u32, u32),
+    /// The call entered (`requests.Session()`): its bytes and callee chain.
+    pub ctor: (u32, u32),
+    pub ctor_callee: Option<Chain>,
+    /// Methods called on the name (`get` for `name.get(...)`), sorted, each once.
+    pub methods: Vec<Name>,
+    /// The first line where the name is used other than as `name.method(...)` in
+    /// this function's own code (passed on, stored, returned, read by a nested
+    /// function or lambda, used after the block, bound again).
+    pub escapes: Option<u32>,
+}
+
+impl FileSummary {
+    /// The `with` local a call is a method call on (`s.get(u)` inside
+    /// `with requests.Session() as s:`), when the name is bound only there.
+    pub fn with_local_of(&self, call: &CallSite) -> Option<&WithLocal> {
+        let callee = call.callee.as_ref().filter(|c| c.len() == 2)?;
+        let local = self.with_locals.iter().find(|w| {
+            w.scope == call.scope && w.name == callee[0] && w.stmt.0 <= call.pos.byte && call.end_byte <= w.stmt.1
+        })?;
+        let bound = self.scopes[call.scope as usize].bindings.iter().filter(|b| b.name == local.name).count();
+        (bound == 1).then_some(local)
+    }
 }
 
 /// Whether a function binds what it returns or yields: callers elsewhere resolve through it.

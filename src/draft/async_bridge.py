@@ -29,10 +29,12 @@ from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterable,
+    AsyncIterator,
     Awaitable,
     Callable,
     Coroutine,
     Iterable,
+    Iterator,
     Literal,
     Mapping,
     Sequence,
@@ -52,7 +54,8 @@ if TYPE_CHECKING:
 __all__ = [
     "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "for_each_bounded",
     "for_each_spaced", "gather_all", "collect", "shared_ssl_context", "run_process",
-    "to_thread_cached", "remember",
+    "process_output", "process_status", "iterate_in_thread", "to_thread_cached",
+    "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -475,6 +478,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -492,6 +496,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -509,6 +514,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -526,6 +532,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[str]: ...
 @overload
 async def run_process(
@@ -543,6 +550,7 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: _Path | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[bytes]: ...
 
 
@@ -562,8 +570,9 @@ async def run_process(
     timeout: float | None = None,  # noqa: ASYNC109
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    shell: bool = False,
 ) -> subprocess.CompletedProcess[Any]:
-    """`subprocess.run` (without a shell) on asyncio's subprocess support.
+    """`subprocess.run` on asyncio's subprocess support.
 
     Same arguments, result and exceptions as the call it replaces: output decoded
     as text when asked, `TimeoutExpired` after killing the process, and
@@ -582,14 +591,27 @@ async def run_process(
     else:
         data = input
     argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=subprocess.PIPE if data is not None else None,
-        stdout=stdout,
-        stderr=stderr,
-        cwd=cwd,
-        env=env,
-    )
+    streams: dict[str, Any] = {
+        "stdin": subprocess.PIPE if data is not None else None,
+        "stdout": stdout,
+        "stderr": stderr,
+        "cwd": cwd,
+        "env": env,
+    }
+    if shell and isinstance(args, (str, bytes)):
+        # asyncio hands the command to Popen(shell=True), as subprocess.run does.
+        process = await asyncio.create_subprocess_shell(args, **streams)
+    elif shell and os.name == "posix":
+        # subprocess runs the command, then its arguments, with /bin/sh -c.
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", *argv, **streams
+        )
+    elif shell:
+        process = await asyncio.create_subprocess_shell(
+            subprocess.list2cmdline([os.fspath(a) for a in argv]), **streams
+        )
+    else:
+        process = await asyncio.create_subprocess_exec(*argv, **streams)
     try:
         out, err = await asyncio.wait_for(process.communicate(data), timeout)
     except asyncio.TimeoutError:
@@ -622,3 +644,54 @@ async def run_process(
             returncode, args, result.stdout, result.stderr
         )
     return result
+
+
+# Overloads rather than a type variable: a type variable would also be solved from
+# where the value goes (`int(await process_output(...))`), and fail.
+@overload
+async def process_output(run: Awaitable[subprocess.CompletedProcess[str]]) -> str: ...
+@overload
+async def process_output(
+    run: Awaitable[subprocess.CompletedProcess[bytes]],
+) -> bytes: ...
+
+
+async def process_output(run: Awaitable[subprocess.CompletedProcess[Any]]) -> Any:
+    """`subprocess.check_output`'s value: what `run_process` captured on stdout.
+
+    The rewrite passes `stdout=PIPE, check=True`, so a failing command raises
+    `CalledProcessError` with its output, as `check_output` does.
+    """
+    return (await run).stdout
+
+
+async def process_status(run: Awaitable[subprocess.CompletedProcess[Any]]) -> int:
+    """The value of `subprocess.call` and `check_call`: `run_process`'s exit status."""
+    return (await run).returncode
+
+
+def _next_items(iterator: Iterator[T]) -> list[T]:
+    # StopIteration cannot travel through a future: an empty list says "no more".
+    for item in iterator:
+        return [item]
+    return []
+
+
+async def iterate_in_thread(make: Callable[[], Iterable[T]]) -> AsyncIterator[T]:
+    """Iterate `make()` item by item in one thread of its own, for `async for`.
+
+    For a loop whose iteration blocks (`iter(lambda: f.read(n), b"")`, a cursor):
+    items are made one at a time, as lazily as the sync loop made them, and all
+    in the same thread, so objects made during the iteration stay in their thread.
+    """
+    loop = asyncio.get_running_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        iterator = await loop.run_in_executor(executor, lambda: iter(make()))
+        while True:
+            batch = await loop.run_in_executor(executor, _next_items, iterator)
+            if not batch:
+                return
+            yield batch[0]
+    finally:
+        executor.shutdown(wait=False)

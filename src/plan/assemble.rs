@@ -11,9 +11,13 @@ use super::{
     PlanThrottle, Planner, Twin, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
+use crate::analysis::index::ModId;
 use crate::analysis::loops::{LoopCandidate, Throttled};
 use crate::analysis::rules::independent_consecutive_calls::CallGroup;
-use crate::analysis::summary::LoopKind;
+use crate::analysis::summary::{CallSite, LoopKind};
+
+/// Why a blocking call in a lambda of a `for` header runs in a thread.
+pub const LAMBDA_IN_HEADER: &str = "called by a lambda that the `for` header iterates (`iter(lambda: ...)`): the loop becomes `async for` over `iterate_in_thread`, which iterates in a thread";
 
 /// What a plan is made from besides its functions.
 pub struct Context<'a> {
@@ -208,9 +212,23 @@ impl Planner<'_, '_> {
                         }
                     }
                 }
-                CallTarget::Blocking(_) if call.in_lambda => plan
-                    .reasons
-                    .push(format!("{}: a lambda makes a blocking call (line {})", f.qualname, call.pos.line)),
+                CallTarget::Blocking(_) if call.in_lambda => match self.rewrite_for(f.at.module, ci) {
+                    Some((api, _, _)) if self.in_for_header(f.at.module, call) => plan.calls.push(PlanCall {
+                        path: module.rel.clone(),
+                        line: call.pos.line,
+                        function: f.qualname.to_string(),
+                        api,
+                        rewrite: CallRewrite::Thread,
+                        why_thread: Some(LAMBDA_IN_HEADER.to_string()),
+                        module: f.at.module,
+                        call: ci,
+                    }),
+                    Some(_) => plan.reasons.push(format!(
+                        "{}: a lambda makes a blocking call (line {}) outside a `for` header, where whatever calls it may do so from sync code at any time",
+                        f.qualname, call.pos.line
+                    )),
+                    None => {}
+                },
                 CallTarget::Blocking(_) => {
                     if let Some((api, rewrite, why_thread)) = self.rewrite_for(f.at.module, ci) {
                         plan.calls.push(PlanCall {
@@ -228,6 +246,16 @@ impl Planner<'_, '_> {
                 _ => {}
             }
         }
+    }
+
+    /// Whether a call is in the iterable of a `for` statement of its own scope.
+    fn in_for_header(&self, m: ModId, call: &CallSite) -> bool {
+        self.model.index.modules[m as usize].summary.loops.iter().any(|lp| {
+            lp.kind == LoopKind::For
+                && lp.scope == call.scope
+                && lp.iter_range.0 <= call.pos.byte
+                && call.end_byte <= lp.iter_range.1
+        })
     }
 
     /// The planned functions' loops that become bounded gathers.

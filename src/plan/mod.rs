@@ -27,11 +27,13 @@ use serde::Serialize;
 use crate::analysis::Model;
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::catalog::Strategy;
+use crate::analysis::index::Value;
 use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
 use crate::analysis::rules::independent_consecutive_calls;
 use crate::analysis::summary::CallSite;
-use crate::draft::mappings::{self, CallFacts, Description, Mapping};
+use crate::analysis::summary::ScopeKind;
+use crate::draft::mappings::{self, CallFacts, Description, LocalReceiver, Mapping, SubclassFacts};
 pub(crate) use checks::SAFE_DECORATORS;
 pub use closure::AsyncSet;
 use closure::CallTable;
@@ -468,11 +470,114 @@ impl<'a, 'c> Planner<'a, 'c> {
             let why = "called through `functools.partial`, whose bound arguments the call does not show";
             return Some((api.name.clone(), CallRewrite::Thread, Some(why.to_string())));
         }
-        let facts = CallFacts { api: &api.name, call: self.call(m, ci) };
+        let facts = CallFacts {
+            api: &api.name,
+            call: self.call(m, ci),
+            local: self.local_receiver(m, ci),
+            forwarded: self.forwarded_keywords(m, ci),
+        };
         Some(match mapping.check(&facts) {
             Ok(()) => (api.name.clone(), CallRewrite::Native(mapping), None),
             Err(why) => (api.name.clone(), CallRewrite::Thread, Some(why.0)),
         })
+    }
+}
+
+impl Planner<'_, '_> {
+    /// The `with` local the call at `ci` is made on, with its class and every call on it.
+    fn local_receiver(&self, m: ModId, ci: u32) -> Option<LocalReceiver<'_>> {
+        let module = &self.model.index.modules[m as usize];
+        let summary = &module.summary;
+        let local = summary.with_local_of(&summary.calls[ci as usize])?;
+        let resolved = local
+            .ctor_callee
+            .as_ref()
+            .map(|chain| self.model.index.resolve_chain(m, local.scope, chain, local.ctor.0))
+            .unwrap_or(Value::Unknown);
+        let (class, subclass) = match resolved {
+            Value::External(name) => (Some(name.to_string()), None),
+            Value::RepoClass(c) => {
+                let owner = &self.model.index.modules[c.module as usize];
+                let scope = &owner.summary.scopes[c.scope as usize];
+                (Some(format!("{}.{}", owner.name, scope.qualname)), Some(self.subclass_facts(c, m)))
+            }
+            _ => (None, None),
+        };
+        let calls = summary.calls.iter().filter(|c| summary.with_local_of(c) == Some(local)).collect();
+        Some(LocalReceiver { local, class, calls, subclass })
+    }
+
+    /// For a call passing on its function's own `**kwargs`: the keywords that the
+    /// function's callers in the repository put into them (those not naming one of
+    /// its parameters), with where; an error names a caller whose keywords cannot
+    /// be known.
+    fn forwarded_keywords(&self, m: ModId, ci: u32) -> Option<Result<Vec<(String, String)>, String>> {
+        let index = &self.model.index;
+        let graph = &self.model.graph;
+        let summary = &index.modules[m as usize].summary;
+        let call = &summary.calls[ci as usize];
+        let forwards = call.forwards.as_ref()?;
+        let scope = &summary.scopes[call.scope as usize];
+        if scope.kwargs.as_ref() != Some(forwards) {
+            return None;
+        }
+        let fid = graph.function_at(ScopeRef { module: m, scope: call.scope })?;
+        let mut keywords = Vec::new();
+        for (m2, targets) in graph.targets.iter().enumerate() {
+            let module = &index.modules[m2];
+            for (ci2, target) in targets.iter().enumerate() {
+                if *target != CallTarget::Repo(fid) {
+                    continue;
+                }
+                let site = &module.summary.calls[ci2];
+                let at = format!("{}:{}", module.rel, site.pos.line);
+                if site.has_splat || site.via.is_some() {
+                    return Some(Err(format!("the caller at {at} passes arguments the analysis cannot list")));
+                }
+                for k in site.keywords.iter().filter(|k| !scope.params.iter().any(|p| &p.name == *k)) {
+                    keywords.push((k.to_string(), at.clone()));
+                }
+            }
+        }
+        Some(Ok(keywords))
+    }
+
+    /// What a client mapping needs to know of a repository class to make its async twin.
+    fn subclass_facts(&self, c: ScopeRef, used_in: ModId) -> SubclassFacts {
+        let index = &self.model.index;
+        let summary = &index.modules[c.module as usize].summary;
+        let scope = &summary.scopes[c.scope as usize];
+        let mut facts = SubclassFacts {
+            decorated: !scope.decorators.is_empty(),
+            elsewhere: c.module != used_in,
+            attributes: scope.attributes.iter().map(|a| a.name.to_string()).collect(),
+            ..SubclassFacts::default()
+        };
+        let outer = scope.parent.unwrap_or(0);
+        for base in &scope.bases {
+            match index.resolve_chain(c.module, outer, base, scope.pos.byte) {
+                Value::External(q) if mappings::client_class(q.as_str()).is_some() && facts.base.is_none() => {
+                    facts.base = Some(q.to_string());
+                }
+                _ => facts.other_bases.push(base.join(".")),
+            }
+        }
+        let twin = mappings::twin_name(&scope.name);
+        facts.twin_taken = summary.scopes[outer as usize].bindings.iter().any(|b| b.name == twin);
+        for (si, method) in summary.scopes.iter().enumerate() {
+            if method.parent != Some(c.scope) || method.kind != ScopeKind::Function {
+                continue;
+            }
+            facts.methods.push(method.name.to_string());
+            if method.name == "__init__" {
+                facts.init_args |= summary.calls.iter().any(|call| {
+                    call.scope == si as u32
+                        && call.callee.as_ref().is_some_and(|ch| ch.join(".") == "super.().__init__")
+                        && (call.positional > 0 || !call.keywords.is_empty() || call.has_splat)
+                });
+            }
+        }
+        facts
     }
 }
 

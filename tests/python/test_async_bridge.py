@@ -629,3 +629,52 @@ async def test_run_process_cancellation_kills_the_process(tmp_path: pathlib.Path
 async def test_run_process_rejects_capture_output_with_stdout() -> None:
     with pytest.raises(ValueError):
         await MODULE.run_process([PY, "-c", "pass"], capture_output=True, stdout=subprocess.PIPE)
+
+
+@pytest.mark.asyncio
+async def test_process_output_and_status_match_check_output_and_call() -> None:
+    ok = [PY, "-c", "print('out')"]
+    expected = await asyncio.to_thread(subprocess.check_output, ok, text=True)
+    got = await MODULE.process_output(MODULE.run_process(ok, text=True, stdout=subprocess.PIPE, check=True))
+    assert got == expected == "out\n"
+    failing = [PY, "-c", "print('partial'); raise SystemExit(4)"]
+    with pytest.raises(subprocess.CalledProcessError) as sync_info:
+        await asyncio.to_thread(subprocess.check_output, failing)
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        await MODULE.process_output(MODULE.run_process(failing, stdout=subprocess.PIPE, check=True))
+    for field in ("returncode", "cmd", "output", "stderr"):
+        assert getattr(info.value, field) == getattr(sync_info.value, field)
+    assert await MODULE.process_status(MODULE.run_process(failing, stdout=subprocess.DEVNULL)) == 4
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        await MODULE.process_status(MODULE.run_process(failing, stdout=subprocess.DEVNULL, check=True))
+    assert (info.value.returncode, info.value.output, info.value.stderr) == (4, None, None)
+
+
+@pytest.mark.asyncio
+async def test_iterate_in_thread_is_lazy_and_stays_in_one_thread(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"abcdefghij")
+    threads: set[int] = set()
+    with path.open("rb") as f:
+
+        def read() -> bytes:
+            threads.add(threading.get_ident())
+            return f.read(4)
+
+        chunks = [chunk async for chunk in MODULE.iterate_in_thread(lambda: iter(read, b""))]
+    assert chunks == [b"abcd", b"efgh", b"ij"]
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    seen: list[int] = []
+    async for n in MODULE.iterate_in_thread(lambda: (seen.append(i) or i for i in range(100))):
+        if n == 2:
+            break
+    assert seen == [0, 1, 2]
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(os.name != "posix", reason="the POSIX shell")
+async def test_run_process_with_a_shell_matches_subprocess_run() -> None:
+    for cmd in ["echo $0-$1 | tr a-z A-Z", ["echo $0-$1", "one", "two"]]:
+        expected = await asyncio.to_thread(subprocess.run, cmd, shell=True, capture_output=True, text=True)
+        got = await MODULE.run_process(cmd, shell=True, capture_output=True, text=True)
+        assert (got.returncode, got.stdout) == (expected.returncode, expected.stdout)

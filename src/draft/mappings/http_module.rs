@@ -35,7 +35,7 @@ impl Mapping for HttpModule {
         if !module_function {
             return Err(Declined::no_mapping());
         }
-        check_request_keywords(facts.call)
+        check_request_keywords(facts.call, facts.forwarded.as_ref())
     }
 
     fn edit(&self, edit: &mut CallEdit<'_, '_, '_, '_>) -> Result<(), Declined> {

@@ -7,7 +7,13 @@ use super::ClientClass;
 use super::http_client::ClientAttribute;
 
 /// The `llm_client` mapping.
-pub const LLM_CLIENT: ClientAttribute = ClientAttribute { name: "llm_client", classes: CLASSES, leaves_unused: &[] };
+pub const LLM_CLIENT: ClientAttribute = ClientAttribute {
+    name: "llm_client",
+    classes: CLASSES,
+    leaves_unused: &[],
+    local_methods: &[],
+    reserved_attributes: &[],
+};
 
 /// The LLM SDK clients converted when held in an attribute.
 const CLASSES: &[ClientClass] = &[

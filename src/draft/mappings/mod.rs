@@ -19,7 +19,7 @@ pub mod sleep;
 pub mod subprocess;
 
 use crate::analysis::catalog::ApiEntry;
-use crate::analysis::summary::CallSite;
+use crate::analysis::summary::{CallSite, WithLocal};
 pub use crate::draft::rewrite::CallEdit;
 
 /// Every native mapping. A catalog entry names one of these by [`Mapping::name`].
@@ -59,6 +59,52 @@ pub struct CallFacts<'a> {
     pub api: &'a str,
     /// The call as the analysis summarised it: keywords, splats, the callee chain.
     pub call: &'a CallSite,
+    /// When the call is a method call on a `with` local (`s.get(u)` inside
+    /// `with requests.Session() as s:`): that local.
+    pub local: Option<LocalReceiver<'a>>,
+    /// When the call forwards its function's `**kwargs`: the keywords the callers in
+    /// the repository pass into them, each with where (`pkg/a.py:12`), or why they
+    /// cannot all be known (a caller passing `**options` itself).
+    pub forwarded: Option<Result<Vec<(String, String)>, String>>,
+}
+
+/// A `with` local that calls are made on, and what the planner knows of it.
+pub struct LocalReceiver<'a> {
+    pub local: &'a WithLocal,
+    /// What its constructor resolves to: the canonical name of an external class
+    /// (`requests.Session`), or the repository class's qualified name.
+    pub class: Option<String>,
+    /// Every call on the local, this one included.
+    pub calls: Vec<&'a CallSite>,
+    /// When `class` is a repository class: what the planner knows of it.
+    pub subclass: Option<SubclassFacts>,
+}
+
+/// A repository class that a `with` local is an instance of: whether an async twin
+/// of it can be made on the library's async client.
+#[derive(Debug, Clone, Default)]
+pub struct SubclassFacts {
+    /// The library client among its direct bases (`requests.Session`), if any.
+    pub base: Option<String>,
+    /// Its other direct bases, as written.
+    pub other_bases: Vec<String>,
+    /// The names of the methods it defines.
+    pub methods: Vec<String>,
+    /// The attributes it assigns on `self`.
+    pub attributes: Vec<String>,
+    /// `super().__init__(...)` is given arguments (the async client's differ).
+    pub init_args: bool,
+    /// A decorator wraps the class.
+    pub decorated: bool,
+    /// Defined in another module than the `with` (its twin would have to be imported).
+    pub elsewhere: bool,
+    /// [`twin_name`] is already bound in its module.
+    pub twin_taken: bool,
+}
+
+/// The name of the async twin of a repository subclass of a client (`CatalogSession` → `AsyncCatalogSession`).
+pub fn twin_name(class: &str) -> String {
+    format!("Async{class}")
 }
 
 /// How a rewrite is described to people.

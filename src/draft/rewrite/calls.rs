@@ -2,7 +2,8 @@
 //! in a thread, and the native mappings' edits through [`CallEdit`].
 
 use super::*;
-use crate::draft::mappings::Declined;
+use crate::analysis::summary::Name;
+use crate::draft::mappings::{ClientClass, Declined};
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn convert_calls(&mut self, id: FuncId) {
@@ -12,6 +13,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         for ci in calls {
             let site = self.call_site(ci);
             if site.in_lambda {
+                if matches!(self.target(ci), CallTarget::Blocking(_)) && self.plan_call(ci).is_some() {
+                    self.iterate_header_in_thread(ci);
+                }
                 continue;
             }
             match self.target(ci) {
@@ -51,6 +55,47 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 _ => {}
             }
         }
+    }
+
+    /// A blocking call in a lambda that a `for` header iterates
+    /// (`for chunk in iter(lambda: f.read(n), b""):`): the loop becomes
+    /// `async for chunk in iterate_in_thread(lambda: iter(...)):`, whose items are
+    /// made one at a time in a thread, as lazily as before. Once per loop.
+    fn iterate_header_in_thread(&mut self, ci: u32) {
+        let site = self.call_site(ci);
+        let (start, end) = (site.pos.byte, site.end_byte);
+        let summary = &self.module().summary;
+        let Some((li, lp)) = summary.loops.iter().enumerate().find(|(_, lp)| {
+            lp.kind == LoopKind::For && lp.scope == site.scope && lp.iter_range.0 <= start && end <= lp.iter_range.1
+        }) else {
+            return self.fail(start as usize, "a lambda makes a blocking call outside a `for` header");
+        };
+        let (loop_start, iter_range) = (lp.pos.byte as usize, lp.iter_range);
+        if !self.awaits.async_fors.insert(loop_start) {
+            return; // another call of the same header did it
+        }
+        if self.gathers_here().contains(&(li as u32)) {
+            return self.fail(loop_start, "a loop over items made in a thread cannot also be gathered");
+        }
+        // Any other converted call in the header would put an `await` inside the lambda.
+        let awaited = summary.calls.iter().enumerate().any(|(other, c)| {
+            !c.in_lambda
+                && iter_range.0 <= c.pos.byte
+                && c.end_byte <= iter_range.1
+                && match self.target(other as u32) {
+                    CallTarget::Repo(g) => self.job.functions.contains_key(g) || self.job.offloaded.contains(g),
+                    CallTarget::Blocking(_) => self.plan_call(other as u32).is_some(),
+                    _ => false,
+                }
+        });
+        if awaited {
+            return self.fail(loop_start, "the `for` header iterates a lambda in a thread and also awaits");
+        }
+        self.imports.helpers.insert("iterate_in_thread");
+        self.edits.insert(loop_start, "async ");
+        self.edits.insert(iter_range.0 as usize, "iterate_in_thread(lambda: ");
+        self.edits.insert(iter_range.1 as usize, ")");
+        self.awaits.suspends.push(loop_start);
     }
 
     /// Where the call's value goes needs parentheses around `await call`.
@@ -321,6 +366,62 @@ impl CallEdit<'_, '_, '_, '_> {
     /// Rename keyword arguments as the catalog entry says (`allow_redirects` → `follow_redirects`).
     pub fn rename_keywords(&mut self) {
         self.rewriter.rename_keywords(self.args, self.ci);
+    }
+
+    /// Add `keyword=value` as the call's last argument.
+    pub fn add_keyword(&mut self, keyword: &str) {
+        self.rewriter.insert_keyword(self.args, keyword);
+    }
+
+    /// Wrap the call: `callee(args)` → `<open>(args)<close>`, its callee replaced by
+    /// `open` (`process_output(run_process`), `close` after its arguments.
+    pub fn wrap_call(&mut self, open: &str, close: &str) {
+        self.replace_callee(open);
+        // The closing parenthesis grows rather than text being inserted after the
+        // call, which, at the end of a function, would land after its wrapper.
+        let paren = self.args.end_byte() - 1;
+        self.rewriter.edits.replace(paren, paren + 1, format!("){close}"));
+    }
+
+    /// When the call is made on a client opened by `with` (`with requests.Session() as s:`):
+    /// open the async client there instead (`async with httpx.AsyncClient(...) as s:`).
+    pub fn open_local_client(&mut self, class: &'static ClientClass) {
+        let r = &mut *self.rewriter;
+        let module = r.job.module;
+        let summary = &r.job.model.index.modules[module as usize].summary;
+        let Some(local) = summary.with_local_of(&summary.calls[self.ci as usize]) else { return };
+        let (ctor, stmt) = (local.ctor, local.stmt);
+        let resolved =
+            local.ctor_callee.as_ref().map(|chain| r.job.model.index.resolve_chain(module, local.scope, chain, ctor.0));
+        let Some(node) = python::node_at(r.tree, ctor.0 as usize, ctor.1 as usize, "call") else { return };
+        let with = stmt.0 as usize;
+        if r.awaits.async_withs.insert(with) {
+            r.edits.insert(with, "async ");
+            r.awaits.suspends.push(with);
+        }
+        // A subclass of the client (checked by the mapping): its async twin is opened instead.
+        if let Some(Value::RepoClass(c)) = resolved {
+            let callee = node.child_by_field_name("function");
+            let name =
+                callee.and_then(|f| if f.kind() == "attribute" { f.child_by_field_name("attribute") } else { Some(f) });
+            if let Some(name) = name {
+                let twin = crate::draft::mappings::twin_name(text(r.src, name));
+                r.edits.replace_once(name.start_byte(), name.end_byte(), twin);
+                r.deferred.twins.insert(c.scope, class);
+            }
+            return;
+        }
+        let keywords: Vec<Name> = node
+            .child_by_field_name("arguments")
+            .map(|args| {
+                let mut cursor = args.walk();
+                args.named_children(&mut cursor)
+                    .filter_map(|a| a.child_by_field_name("name").filter(|_| a.kind() == "keyword_argument"))
+                    .map(|n| Name::from(text(r.src, n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        r.convert_construction(node, &keywords, Some(class), class.async_);
     }
 
     /// Add the timeout keyword when the call has none.

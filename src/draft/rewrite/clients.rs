@@ -3,7 +3,8 @@
 //! statement calling `requests.get` gets its own `async with httpx.AsyncClient()`.
 
 use super::*;
-use crate::draft::mappings;
+use crate::analysis::summary::Name;
+use crate::draft::mappings::{self, ClientClass};
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
     pub(super) fn convert_clients(&mut self) {
@@ -58,32 +59,202 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                     continue;
                 }
                 let Some(node) = self.call_node(ci) else { continue };
-                let (Some(function), Some(args)) =
-                    (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
-                else {
-                    continue;
-                };
-                self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
+                let keywords = self.call_site(ci).keywords;
+                self.convert_construction(node, &keywords, class, to_class);
+            }
+        }
+    }
+
+    /// One construction of a sync client (`requests.Session()`) → its async class
+    /// (`httpx.AsyncClient(follow_redirects=True, timeout=..., verify=...)`), once.
+    pub(super) fn convert_construction(
+        &mut self,
+        node: Node<'t>,
+        keywords: &[Name],
+        class: Option<&ClientClass>,
+        to_class: &str,
+    ) {
+        let (Some(function), Some(args)) =
+            (node.child_by_field_name("function"), node.child_by_field_name("arguments"))
+        else {
+            return;
+        };
+        if !self.constructions.insert(node.start_byte()) {
+            return;
+        }
+        self.edits.replace_once(function.start_byte(), function.end_byte(), to_class.to_string());
+        let mut options = Vec::new();
+        if class.is_some_and(|c| c.follows_redirects) {
+            options.push("follow_redirects=True".to_string());
+        }
+        if class.is_some_and(|c| c.httpx) {
+            if !keywords.iter().any(|k| k == "timeout") {
+                options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+            }
+            if !keywords.iter().any(|k| k == "verify") {
+                self.imports.helpers.insert("shared_ssl_context");
+                options.push("verify=shared_ssl_context()".to_string());
+            }
+        }
+        if !options.is_empty() {
+            self.insert_keyword(args, &options.join(", "));
+        }
+        if let Some(lib) = to_class.split('.').next() {
+            self.need_import(lib);
+        }
+    }
+
+    pub(super) fn add_twins(&mut self) {
+        let twins = std::mem::take(&mut self.deferred.twins);
+        for (class_scope, client) in twins {
+            self.add_client_twin(class_scope, client);
+        }
+    }
+
+    /// After a repository subclass of a sync client (`class Api(requests.Session)`),
+    /// its async twin on the async client (`class AsyncApi(httpx.AsyncClient)`), for
+    /// converted code to open instead; the class itself stays for sync callers. In
+    /// the twin, `super().__init__()` gets the client options and the request methods
+    /// it overrides become async, awaiting `super()` (the mapping checked that it has
+    /// nothing else).
+    fn add_client_twin(&mut self, class_scope: u32, client: &'static ClientClass) {
+        let scope = &self.module().summary.scopes[class_scope as usize];
+        let Some(class) =
+            python::node_at(self.tree, scope.pos.byte as usize, scope.end_byte as usize, "class_definition")
+        else {
+            return;
+        };
+        let (start, end) = (class.start_byte(), class.end_byte());
+        let mut twin = Edits::new();
+        if let Some(name) = class.child_by_field_name("name") {
+            twin.replace(name.start_byte(), name.end_byte(), mappings::twin_name(text(self.src, name)));
+        }
+        let mut stack = vec![class];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            match node.kind() {
+                "attribute" => self.twin_rename(node, client, &mut twin),
+                "function_definition" => self.twin_method(node, client, &mut twin),
+                _ => {}
+            }
+        }
+        // One byte past the class, so that what is inserted at its very end (a
+        // comment after its last line) is inside the rendered region.
+        let past = if self.src.is_char_boundary(end + 1) { end + 1 } else { end };
+        let body = match twin.render(self.src, start, past) {
+            Ok(mut body) => {
+                body.truncate(body.len() - (past - end));
+                body
+            }
+            Err(e) => return self.fail(start, e.to_string()),
+        };
+        let (nl, indent) = (self.nl, python::indent_at(self.src, start).to_string());
+        self.edits.insert(end, format!("{nl}{nl}{nl}{indent}{body}"));
+        if client.httpx {
+            self.imports.helpers.insert("shared_ssl_context");
+        }
+        if let Some(lib) = client.async_.split('.').next() {
+            self.need_import(lib);
+        }
+    }
+
+    /// In a twin, a library name the rewrite renames (`requests.Session` →
+    /// `httpx.AsyncClient`, `requests.Response` → `httpx.Response`).
+    fn twin_rename(&self, node: Node<'t>, client: &ClientClass, twin: &mut Edits) {
+        if node.parent().is_some_and(|p| p.kind() == "attribute") {
+            return;
+        }
+        let chain: Vec<Name> = text(self.src, node).split('.').map(|s| Name::from(s.trim())).collect();
+        let Value::External(q) =
+            self.job.model.index.resolve_chain(self.job.module, 0, &chain, node.start_byte() as u32)
+        else {
+            return;
+        };
+        let to = if q.as_str() == client.sync {
+            Some(client.async_.to_string())
+        } else {
+            self.renames.map.get(q.as_str()).cloned()
+        };
+        if let Some(to) = to {
+            twin.replace(node.start_byte(), node.end_byte(), to);
+        }
+    }
+
+    /// In a twin: `super().__init__()` gets the async client's options; a request
+    /// method becomes async and awaits `super()`, its signature kept (mypy compares
+    /// it with the async client's, hence the `type: ignore`).
+    fn twin_method(&self, def: Node<'t>, client: &ClientClass, twin: &mut Edits) {
+        let Some(name) = def.child_by_field_name("name") else { return };
+        let init = text(self.src, name) == "__init__";
+        if !init {
+            twin.insert(def.start_byte(), "async ");
+            let line_end = self.src[def.start_byte()..].find('\n').map_or(def.end_byte(), |i| def.start_byte() + i);
+            let header = self.src[def.start_byte()..line_end].trim_end();
+            if !header.contains('#') {
+                twin.insert(def.start_byte() + header.len(), "  # type: ignore[override, unused-ignore]");
+            }
+        }
+        let mut stack = vec![def];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let Some(function) = node.child_by_field_name("function").filter(|_| node.kind() == "call") else {
+                continue;
+            };
+            if !text(self.src, function).replace(' ', "").starts_with("super().") {
+                continue;
+            }
+            if !init {
+                self.ignore_argument_types(node, twin);
+                if Self::needs_parens(node) {
+                    twin.insert(node.start_byte(), "(await ");
+                    twin.insert(node.end_byte(), ")");
+                } else {
+                    twin.insert(node.start_byte(), "await ");
+                }
+            } else if text(self.src, function).ends_with("__init__")
+                && let Some(args) = node.child_by_field_name("arguments")
+            {
                 let mut options = Vec::new();
-                let site = self.call_site(ci);
-                if class.is_some_and(|c| c.follows_redirects) {
+                if client.follows_redirects {
                     options.push("follow_redirects=True".to_string());
                 }
-                if class.is_some_and(|c| c.httpx) {
-                    if !site.keywords.iter().any(|k| k == "timeout") {
-                        options.push(format!("timeout={}", self.job.settings.timeout_literal()));
-                    }
-                    if !site.keywords.iter().any(|k| k == "verify") {
-                        self.imports.helpers.insert("shared_ssl_context");
-                        options.push("verify=shared_ssl_context()".to_string());
-                    }
+                if client.httpx {
+                    options.push(format!("timeout={}", self.job.settings.timeout_literal()));
+                    options.push("verify=shared_ssl_context()".to_string());
                 }
-                if !options.is_empty() {
-                    self.insert_keyword(args, &options.join(", "));
-                }
-                if let Some(lib) = to_class.split('.').next() {
-                    self.need_import(lib);
-                }
+                twin.insert(args.end_byte() - 1, options.join(", "));
+            }
+        }
+    }
+
+    /// The twin passes values typed for the sync library to the async client, whose
+    /// annotations differ (`method: str | bytes` against `str`): each line of the
+    /// call that ends an argument other than a splat gets a `type: ignore` for
+    /// argument types (mypy reports them on the argument's line), unless a comment
+    /// or a string starts after the argument on its line.
+    fn ignore_argument_types(&self, call: Node<'t>, twin: &mut Edits) {
+        let Some(args) = call.child_by_field_name("arguments") else { return };
+        let mut cursor = args.walk();
+        // `*args` and `**kwargs` are of any type: only the other arguments can clash.
+        let ends: Vec<usize> = args
+            .named_children(&mut cursor)
+            .filter(|a| !matches!(a.kind(), "list_splat" | "dictionary_splat" | "comment"))
+            .map(|a| a.end_byte())
+            .collect();
+        let mut done = BTreeSet::new();
+        for end in ends {
+            let line_end = self.src[end..].find('\n').map_or(self.src.len(), |i| end + i);
+            let rest = &self.src[end..line_end];
+            // No comment nor string may start after it on the line (a string running
+            // past the line end would swallow the comment).
+            if rest.contains(['#', '"', '\'']) {
+                continue;
+            }
+            let at = end + rest.trim_end().len();
+            if done.insert(at) {
+                twin.insert(at, "  # type: ignore[arg-type, unused-ignore]");
             }
         }
     }

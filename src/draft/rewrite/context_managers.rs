@@ -59,7 +59,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.edits.insert(body.end_byte(), added);
     }
 
-    /// `async def __aenter__(self) -> T: return await asyncio.to_thread(self.__enter__)`.
+    /// `async def __aenter__(self) -> T: return await run_in_thread(self.__enter__)`.
     fn async_dunder(&mut self, id: FuncId, name: &str, blocks: bool) -> Option<String> {
         let def = self.function_node(id)?;
         let params = def.child_by_field_name("parameters")?;
@@ -69,10 +69,10 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let arrow =
             def.child_by_field_name("return_type").map(|r| format!(" -> {}", text(self.src, r))).unwrap_or_default();
         let call = if blocks {
-            self.need_import("asyncio");
+            self.imports.helpers.insert("run_in_thread");
             let mut all = vec![format!("{receiver}.{sync}")];
             all.extend(args);
-            format!("await asyncio.to_thread({})", all.join(", "))
+            format!("await run_in_thread({})", all.join(", "))
         } else {
             format!("{receiver}.{sync}({})", args.join(", "))
         };

@@ -95,15 +95,15 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let call = match pf.twin {
             // A property's twin reads it.
             Some(Twin::Thread) if pf.property.is_some() => {
-                self.need_import("asyncio");
-                format!("await asyncio.to_thread(getattr, {}, \"{name}\")", receiver.trim_end_matches('.'))
+                self.imports.helpers.insert("run_in_thread");
+                format!("await run_in_thread(getattr, {}, \"{name}\")", receiver.trim_end_matches('.'))
             }
             _ if pf.property.is_some() => format!("{receiver}{name}"),
             Some(Twin::Thread) => {
-                self.need_import("asyncio");
+                self.imports.helpers.insert("run_in_thread");
                 let mut all = vec![format!("{receiver}{name}")];
                 all.extend(args);
-                format!("await asyncio.to_thread({})", all.join(", "))
+                format!("await run_in_thread({})", all.join(", "))
             }
             _ => format!("{receiver}{name}({})", args.join(", ")),
         };

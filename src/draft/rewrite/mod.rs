@@ -110,6 +110,8 @@ struct Deferred {
     yield_froms: Vec<(usize, usize, usize, usize, bool)>,
     /// Groups of `target = call` statements whose calls make coroutines for one gather.
     call_groups: Vec<Vec<call_groups::GroupMember>>,
+    /// Repository subclasses of a sync client (class scope) that get an async twin on its async class.
+    twins: BTreeMap<u32, &'static crate::draft::mappings::ClientClass>,
 }
 
 /// Where the rewritten code now waits.
@@ -121,6 +123,8 @@ struct Awaits {
     no_await: HashSet<usize>,
     /// `with` statements that become `async with` (start bytes).
     async_withs: BTreeSet<usize>,
+    /// `for` loops that become `async for` over `iterate_in_thread` (start bytes).
+    async_fors: BTreeSet<usize>,
 }
 
 /// One file's rewrite in progress: the edits made so far and what the phases
@@ -141,6 +145,9 @@ struct Rewriter<'a, 'c, 't> {
     renames: Renames,
     deferred: Deferred,
     awaits: Awaits,
+    /// Client constructions already made async (start bytes): every call on a
+    /// `with` local asks for its client, which is converted once.
+    constructions: BTreeSet<usize>,
 }
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
@@ -159,6 +166,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             renames: Renames::default(),
             deferred: Deferred::default(),
             awaits: Awaits::default(),
+            constructions: BTreeSet::new(),
         }
     }
 
@@ -184,6 +192,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.convert_properties();
         self.convert_context_managers();
         self.convert_clients();
+        self.add_twins();
         self.convert_decorators();
         self.mark_async_withs();
         if !self.reasons.is_empty() {

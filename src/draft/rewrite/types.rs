@@ -74,6 +74,13 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 chain.into_iter().map(crate::analysis::summary::Name::new).collect();
             let value = self.job.model.index.resolve_chain(self.job.module, 0, &chain, node.start_byte() as u32);
             let Value::External(q) = value else { continue };
+            // A client constructed here (`requests.Session()`) is the clients phase's
+            // to convert, with its options, and only when every use of it goes async.
+            let called =
+                node.parent().is_some_and(|p| p.kind() == "call" && p.child_by_field_name("function") == Some(node));
+            if called && crate::draft::mappings::client_class(q.as_str()).is_some() {
+                continue;
+            }
             if let Some(to) = self.renames.map.get(q.as_str()) {
                 let to = to.clone();
                 if let Some(lib) = to.split('.').next() {

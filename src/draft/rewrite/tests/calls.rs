@@ -292,7 +292,7 @@ import time
 
 def run(args: list[str]) -> int:
     time.sleep(1)
-    return subprocess.run(args, shell=False).returncode
+    return subprocess.run(args, start_new_session=True).returncode
 "#,
         r#"import asyncio
 import subprocess
@@ -301,7 +301,7 @@ from _async_bridge import run_in_thread, run_sync
 
 async def run_async(args: list[str]) -> int:
     await asyncio.sleep(1)
-    return (await run_in_thread(subprocess.run, args, shell=False, timeout=30.0)).returncode
+    return (await run_in_thread(subprocess.run, args, start_new_session=True, timeout=30.0)).returncode
 
 
 def run(args: list[str]) -> int:

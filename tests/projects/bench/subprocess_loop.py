@@ -1,0 +1,33 @@
+"""Time runner.check_all over N inputs (default 16), each checked by a child
+process that waits four times --latency before it prints its verdict (a command
+that takes time, well above the cost of starting a Python process, which the
+conversion does not remove).
+
+Usage: python3 subprocess_loop.py PROJECT_DIR [--latency 0.05] [--size 16]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "bench"))
+import benchlib  # noqa: E402
+
+
+def main() -> int:
+    args = benchlib.parse_args(__doc__ or "", default_size=16)
+    benchlib.add_project_to_path(args.project_dir)
+    check_all = benchlib.resolve("runner.checks", "check_all")
+    script = f"import sys, time; time.sleep({4 * args.latency}); print(sys.argv[1][::-1])"
+    items = [f"item-{i:02d}" for i in range(args.size)]
+    seconds, result = benchlib.timed(check_all, items, script)
+    ok = list(result.verdicts) == items and all(result.verdicts[i] == i[::-1] for i in items) and not result.failed
+    print(f"items={args.size}")
+    print(f"ok={int(ok)}")
+    print(f"seconds={seconds:.4f}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
