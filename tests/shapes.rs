@@ -174,3 +174,22 @@ fn independent_calls() {
     assert_eq!(groups.as_array().map(Vec::len), Some(1), "one group of calls: {doc:#}");
     assert_eq!(groups[0]["function"], "profiles.directory.fetch_profile");
 }
+
+/// A loop that sleeps a fixed interval per item to respect a rate limit: the items
+/// start at least that interval apart (measured where the requests arrive, by the
+/// project's tests and its bench), the slow parts overlapping.
+#[test]
+fn throttled() {
+    let doc = propose_shape(&Shape {
+        name: "throttled",
+        min_speedup: 1.5,
+        in_diff: &[
+            "await for_each_spaced(len(_symbol_items), _each_symbol, interval=INTERVAL, limit=8)",
+            "-        time.sleep(INTERVAL)",
+        ],
+    });
+    let throttles = &doc["plans"][0]["throttles"];
+    assert_eq!(throttles.as_array().map(Vec::len), Some(1), "one throttled loop: {doc:#}");
+    assert_eq!(throttles[0]["function"], "tickers.feed.fetch_quotes");
+    assert!(throttles[0]["does"].as_str().unwrap_or_default().starts_with("rate-limited"), "{throttles:#}");
+}

@@ -302,6 +302,10 @@ async def for_each_spaced(
     what the remote side limits is how often work starts, and item i+1 still starts
     no earlier than `interval` seconds after item i did, while the slow parts
     overlap (at most `limit` at once).
+
+    An item counts as started once it first waits on something, not when it is
+    called: what it does before (building a client, loading certificates) delays
+    its request, and timed from the call the next request could follow at once.
     """
     _check_limit(limit)
     loop = asyncio.get_running_loop()
@@ -314,9 +318,17 @@ async def for_each_spaced(
             delay = last_start[0] + interval - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+        work = asyncio.ensure_future(body(i, turn))
+        try:
+            # Lets the body run up to its first wait (tasks start in FIFO order).
+            await asyncio.sleep(0)
+        except BaseException:
+            work.cancel()
+            await asyncio.wait([work])
+            raise
         last_start[0] = loop.time()
         started[i].set()
-        await body(i, turn)
+        await work
 
     await for_each_bounded(count, spaced, limit)
 

@@ -8,8 +8,7 @@ use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
     CallRewrite, Plan, PlanCall, PlanCallGroup, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus,
-    PlanThrottle,
-    Planner, short_name, slug,
+    PlanThrottle, Planner, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::loops::{LoopCandidate, Throttled};

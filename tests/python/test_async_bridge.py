@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from types import ModuleType
 from typing import Any, AsyncIterator, Callable, List, Set
@@ -343,6 +344,48 @@ async def test_for_each_bounded_caller_cancellation_cancels_and_awaits_bodies(br
         await outer
     assert s.started == s.cancelled == s.cleaned == {0, 1, 2}
     assert tails == []
+
+
+# for_each_spaced
+
+
+@pytest.mark.asyncio
+async def test_for_each_spaced_counts_from_each_items_first_wait(bridge: ModuleType) -> None:
+    # Each body does blocking set-up (as building a client does) before it sends:
+    # the sends, not the calls, must be the interval apart.
+    interval, setup = 0.05, 0.04
+    sends: List[float] = []
+    tails: List[int] = []
+    loop = asyncio.get_running_loop()
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        time.sleep(setup if i == 0 else 0.0)
+        sends.append(loop.time())
+        await asyncio.sleep(0.03)
+        await turn()
+        tails.append(i)
+
+    await asyncio.wait_for(bridge.for_each_spaced(5, body, interval, 3), TIMEOUT)
+    gaps = [b - a for a, b in zip(sends, sends[1:])]
+    assert min(gaps) >= interval * 0.99, gaps
+    assert tails == list(range(5))
+
+
+@pytest.mark.asyncio
+async def test_for_each_spaced_caller_cancellation_cancels_and_awaits_bodies(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 2
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        await s.sleep(i)
+        await turn()
+
+    outer = asyncio.ensure_future(bridge.for_each_spaced(5, body, 0.01, 2))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1}
 
 
 # run_sync
