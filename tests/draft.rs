@@ -331,6 +331,7 @@ cases!(
     untouched,
     task_group,
     call_groups,
+    work_queues,
 );
 
 #[test]

@@ -193,3 +193,22 @@ fn throttled() {
     assert_eq!(throttles[0]["function"], "tickers.feed.fetch_quotes");
     assert!(throttles[0]["does"].as_str().unwrap_or_default().starts_with("rate-limited"), "{throttles:#}");
 }
+
+/// A breadth-first crawl with a seen set and a page limit: walked by levels, each
+/// level's pages fetched together, the same pages visited in the same order and no
+/// page fetched beyond the limit (the project's tests and bench count the requests).
+#[test]
+fn work_queue() {
+    let doc = propose_shape(&Shape {
+        name: "work_queue",
+        min_speedup: 2.5,
+        in_diff: &[
+            "_path_level = [queue.popleft() for _ in range(min(len(queue), max(max_pages - len(pages), 1)))]",
+            "await gather_bounded([fetch_page_async(base_url, path) for path in _path_level], limit=8)",
+        ],
+    });
+    let queues = &doc["plans"][0]["work_queues"];
+    assert_eq!(queues.as_array().map(Vec::len), Some(1), "one work queue: {doc:#}");
+    assert_eq!(queues[0]["function"], "sitewalk.crawl.crawl");
+    assert!(doc["plans"][0]["sequential"].is_null(), "nothing kept sequential: {doc:#}");
+}

@@ -15,6 +15,7 @@
 //! - `gathers`: loops and comprehensions run as bounded gathers;
 //! - `call_groups`: consecutive independent reads run as one gather;
 //! - `throttle`: loops that sleep on every item, their items started that far apart;
+//! - `work_queue`: work queues walked by levels, each level's requests gathered;
 //! - `imports`: what the edits need imported, and what they left unused.
 
 mod call_groups;
@@ -29,6 +30,7 @@ mod statements;
 pub(crate) mod testing;
 mod throttle;
 mod types;
+mod work_queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -106,6 +108,8 @@ struct Deferred {
     yield_froms: Vec<(usize, usize, usize, usize, bool)>,
     /// Groups of `target = call` statements whose calls make coroutines for one gather.
     call_groups: Vec<Vec<call_groups::GroupMember>>,
+    /// Work queues walked by levels, their requests making coroutines for the gathers.
+    work_queues: Vec<work_queue::Level>,
 }
 
 /// Where the rewritten code now waits.
@@ -164,6 +168,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.rename_types();
         self.plan_gathers_of_comprehensions();
         self.plan_call_groups();
+        self.plan_work_queues();
         let functions = self.local_functions();
         for &(id, pf) in &functions {
             self.add_wrapper(id, pf);
@@ -187,6 +192,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.space_throttled_loops();
         self.gather_loops();
         self.gather_comprehensions();
+        self.walk_work_queues();
         self.check_generator_expressions();
     }
 
