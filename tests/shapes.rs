@@ -204,7 +204,7 @@ fn work_queue() {
         min_speedup: 2.5,
         in_diff: &[
             "_path_level = [queue.popleft() for _ in range(min(len(queue), max(max_pages - len(pages), 1)))]",
-            "await gather_bounded([fetch_page_async(base_url, path) for path in _path_level], limit=8)",
+            "_page_results, _page_error = await gather_until_failure([fetch_page_async(base_url, path) for path in _path_level], limit=8)",
         ],
     });
     let queues = &doc["plans"][0]["work_queues"];

@@ -37,8 +37,9 @@ from typing import (
 )
 
 __all__ = [
-    "T", "Turn", "run_sync", "gather_bounded", "for_each_bounded", "for_each_spaced",
-    "gather_all", "collect", "shared_ssl_context", "run_process", "to_thread_cached",
+    "T", "Turn", "run_sync", "gather_bounded", "gather_until_failure",
+    "for_each_bounded", "for_each_spaced", "gather_all", "collect",
+    "shared_ssl_context", "run_process", "to_thread_cached",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -197,6 +198,52 @@ async def gather_bounded(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
         return await _run_all([bounded(aw) for aw in items])
     finally:
         _close_unstarted(items)
+
+
+async def gather_until_failure(
+    aws: Iterable[Awaitable[T]], limit: int
+) -> tuple[list[T], Exception | None]:
+    """Await `aws`, at most `limit` at once, failing as a loop awaiting each in turn.
+
+    Returns the results before the first of `aws` (in input order) that raised,
+    with its exception, else every result and None. Once one has failed, none after
+    it starts and those running are cancelled, while those before it finish: the
+    loop this replaces made those requests and handled their results, then raised.
+    """
+    items = list(aws)
+    _check_limit(limit, items)
+    semaphore = asyncio.Semaphore(limit)
+    results: dict[int, T] = {}
+    errors: dict[int, Exception] = {}
+    tasks: list[asyncio.Future[None]] = []
+
+    def first_failure() -> int:
+        return min(errors, default=len(items))
+
+    async def run(i: int, aw: Awaitable[T]) -> None:
+        async with semaphore:
+            if i > first_failure():
+                return
+            try:
+                results[i] = await aw
+            except Exception as exc:
+                errors[i] = exc
+                for later in tasks[i + 1 :]:
+                    later.cancel()
+
+    tasks.extend(asyncio.ensure_future(run(i, aw)) for i, aw in enumerate(items))
+    try:
+        if tasks:
+            await asyncio.wait(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        pending = [task for task in tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending)
+        _close_unstarted(items)
+    end = first_failure()
+    return [results[i] for i in range(end)], errors.get(end)
 
 
 async def for_each_bounded(

@@ -190,6 +190,54 @@ def test_use_task_group_selects_asyncio_task_group(monkeypatch: pytest.MonkeyPat
         assert len(made) == int(flag)
 
 
+# gather_until_failure
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_returns_every_result_in_order(bridge: ModuleType) -> None:
+    async def value(i: int) -> int:
+        await asyncio.sleep(0.01 * (5 - i))
+        return i
+
+    results, error = await asyncio.wait_for(bridge.gather_until_failure([value(i) for i in range(5)], 2), TIMEOUT)
+    assert (results, error) == ([0, 1, 2, 3, 4], None)
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_keeps_what_came_before_the_first_failure_in_order(bridge: ModuleType) -> None:
+    started: List[int] = []
+    s = Sleeper()
+
+    async def item(i: int) -> int:
+        started.append(i)
+        if i == 3:
+            await asyncio.sleep(0.01)
+            raise KeyError("three")  # the first failure, while 1 is still on its way
+        if i == 1:
+            await asyncio.sleep(0.05)
+        if i >= 4:
+            await s.sleep(i)
+        return i
+
+    results, error = await asyncio.wait_for(bridge.gather_until_failure([item(i) for i in range(8)], 5), TIMEOUT)
+    assert results == [0, 1, 2] and isinstance(error, KeyError)
+    # 0 and 2 freed their slots for 5 and 6; once 3 failed, 7 never started.
+    assert sorted(started) == [0, 1, 2, 3, 4, 5, 6]
+    assert s.cancelled == s.cleaned == {4, 5, 6}
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_caller_cancellation_cancels_and_awaits_children(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 2
+    outer = asyncio.ensure_future(bridge.gather_until_failure([s.sleep(i) for i in range(4)], 2))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1}
+
+
 # for_each_bounded
 
 

@@ -1,7 +1,8 @@
 //! Work queues (RA110) walked by levels: the items in the queue are taken off
 //! together (as many as the loop is sure to reach), their requests awaited with
-//! `gather_bounded`, and each item is then handled in queue order by the rest of the
-//! old body, which pushes the next level. A loop stays sequential, saying why, when
+//! `gather_until_failure`, and each item is then handled in queue order by the rest
+//! of the old body, which pushes the next level; a failed request raises after the
+//! items before it are handled. A loop stays sequential, saying why, when
 //! its shape does not show that this makes the same requests, visits the same
 //! items and records the results in the same order.
 
@@ -219,7 +220,9 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let ind = indent_at(self.src, first.start_byte()).to_string();
         let name = level.item.trim_start_matches('_');
         let batch = fresh_name(self.src, function, &format!("_{name}_level"));
-        let results = fresh_name(self.src, function, &format!("_{}_results", level.result.trim_start_matches('_')));
+        let stem = level.result.trim_start_matches('_');
+        let results = fresh_name(self.src, function, &format!("_{stem}_results"));
+        let error = fresh_name(self.src, function, &format!("_{stem}_error"));
         let request = self.edits.render(self.src, level.call.0, level.call.1).map_err(|e| e.to_string())?;
         let rest = if level.rest < level.node.1 {
             self.edits.render(self.src, level.rest, level.node.1).map_err(|e| e.to_string())?
@@ -232,14 +235,16 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             .collect();
         let limit = self.job.settings.concurrency;
         let (pop, item, result, take) = (&level.pop, &level.item, &level.result, &level.take);
+        // A failed request raises once the items before it are handled, as in the loop.
         let new = format!(
             "{batch} = [{pop} for _ in range({take})]{nl}\
-             {ind}{results} = await gather_bounded([{request} for {item} in {batch}], limit={limit}){nl}\
+             {ind}{results}, {error} = await gather_until_failure([{request} for {item} in {batch}], limit={limit}){nl}\
              {ind}for {item}, {result} in zip({batch}, {results}):{nl}{rest}{nl}\
-             {ind}else:{nl}{ind}{unit}continue{nl}{ind}break"
+             {ind}else:{nl}{ind}{unit}if {error} is not None:{nl}{ind}{unit}{unit}raise {error}{nl}\
+             {ind}{unit}continue{nl}{ind}break"
         );
         self.edits.rewrite_region(self.src, first.start_byte(), level.node.1, |_| new).map_err(|e| e.to_string())?;
-        self.imports.helpers.insert("gather_bounded");
+        self.imports.helpers.insert("gather_until_failure");
         self.awaits.suspends.push(level.node.0);
         Ok(())
     }
