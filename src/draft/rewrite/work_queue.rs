@@ -84,7 +84,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             return Err("a string in it spans lines, and its body moves one level in".into());
         }
         let rest = &stmts[2..];
-        let writes = writes_in(self.src, body);
+        let writes = writes_in(self.src, body, (call.start_byte(), call.end_byte()));
         self.check_rest(rest, &queue)?;
         for read in reads_of(self.src, call) {
             if read != item
@@ -328,8 +328,8 @@ fn reads_of(src: &str, node: Node) -> Vec<String> {
 
 /// The paths the loop writes: assigned names and attributes (a subscript's
 /// container), loop and `with` targets, and the objects of method calls (which may
-/// change them).
-fn writes_in(src: &str, body: Node) -> Vec<String> {
+/// change them), the item's own request (`request`: start, end) aside.
+fn writes_in(src: &str, body: Node, request: (usize, usize)) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![body];
     let root = |n: Node| -> Option<String> {
@@ -346,6 +346,7 @@ fn writes_in(src: &str, body: Node) -> Vec<String> {
             "named_expression" => n.child_by_field_name("name").into_iter().collect(),
             "as_pattern" => n.child_by_field_name("alias").into_iter().collect(),
             "delete_statement" => n.named_children(&mut n.walk()).collect(),
+            "call" if (n.start_byte(), n.end_byte()) == request => Vec::new(),
             "call" => n
                 .child_by_field_name("function")
                 .filter(|f| f.kind() == "attribute")
@@ -406,3 +407,7 @@ fn has_multiline_string(node: Node) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+#[path = "tests/work_queue.rs"]
+mod tests;
