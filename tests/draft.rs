@@ -343,6 +343,7 @@ cases!(
     subprocess_forms,
     session_forms,
     header_lambda,
+    work_queues,
 );
 
 #[test]

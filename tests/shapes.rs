@@ -289,3 +289,41 @@ fn session_subclass() {
         doc["plans"].as_array().unwrap().iter().flat_map(|p| p["calls"].as_array().unwrap()).collect();
     assert!(calls.iter().all(|c| c["rewrite"]["kind"] != "thread"), "every request goes native: {calls:#?}");
 }
+
+/// A loop that sleeps a fixed interval per item to respect a rate limit: the items
+/// start at least that interval apart (measured where the requests arrive, by the
+/// project's tests and its bench), the slow parts overlapping.
+#[test]
+fn throttled() {
+    let doc = propose_shape(&Shape {
+        name: "throttled",
+        min_speedup: 1.5,
+        in_diff: &[
+            "await for_each_spaced(len(_symbol_items), _each_symbol, interval=INTERVAL, limit=8)",
+            "-        time.sleep(INTERVAL)",
+        ],
+    });
+    let throttles = &doc["plans"][0]["throttles"];
+    assert_eq!(throttles.as_array().map(Vec::len), Some(1), "one throttled loop: {doc:#}");
+    assert_eq!(throttles[0]["function"], "tickers.feed.fetch_quotes");
+    assert!(throttles[0]["does"].as_str().unwrap_or_default().starts_with("rate-limited"), "{throttles:#}");
+}
+
+/// A breadth-first crawl with a seen set and a page limit: walked by levels, each
+/// level's pages fetched together, the same pages visited in the same order and no
+/// page fetched beyond the limit (the project's tests and bench count the requests).
+#[test]
+fn work_queue() {
+    let doc = propose_shape(&Shape {
+        name: "work_queue",
+        min_speedup: 2.5,
+        in_diff: &[
+            "_path_level = [queue.popleft() for _ in range(min(len(queue), max(max_pages - len(pages), 1)))]",
+            "_page_results, _page_error = await gather_until_failure([fetch_page_async(base_url, path) for path in _path_level], limit=8)",
+        ],
+    });
+    let queues = &doc["plans"][0]["work_queues"];
+    assert_eq!(queues.as_array().map(Vec::len), Some(1), "one work queue: {doc:#}");
+    assert_eq!(queues[0]["function"], "sitewalk.crawl.crawl");
+    assert!(doc["plans"][0]["sequential"].is_null(), "nothing kept sequential: {doc:#}");
+}

@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     P = ParamSpec("P")
 
 __all__ = [
-    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "for_each_bounded",
-    "for_each_spaced", "gather_all", "collect", "shared_ssl_context", "run_process",
-    "process_output", "process_status", "iterate_in_thread", "to_thread_cached",
-    "remember",
+    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "gather_until_failure",
+    "for_each_bounded", "for_each_spaced", "gather_all", "collect", "shared_ssl_context",
+    "run_process", "process_output", "process_status", "iterate_in_thread",
+    "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -260,6 +260,52 @@ async def gather_bounded(aws: Iterable[Awaitable[T]], limit: int) -> list[T]:
         _close_unstarted(items)
 
 
+async def gather_until_failure(
+    aws: Iterable[Awaitable[T]], limit: int
+) -> tuple[list[T], Exception | None]:
+    """Await `aws`, at most `limit` at once, failing as a loop awaiting each in turn.
+
+    Returns the results before the first of `aws` (in input order) that raised,
+    with its exception, else every result and None. Once one has failed, none after
+    it starts and those running are cancelled, while those before it finish: the
+    loop this replaces made those requests and handled their results, then raised.
+    """
+    items = list(aws)
+    _check_limit(limit, items)
+    semaphore = asyncio.Semaphore(limit)
+    results: dict[int, T] = {}
+    errors: dict[int, Exception] = {}
+    tasks: list[asyncio.Future[None]] = []
+
+    def first_failure() -> int:
+        return min(errors, default=len(items))
+
+    async def run(i: int, aw: Awaitable[T]) -> None:
+        async with semaphore:
+            if i > first_failure():
+                return
+            try:
+                results[i] = await aw
+            except Exception as exc:
+                errors[i] = exc
+                for later in tasks[i + 1 :]:
+                    later.cancel()
+
+    tasks.extend(asyncio.ensure_future(run(i, aw)) for i, aw in enumerate(items))
+    try:
+        if tasks:
+            await asyncio.wait(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        pending = [task for task in tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending)
+        _close_unstarted(items)
+    end = first_failure()
+    return [results[i] for i in range(end)], errors.get(end)
+
+
 async def for_each_bounded(
     count: int, body: Callable[[int, Turn], Awaitable[None]], limit: int
 ) -> None:
@@ -363,6 +409,10 @@ async def for_each_spaced(
     what the remote side limits is how often work starts, and item i+1 still starts
     no earlier than `interval` seconds after item i did, while the slow parts
     overlap (at most `limit` at once).
+
+    An item counts as started once it first waits on something, not when it is
+    called: what it does before (building a client, loading certificates) delays
+    its request, and timed from the call the next request could follow at once.
     """
     _check_limit(limit)
     loop = asyncio.get_running_loop()
@@ -375,9 +425,17 @@ async def for_each_spaced(
             delay = last_start[0] + interval - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+        work = asyncio.ensure_future(body(i, turn))
+        try:
+            # Lets the body run up to its first wait (tasks start in FIFO order).
+            await asyncio.sleep(0)
+        except BaseException:
+            work.cancel()
+            await asyncio.wait([work])
+            raise
         last_start[0] = loop.time()
         started[i].set()
-        await body(i, turn)
+        await work
 
     await for_each_bounded(count, spaced, limit)
 

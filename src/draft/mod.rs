@@ -133,6 +133,7 @@ fn record_kept(plan: &mut Plan, kept: &[KeptSequential]) {
     let mut sequential = Vec::new();
     plan.gathers.retain(|g| find(&g.path, g.line).map(|k| sequential.push(entry(k, &g.function))).is_none());
     plan.call_groups.retain(|g| find(&g.path, g.line).map(|k| sequential.push(entry(k, &g.function))).is_none());
+    plan.work_queues.retain(|q| find(&q.path, q.line).map(|k| sequential.push(entry(k, &q.function))).is_none());
     plan.sequential.extend(sequential);
     for t in plan.throttles.iter_mut().filter(|t| t.interval.is_some()) {
         if let Some(k) = find(&t.path, t.line) {

@@ -8,12 +8,13 @@ use super::closure::{AsyncSet, CallTable};
 use super::group::Clients;
 use super::{
     CallRewrite, Plan, PlanCall, PlanCallGroup, PlanDecorator, PlanFunction, PlanGather, PlanKeptSync, PlanStatus,
-    PlanThrottle, Planner, Twin, short_name, slug,
+    PlanThrottle, PlanWorkQueue, Planner, Twin, short_name, slug,
 };
 use crate::analysis::callgraph::{CallTarget, FuncId};
 use crate::analysis::index::ModId;
 use crate::analysis::loops::{LoopCandidate, Throttled};
 use crate::analysis::rules::independent_consecutive_calls::CallGroup;
+use crate::analysis::rules::work_queue_loop::QueueLoop;
 use crate::analysis::summary::{CallSite, LoopKind};
 
 /// Why a blocking call in a lambda of a `for` header runs in a thread.
@@ -29,6 +30,7 @@ pub struct Context<'a> {
     pub gathers: &'a [LoopCandidate],
     pub throttles: &'a [Throttled],
     pub call_groups: &'a [CallGroup],
+    pub work_queues: &'a [QueueLoop],
 }
 
 impl Planner<'_, '_> {
@@ -45,6 +47,7 @@ impl Planner<'_, '_> {
             gathers: Vec::new(),
             call_groups: Vec::new(),
             throttles: Vec::new(),
+            work_queues: Vec::new(),
             clients: Vec::new(),
             decorators: Vec::new(),
             context_managers: Vec::new(),
@@ -63,6 +66,7 @@ impl Planner<'_, '_> {
         self.add_gathers(&mut plan, funcs, cx.gathers);
         self.add_throttles(&mut plan, funcs, cx.throttles);
         self.add_call_groups(&mut plan, funcs, cx.call_groups);
+        self.add_work_queues(&mut plan, funcs, cx.work_queues);
         self.add_clients(&mut plan, funcs, cx.clients);
         self.add_context_managers(&mut plan, funcs, cx);
         let files: BTreeSet<&String> = plan
@@ -297,6 +301,30 @@ impl Planner<'_, '_> {
                 module: g.module,
                 statements: g.statements.clone(),
                 call_ids: g.calls.clone(),
+            });
+        }
+    }
+
+    /// The planned functions' work queues: walked by levels, unless the draft finds
+    /// that this would not keep what the loop does (then it says why).
+    fn add_work_queues(&self, plan: &mut Plan, funcs: &[FuncId], queues: &[QueueLoop]) {
+        let graph = &self.model.graph;
+        let index = &self.model.index;
+        for q in queues.iter().filter(|q| funcs.contains(&q.function)) {
+            let module = &index.modules[q.module as usize];
+            plan.work_queues.push(PlanWorkQueue {
+                path: module.rel.clone(),
+                line: module.summary.loops[q.loop_idx as usize].pos.line,
+                function: graph.functions[q.function as usize].qualname.to_string(),
+                does: format!(
+                    "walked by levels: each level's requests awaited together (at most {} at once), its items then \
+                     handled in queue order with the de-dup and the limit, fetching no item the loop would not reach",
+                    self.settings.concurrency
+                ),
+                module: q.module,
+                loop_idx: q.loop_idx,
+                pop: q.pop,
+                io: q.io,
             });
         }
     }

@@ -30,7 +30,7 @@ use crate::analysis::catalog::Strategy;
 use crate::analysis::index::Value;
 use crate::analysis::index::{ModId, ScopeRef};
 use crate::analysis::loops;
-use crate::analysis::rules::independent_consecutive_calls;
+use crate::analysis::rules::{independent_consecutive_calls, work_queue_loop};
 use crate::analysis::summary::CallSite;
 use crate::analysis::summary::ScopeKind;
 use crate::draft::mappings::{self, CallFacts, Description, LocalReceiver, Mapping, SubclassFacts};
@@ -221,6 +221,30 @@ pub struct PlanThrottle {
     pub loop_idx: u32,
 }
 
+/// A `while` loop draining a work queue (RA110): it becomes a walk by levels, each
+/// level's requests awaited together (at most `rewrite.concurrency` at once) and
+/// its items then handled in queue order, with the loop's de-dup and limit; or, when
+/// the draft cannot show that this keeps the loop's requests, visits and results, it
+/// stays sequential and moves to the plan's `sequential` list with why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanWorkQueue {
+    pub path: String,
+    pub line: u32,
+    pub function: String,
+    /// What the draft does with the loop.
+    pub does: String,
+    #[serde(skip)]
+    pub module: ModId,
+    #[serde(skip)]
+    pub loop_idx: u32,
+    /// The call that takes the next item off the queue.
+    #[serde(skip)]
+    pub pop: u32,
+    /// The call that waits on I/O for the item.
+    #[serde(skip)]
+    pub io: u32,
+}
+
 /// Consecutive statements that each wait on one independent read (RA111): they
 /// become one gather assigning the same names.
 #[derive(Debug, Clone, Serialize)]
@@ -339,6 +363,9 @@ pub struct Plan {
     /// Loops that stay sequential because they sleep on every item.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub throttles: Vec<PlanThrottle>,
+    /// Work queues walked level by level.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub work_queues: Vec<PlanWorkQueue>,
     pub clients: Vec<PlanClient>,
     pub decorators: Vec<PlanDecorator>,
     /// Context-manager classes that gain `__aenter__`/`__aexit__`.
@@ -382,6 +409,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
     let groups = planner.group(&set, &twins);
     let throttles = loops::throttled(&model.index, &model.graph);
     let call_groups = independent_consecutive_calls::groups(&model.index, &model.graph, &|_| true);
+    let work_queues = work_queue_loop::queues(&model.index, &model.graph);
     let cx = assemble::Context {
         set: &set,
         twins: &twins,
@@ -390,6 +418,7 @@ pub fn build(model: &Model<'_>, settings: &Settings) -> Vec<Plan> {
         gathers: &gathers,
         throttles: &throttles,
         call_groups: &call_groups,
+        work_queues: &work_queues,
     };
     let mut plans = Vec::new();
     for funcs in &groups.members {

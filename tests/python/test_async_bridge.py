@@ -17,6 +17,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from types import ModuleType
 from typing import Any, AsyncIterator, Callable, List, Set
@@ -251,6 +252,54 @@ def test_run_in_thread_from_its_own_thread_does_not_wait_for_itself(monkeypatch:
     MODULE._executor.shutdown(wait=True)
 
 
+# gather_until_failure
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_returns_every_result_in_order(bridge: ModuleType) -> None:
+    async def value(i: int) -> int:
+        await asyncio.sleep(0.01 * (5 - i))
+        return i
+
+    results, error = await asyncio.wait_for(bridge.gather_until_failure([value(i) for i in range(5)], 2), TIMEOUT)
+    assert (results, error) == ([0, 1, 2, 3, 4], None)
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_keeps_what_came_before_the_first_failure_in_order(bridge: ModuleType) -> None:
+    started: List[int] = []
+    s = Sleeper()
+
+    async def item(i: int) -> int:
+        started.append(i)
+        if i == 3:
+            await asyncio.sleep(0.01)
+            raise KeyError("three")  # the first failure, while 1 is still on its way
+        if i == 1:
+            await asyncio.sleep(0.05)
+        if i >= 4:
+            await s.sleep(i)
+        return i
+
+    results, error = await asyncio.wait_for(bridge.gather_until_failure([item(i) for i in range(8)], 5), TIMEOUT)
+    assert results == [0, 1, 2] and isinstance(error, KeyError)
+    # 0 and 2 freed their slots for 5 and 6; once 3 failed, 7 never started.
+    assert sorted(started) == [0, 1, 2, 3, 4, 5, 6]
+    assert s.cancelled == s.cleaned == {4, 5, 6}
+
+
+@pytest.mark.asyncio
+async def test_gather_until_failure_caller_cancellation_cancels_and_awaits_children(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 2
+    outer = asyncio.ensure_future(bridge.gather_until_failure([s.sleep(i) for i in range(4)], 2))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1}
+
+
 # for_each_bounded
 
 
@@ -405,6 +454,48 @@ async def test_for_each_bounded_caller_cancellation_cancels_and_awaits_bodies(br
         await outer
     assert s.started == s.cancelled == s.cleaned == {0, 1, 2}
     assert tails == []
+
+
+# for_each_spaced
+
+
+@pytest.mark.asyncio
+async def test_for_each_spaced_counts_from_each_items_first_wait(bridge: ModuleType) -> None:
+    # Each body does blocking set-up (as building a client does) before it sends:
+    # the sends, not the calls, must be the interval apart.
+    interval, setup = 0.05, 0.04
+    sends: List[float] = []
+    tails: List[int] = []
+    loop = asyncio.get_running_loop()
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        time.sleep(setup if i == 0 else 0.0)
+        sends.append(loop.time())
+        await asyncio.sleep(0.03)
+        await turn()
+        tails.append(i)
+
+    await asyncio.wait_for(bridge.for_each_spaced(5, body, interval, 3), TIMEOUT)
+    gaps = [b - a for a, b in zip(sends, sends[1:])]
+    assert min(gaps) >= interval * 0.99, gaps
+    assert tails == list(range(5))
+
+
+@pytest.mark.asyncio
+async def test_for_each_spaced_caller_cancellation_cancels_and_awaits_bodies(bridge: ModuleType) -> None:
+    s = Sleeper()
+    s.expect = 2
+
+    async def body(i: int, turn: Callable[[], Any]) -> None:
+        await s.sleep(i)
+        await turn()
+
+    outer = asyncio.ensure_future(bridge.for_each_spaced(5, body, 0.01, 2))
+    await asyncio.wait_for(s.all_started.wait(), TIMEOUT)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert s.started == s.cancelled == s.cleaned == {0, 1}
 
 
 # run_sync

@@ -3,10 +3,10 @@
 use rustc_hash::FxHashSet;
 
 use super::{Context, Finding, RuleInfo};
-use crate::analysis::callgraph::{CallTarget, FuncId};
+use crate::analysis::callgraph::{CallGraph, CallTarget, FuncId};
 use crate::analysis::effects::{self, Effects};
 use crate::analysis::flow::{DataFlow, WhileLoop, overlap};
-use crate::analysis::index::ModId;
+use crate::analysis::index::{Index, ModId};
 use crate::analysis::summary::{CallSite, FileSummary, LoopInfo};
 
 /// Methods that take the next item off a deque, list or set.
@@ -123,6 +123,44 @@ pub fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// A work queue for the planner: the loop, its function, and the calls that take
+/// the next item and wait on I/O for it.
+#[derive(Debug, Clone)]
+pub struct QueueLoop {
+    pub module: ModId,
+    /// Index into the module's loops.
+    pub loop_idx: u32,
+    pub function: FuncId,
+    /// The call that takes an item off the queue.
+    pub pop: u32,
+    /// The call that waits on I/O for the item.
+    pub io: u32,
+}
+
+/// Every work queue RA110 would report in a function that is or must become async
+/// (whatever the configuration says to report).
+pub fn queues(index: &Index<'_>, graph: &CallGraph) -> Vec<QueueLoop> {
+    let mut effects = Effects::new(index, graph);
+    let mut found = Vec::new();
+    for (mi, module) in index.modules.iter().enumerate() {
+        let m = mi as ModId;
+        for w in &module.summary.flow.while_loops {
+            let Some((container, _)) = w.drains else { continue };
+            if module.summary.loops[w.loop_idx as usize].has_return {
+                continue;
+            }
+            let Some(queue) = shape(index, graph, &mut effects, m, w, module.summary.flow.name(container)) else {
+                continue;
+            };
+            let Some(f) = graph.caller(m, queue.io) else { continue };
+            if graph.functions[f as usize].is_async || graph.closure[f as usize].is_some() {
+                found.push(QueueLoop { module: m, loop_idx: w.loop_idx, function: f, pop: queue.pop, io: queue.io });
+            }
+        }
+    }
+    found
+}
+
 /// What makes a `while` loop a work queue.
 struct WorkQueue {
     /// The call that takes an item off the container.
@@ -145,7 +183,7 @@ fn work_queue(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileL
     if lp.has_return {
         return None;
     }
-    let queue = shape(ctx, effects, m, w, summary.flow.name(container))?;
+    let queue = shape(ctx.index, ctx.graph, effects, m, w, summary.flow.name(container))?;
     let f = ctx.graph.caller(m, queue.io)?;
     let func = &ctx.graph.functions[f as usize];
     if !(func.is_async || ctx.graph.closure[f as usize].is_some()) || !ctx.reports(f) {
@@ -155,8 +193,15 @@ fn work_queue(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileL
 }
 
 /// The pop, pushes and I/O call of a loop draining `container`, when it has all three.
-fn shape(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileLoop, container: &str) -> Option<WorkQueue> {
-    let summary = &ctx.index.modules[m as usize].summary;
+fn shape(
+    index: &Index<'_>,
+    graph: &CallGraph,
+    effects: &mut Effects<'_>,
+    m: ModId,
+    w: &WhileLoop,
+    container: &str,
+) -> Option<WorkQueue> {
+    let summary = &index.modules[m as usize].summary;
     let inside: Vec<u32> = (0..summary.calls.len() as u32)
         .filter(|&ci| {
             let call = &summary.calls[ci as usize];
@@ -180,7 +225,7 @@ fn shape(ctx: &Context<'_>, effects: &mut Effects<'_>, m: ModId, w: &WhileLoop, 
         ci != pop
             && call.result_used
             && call.arg_names.iter().any(|a| derived.contains(a.as_str()))
-            && effects::waits(ctx.index, ctx.graph, m, ci)
+            && effects::waits(index, graph, m, ci)
             && effects.waits_remotely(m, ci)
     })?;
     Some(WorkQueue { pop, pushes, io, popped })

@@ -17,6 +17,7 @@
 //! - `gathers`: loops and comprehensions run as bounded gathers;
 //! - `call_groups`: consecutive independent reads run as one gather;
 //! - `throttle`: loops that sleep on every item, their items started that far apart;
+//! - `work_queue`: work queues walked by levels, each level's requests gathered;
 //! - `imports`: what the edits need imported, and what they left unused.
 
 mod call_groups;
@@ -33,6 +34,7 @@ mod statements;
 pub(crate) mod testing;
 mod throttle;
 mod types;
+mod work_queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -112,6 +114,8 @@ struct Deferred {
     call_groups: Vec<Vec<call_groups::GroupMember>>,
     /// Repository subclasses of a sync client (class scope) that get an async twin on its async class.
     twins: BTreeMap<u32, &'static crate::draft::mappings::ClientClass>,
+    /// Work queues walked by levels, their requests making coroutines for the gathers.
+    work_queues: Vec<work_queue::Level>,
 }
 
 /// Where the rewritten code now waits.
@@ -176,6 +180,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.rename_types();
         self.plan_gathers_of_comprehensions();
         self.plan_call_groups();
+        self.plan_work_queues();
         let functions = self.local_functions();
         for &(id, pf) in &functions {
             self.add_wrapper(id, pf);
@@ -205,6 +210,7 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.space_throttled_loops();
         self.gather_loops();
         self.gather_comprehensions();
+        self.walk_work_queues();
         self.check_generator_expressions();
     }
 
