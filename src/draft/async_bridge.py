@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     P = ParamSpec("P")
 
 __all__ = [
-    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded", "gather_until_failure",
-    "for_each_bounded", "for_each_spaced", "gather_all", "collect", "shared_ssl_context",
-    "run_process", "process_output", "process_status", "iterate_in_thread",
-    "to_thread_cached", "remember",
+    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded",
+    "gather_until_failure", "for_each_bounded", "for_each_spaced", "gather_all",
+    "collect", "shared_ssl_context", "run_process", "process_output",
+    "process_status", "iterate_in_thread", "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
