@@ -129,7 +129,7 @@ fn bench(name: &str, project: &Path) -> f64 {
 fn click_command() {
     let doc = propose_shape(&Shape {
         name: "click_command",
-        min_speedup: 3.0,
+        min_speedup: 2.5,
         in_diff: &[
             "+@click.command()\n",
             "+async def check_async(",
@@ -216,7 +216,7 @@ fn init_property() {
 fn independent_calls() {
     let doc = propose_shape(&Shape {
         name: "independent_calls",
-        min_speedup: 3.0,
+        min_speedup: 2.5,
         in_diff: &["user, teams, keys = await gather_all(", "client.get_keys_async(login),"],
     });
     let groups = &doc["plans"][0]["call_groups"];
