@@ -14,7 +14,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::catalog::Catalog;
-use super::memo::{InProgress, Memo, too_deep, watching};
+use super::memo::{InProgress, Memo, too_deep};
 use super::summary::{
     Binding, BindingValue, CALL_SEGMENT, Chain, ENTERED, FileSummary, ITEMS_OF, ITERATED, Name, RETURNED, SUBSCRIPT,
     ScopeKind, TRUE_DIVISION, VALUES_OF, YIELDED,
@@ -698,24 +698,17 @@ impl<'c> Index<'c> {
     /// remembered: call sites throughout the repository ask for the same few.
     fn result_named(&self, f: ScopeRef, name: &str, _depth: u32) -> Value {
         let key = (f, name == YIELDED);
-        if let Some(known) = self.results.get(&key) {
-            return known;
-        }
-        let in_progress = (u64::from(f.module) << 33) | (u64::from(f.scope) << 1) | u64::from(key.1);
-        let Some(_working) = InProgress::enter(in_progress, MAX_NESTED_RESULTS) else { return Value::Unknown };
-        let module = &self.modules[f.module as usize];
-        let (value, gave_up) = watching(|| {
-            module
+        self.results.get_or(key, || {
+            // A result that leads back to itself gives up (not remembered, then).
+            let in_progress = (u64::from(f.module) << 33) | (u64::from(f.scope) << 1) | u64::from(key.1);
+            let Some(_working) = InProgress::enter(in_progress, MAX_NESTED_RESULTS) else { return Value::Unknown };
+            self.modules[f.module as usize]
                 .bindings_named(f.scope, name)
                 .take(4)
                 .map(|b| self.binding_value(f.module, b, 0))
                 .find(|v| *v != Value::Unknown)
                 .unwrap_or(Value::Unknown)
-        });
-        if !gave_up {
-            self.results.insert(key, value.clone());
-        }
-        value
+        })
     }
 
     /// What `with value as x` binds: what the value's `__enter__` returns when
