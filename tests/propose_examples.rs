@@ -7,7 +7,6 @@
 //! through `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
 use std::path::Path;
-use std::process::Command as StdCommand;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -71,16 +70,6 @@ fn apply(dir: &Path, diff: &str) {
     run_ok(git_cmd(dir).arg("apply").arg(&patch));
 }
 
-fn make(dir: &Path, python: &Path, target: &str) {
-    let mut cmd = StdCommand::new("make");
-    cmd.arg(target)
-        .arg(format!("PYTHON={}", python.display()))
-        .env("PATH", path_with_python_first(python))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(dir);
-    run_ok(&mut cmd);
-}
-
 fn ruff_async(dir: &Path) {
     let mut cmd = python_cmd(dir);
     cmd.args(["-m", "ruff", "check", "--select", "ASYNC", "--no-cache"]).arg(dir);
@@ -91,16 +80,7 @@ fn ruff_async(dir: &Path) {
 
 /// One benchmark run: its `seconds`, after checking it printed `ok=1`.
 fn bench(name: &str, project: &Path) -> f64 {
-    let script = examples().join("bench").join(name).join("bench.py");
-    let mut cmd = python_cmd(project);
-    cmd.arg(&script).arg(project).args(["--latency", LATENCY]);
-    let (what, out) = output(&mut cmd);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
-    assert!(out.status.success() && value("ok") == Some("1"), "benchmark not ok: {}", describe(&what, &out));
-    value("seconds")
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("benchmark printed no `seconds=`: {}", describe(&what, &out)))
+    bench_seconds(&examples().join("bench").join(name).join("bench.py"), project, LATENCY)
 }
 
 fn propose_example(name: &str) {

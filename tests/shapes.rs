@@ -15,7 +15,6 @@
 //! `make test` (sets `REFACTOR_ASYNC_PYTHON`) or create `.venv` with `make venv`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -95,30 +94,10 @@ fn propose_shape(shape: &Shape) -> Value {
     doc
 }
 
-/// `make TARGET` in `dir` with the test Python first on `PATH`.
-fn make(dir: &Path, python: &Path, target: &str) {
-    let mut cmd = StdCommand::new("make");
-    cmd.arg(target)
-        .arg(format!("PYTHON={}", python.display()))
-        .env("PATH", path_with_python_first(python))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(dir);
-    run_ok(&mut cmd);
-}
-
 /// One benchmark run of `tests/projects/bench/<name>.py` on `project`: its
 /// `seconds`, after checking it printed `ok=1`.
 fn bench(name: &str, project: &Path) -> f64 {
-    let script = projects().join("bench").join(format!("{name}.py"));
-    let mut cmd = python_cmd(project);
-    cmd.arg(&script).arg(project).args(["--latency", LATENCY]);
-    let (what, out) = output(&mut cmd);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
-    assert!(out.status.success() && value("ok") == Some("1"), "benchmark not ok: {}", describe(&what, &out));
-    value("seconds")
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("benchmark printed no `seconds=`: {}", describe(&what, &out)))
+    bench_seconds(&projects().join("bench").join(format!("{name}.py")), project, LATENCY)
 }
 
 // One test per shape, each with its project under tests/projects/<name>/.

@@ -237,6 +237,31 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
+/// `make TARGET` in `dir` with `python` passed as `PYTHON` and first on `PATH`.
+pub fn make(dir: &Path, python: &Path, target: &str) {
+    let mut cmd = StdCommand::new("make");
+    cmd.arg(target)
+        .arg(format!("PYTHON={}", python.display()))
+        .env("PATH", path_with_python_first(python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(dir);
+    run_ok(&mut cmd);
+}
+
+/// One run of a `benchlib` benchmark `script` on `project` with a per-request
+/// `latency`: its `seconds`, after checking it printed `ok=1`.
+pub fn bench_seconds(script: &Path, project: &Path, latency: &str) -> f64 {
+    let mut cmd = python_cmd(project);
+    cmd.arg(script).arg(project).args(["--latency", latency]);
+    let (what, out) = output(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
+    assert!(out.status.success() && value("ok") == Some("1"), "benchmark not ok: {}", describe(&what, &out));
+    value("seconds")
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("benchmark printed no `seconds=`: {}", describe(&what, &out)))
+}
+
 pub mod markers;
 pub mod openai_server;
 pub mod tiny;
