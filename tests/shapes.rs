@@ -218,6 +218,8 @@ fn thread_batch() {
             "await for_each_bounded(",
             "+THREADS = 8",
             "+def check_all(pages: list[Page]) -> Summary:",
+            // The package re-exports the twin beside the wrapper.
+            r#""check_all", "check_all_async""#,
         ],
     });
     let plan = &doc["plans"][0];

@@ -117,17 +117,19 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
-    """Run `coro` to completion for a blocking wrapper and return its result."""
+    """Run `coro` to completion for a blocking wrapper and return its result.
+
+    Works wherever the sync original worked: with no loop running in this thread,
+    on this thread's own loop; with one running (a notebook, async code calling a
+    sync function), on a dedicated loop thread while the caller blocks, as the
+    original blocked. `async_name` is the coroutine function's name, for messages.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:
-        coro.close()  # otherwise Python later warns that it was never awaited
-        raise RuntimeError(
-            f"this blocking wrapper cannot run inside a running event loop; "
-            f"use `await {async_name}(...)` instead"
-        )
+        return _run_on_loop_thread(coro, async_name)
     loop = _thread_loop()
     task = loop.create_task(coro)
     try:
@@ -140,6 +142,100 @@ def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(task)
         raise
+
+
+class _LoopThread:
+    """An event loop running forever in a daemon thread of its own.
+
+    Kept for the whole process, like a thread's own loop: a client made by one
+    wrapper call is bound to this loop, and the next call runs here again.
+    """
+
+    def __init__(self, depth: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self._run, name=f"async_bridge-loop-{depth}", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        # At exit: let the loop finish its callbacks, then close it.
+        with contextlib.suppress(Exception):
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(1.0)
+            if not self.thread.is_alive():
+                self.loop.close()
+
+
+# One loop thread per nesting level: a wrapper called by code that already runs on
+# the loop thread of level n runs on level n + 1, never waiting on its own loop.
+_loop_threads: list[_LoopThread] = []
+
+
+@atexit.register
+def _stop_loop_threads() -> None:
+    with _lock:
+        threads = list(_loop_threads)
+        _loop_threads.clear()
+    for runner in reversed(threads):
+        runner.stop()
+
+
+def _loop_thread_for_caller() -> _LoopThread:
+    current = threading.current_thread()
+    with _lock:
+        depth = next(
+            (i + 1 for i, r in enumerate(_loop_threads) if r.thread is current), 0
+        )
+        while len(_loop_threads) <= depth:
+            _loop_threads.append(_LoopThread(len(_loop_threads)))
+        return _loop_threads[depth]
+
+
+def _run_on_loop_thread(coro: Coroutine[Any, Any, T], async_name: str) -> T:
+    # The caller's loop cannot run the coroutine while the caller blocks it, so the
+    # coroutine runs on a loop thread, in a copy of the caller's context (as
+    # create_task would have copied it), and the caller waits for its outcome.
+    runner = _loop_thread_for_caller()
+    context = contextvars.copy_context()
+    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+    started: list[asyncio.Task[T]] = []
+    finished = threading.Event()
+
+    def settle(task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            outcome.cancel()
+        elif task.exception() is not None:
+            outcome.set_exception(cast(BaseException, task.exception()))
+        else:
+            outcome.set_result(task.result())
+        finished.set()
+
+    def start() -> None:
+        task = context.run(runner.loop.create_task, coro)
+        task.set_name(f"{async_name} (for its blocking wrapper)")
+        task.add_done_callback(settle)
+        started.append(task)
+
+    runner.loop.call_soon_threadsafe(start)
+    try:
+        return outcome.result()
+    except BaseException:
+        # Ctrl-C while waiting: cancel the coroutine and let it unwind on its loop
+        # (a second Ctrl-C stops the wait), then raise as the original would.
+        if not finished.is_set():
+            runner.loop.call_soon_threadsafe(_cancel_all, started)
+            finished.wait()
+        raise
+
+
+def _cancel_all(tasks: list[asyncio.Task[T]]) -> None:
+    for task in tasks:
+        task.cancel()
 
 
 _executor: concurrent.futures.ThreadPoolExecutor | None = None

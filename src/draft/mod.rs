@@ -11,6 +11,7 @@ pub mod diff;
 pub mod edits;
 pub mod mappings;
 pub mod python;
+pub mod reexports;
 pub mod rewrite;
 
 use std::collections::{BTreeSet, HashMap};
@@ -230,9 +231,61 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     if !reasons.is_empty() {
         return Err(reasons);
     }
+    reexport_twins(model, &reach, &mut changes);
     changes.extend(helper_modules(root, &helper_dirs, settings)?);
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Draft { changes, notes, kept })
+}
+
+/// Modules that re-export a function which keeps a sync wrapper re-export its async
+/// twin too (see [`reexports`]): those whose top level binds the old name, in their
+/// drafted text when the draft changed them.
+fn reexport_twins(model: &Model<'_>, reach: &Reach<'_>, changes: &mut Vec<FileChange>) {
+    let graph = &model.graph;
+    let twins: Vec<(ModId, reexports::Twin)> = reach
+        .functions
+        .values()
+        .filter_map(|pf| {
+            let f = &graph.functions[pf.id as usize];
+            let module = &model.index.modules[f.at.module as usize];
+            // Module-level functions only: a method is re-exported with its class.
+            let top_level = module.summary.scopes[f.at.scope as usize].parent == Some(0);
+            (pf.wrapper && top_level && pf.async_name != f.name.as_str()).then(|| {
+                let twin = reexports::Twin {
+                    module: module.name.clone(),
+                    old: f.name.to_string(),
+                    new: pf.async_name.clone(),
+                };
+                (f.at.module, twin)
+            })
+        })
+        .collect();
+    if twins.is_empty() {
+        return;
+    }
+    for (m, module) in model.index.modules.iter().enumerate() {
+        let binds = |old: &str| module.summary.scopes.first().is_some_and(|s| s.bindings.iter().any(|b| b.name == old));
+        let here: Vec<reexports::Twin> =
+            twins.iter().filter(|(def, t)| *def as usize != m && binds(&t.old)).map(|(_, t)| t.clone()).collect();
+        if here.is_empty() {
+            continue;
+        }
+        let at = changes.iter().position(|c| c.path == module.rel);
+        let old_text = match at {
+            Some(i) => changes[i].new.clone(),
+            None => std::fs::read_to_string(model.report.root.join(&module.rel)).ok(),
+        };
+        let Some(text) = old_text else { continue };
+        let exporter = reexports::Reexporter { name: &module.name, is_package: module.is_package };
+        let new = reexports::add_twins(&text, &exporter, &here);
+        if new == text {
+            continue;
+        }
+        match at {
+            Some(i) => changes[i].new = Some(new),
+            None => changes.push(FileChange { path: module.rel.clone(), old: Some(text), new: Some(new) }),
+        }
+    }
 }
 
 /// The helper module in each package folder that imports it, unless already there.

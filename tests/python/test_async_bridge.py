@@ -8,12 +8,14 @@ the tool writes for packages that require Python >= 3.11.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import importlib.util
 import inspect
 import os
 import pathlib
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -520,18 +522,79 @@ def test_run_sync_raises_the_coroutine_exception() -> None:
 
 
 @pytest.mark.asyncio
-async def test_run_sync_refuses_inside_a_running_loop() -> None:
-    coro = add(1, 1)
-    with pytest.raises(RuntimeError, match=r"running event loop; use `await fetch_async\(\.\.\.\)` instead"):
-        MODULE.run_sync(coro, "fetch_async")
-    assert closed([coro])
+async def test_run_sync_inside_a_running_loop_blocks_and_returns_the_result() -> None:
+    # A notebook cell, or async code calling a sync function that became a wrapper.
+    here = asyncio.get_running_loop()
+    assert MODULE.run_sync(add(1, 1), "add_async") == 2
+    elsewhere = MODULE.run_sync(current_loop(), "current_loop")
+    assert elsewhere is not here and elsewhere.is_running()
+    assert MODULE.run_sync(current_loop(), "current_loop") is elsewhere, "one loop thread, kept"
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with pytest.raises(RuntimeError):
-            MODULE.run_sync(add(1, 1), "add_async")
-        gc.collect()
-    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+
+@pytest.mark.asyncio
+async def test_run_sync_inside_a_running_loop_raises_the_coroutine_exception() -> None:
+    with pytest.raises(KeyError, match="missing"):
+        MODULE.run_sync(fail_after(0, KeyError("missing")), "fail_after")
+
+
+@pytest.mark.asyncio
+async def test_run_sync_inside_a_running_loop_keeps_clients_on_their_loop() -> None:
+    client = Client()
+    MODULE.run_sync(client.open(), "open")
+    assert MODULE.run_sync(client.get(), "get") == 42
+
+
+@pytest.mark.asyncio
+async def test_run_sync_nested_on_the_loop_thread_runs_one_level_further() -> None:
+    # The coroutine a wrapper runs calls another wrapper from async code: it must
+    # not wait on the loop it runs on.
+    async def outer() -> tuple[asyncio.AbstractEventLoop, asyncio.AbstractEventLoop]:
+        inner = MODULE.run_sync(current_loop(), "current_loop")
+        return asyncio.get_running_loop(), inner
+
+    level1, level2 = MODULE.run_sync(outer(), "outer")
+    assert level1 is not level2 and level1 is not asyncio.get_running_loop()
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="none")
+
+
+async def request_id() -> str:
+    await asyncio.sleep(0)
+    return REQUEST_ID.get()
+
+
+@pytest.mark.asyncio
+async def test_run_sync_inside_a_running_loop_sees_the_callers_context() -> None:
+    token = REQUEST_ID.set("r-17")
+    try:
+        assert MODULE.run_sync(request_id(), "request_id") == "r-17"
+    finally:
+        REQUEST_ID.reset(token)
+
+
+def test_run_sync_inside_a_running_loop_cancels_the_coroutine_on_ctrl_c() -> None:
+    cleaned: List[str] = []
+
+    async def victim() -> None:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cleaned.append("cancelled")
+            raise
+
+    async def caller() -> None:
+        # A real SIGINT while the caller blocks in the wrapper, as Ctrl-C would send.
+        threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)).start()
+        MODULE.run_sync(victim(), "victim")
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(caller())
+    finally:
+        loop.close()
+    assert cleaned == ["cancelled"], "the coroutine unwound before the wrapper raised"
 
 
 class Client:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,22 @@ def test_check_manifest(tmp_path: Path, server: str) -> None:
     summary = check_manifest(manifest)
     assert summary.changed == ["p0"]
     assert len(summary.checks) == len(PAGES)
+
+
+def test_check_all_called_from_async_code(tmp_path: Path, server: str) -> None:
+    # A notebook cell or an async handler calling the sync API: it blocks and returns.
+    pages = write_snapshots(tmp_path, server, changed={2})
+
+    async def cell() -> list[str]:
+        return check_all(pages).changed
+
+    assert asyncio.run(cell()) == ["p2"]
+
+
+def test_check_all_called_where_an_event_loop_already_runs(tmp_path: Path, server: str) -> None:
+    # A notebook cell runs inside the notebook's event loop; its code is not part of
+    # this repository, so it reaches the sync API as it is.
+    pages = write_snapshots(tmp_path, server, changed={3})
+    scope: dict[str, Any] = {"check_all": check_all}
+    exec("async def cell(pages):\n    return check_all(pages).changed\n", scope)
+    assert asyncio.run(scope["cell"](pages)) == ["p3"]
