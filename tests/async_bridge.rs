@@ -103,3 +103,53 @@ fn ruff_finds_nothing() {
         assert_success(&format!("ruff check on {}", path.display()), &output);
     }
 }
+
+/// What a draft adds is cut down to the helpers it imports (src/draft/bridge.rs):
+/// every public helper alone, and all of them, makes a module that imports, passes
+/// `mypy --strict`, ruff's default rules and ruff's formatter unchanged.
+#[test]
+fn each_helper_alone_makes_a_clean_module() {
+    let source = std::fs::read_to_string(manifest_dir().join(SOURCE)).unwrap();
+    let public = refactor_async::draft::bridge::exported(&source);
+    assert!(public.len() > 10, "the helpers are found in `__all__`: {public:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut modules = Vec::new();
+    let mut sets: Vec<(String, std::collections::BTreeSet<String>)> =
+        public.iter().map(|name| (format!("only_{}", name.to_lowercase()), [name.clone()].into())).collect();
+    sets.push(("every_helper".to_string(), public.clone()));
+    for (module, names) in &sets {
+        let text = refactor_async::draft::bridge::minimal(&source, names);
+        let exported = refactor_async::draft::bridge::exported(&text);
+        assert!(names.is_subset(&exported), "{module} exports {exported:?}");
+        if names.len() == 1 {
+            assert!(text.len() < source.len(), "{module} is smaller than the whole module");
+        }
+        std::fs::write(dir.path().join(format!("{module}.py")), text).unwrap();
+        modules.push(module.clone());
+    }
+    let run = |args: &[&str], what: &str| {
+        let output = python_cmd(dir.path()).args(args).output().expect(what);
+        assert_success(what, &output);
+    };
+    run(&["-m", "ruff", "check", "--isolated", "--no-cache", "."], "ruff check (defaults)");
+    // The file-level exemption aside, nothing is unused and nothing is wrong.
+    let strict = [
+        "-m",
+        "ruff",
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--ignore-noqa",
+        "--select",
+        "E,F,B,ASYNC",
+        "--ignore",
+        "ASYNC109",
+        ".",
+    ];
+    run(&strict, "ruff check --ignore-noqa");
+    run(&["-m", "ruff", "format", "--isolated", "--no-cache", "--check", "."], "ruff format --check");
+    run(&["-m", "black", "--check", "--quiet", "."], "black --check");
+    run(&["-m", "mypy", "--strict", "--no-incremental", "."], "mypy --strict");
+    let imports = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
+    run(&["-c", &imports], "import every cut-down module");
+}

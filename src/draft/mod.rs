@@ -7,6 +7,7 @@
 //! analysis of the result must find no blocking call left in the functions the
 //! draft made async.
 
+pub mod bridge;
 pub mod diff;
 pub mod edits;
 pub mod mappings;
@@ -14,7 +15,7 @@ pub mod python;
 pub mod reexports;
 pub mod rewrite;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::analysis::Model;
@@ -189,7 +190,6 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     let mut notes = Vec::new();
     let mut kept = Vec::new();
     let mut reasons = Vec::new();
-    let mut helper_dirs = BTreeSet::new();
     let asyncio_auto = python::asyncio_auto_mode(root);
     for &m in &reach.modules {
         let module = &model.index.modules[m as usize];
@@ -200,8 +200,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
                 continue;
             }
         };
-        let (helper_dir, helper_import) =
-            helper_location(&module.rel, &module.name, module.is_package, &settings.helper_module);
+        let (_, helper_import) = helper_location(&module.rel, &module.name, module.is_package, &settings.helper_module);
         let job = FileJob {
             model,
             module: m,
@@ -216,9 +215,6 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
         };
         match rewrite_file(&job) {
             Ok(result) => {
-                if result.text.contains(&format!("{helper_import} import")) {
-                    helper_dirs.insert(helper_dir);
-                }
                 notes.extend(result.notes);
                 kept.extend(result.kept);
                 if result.text != src {
@@ -232,7 +228,8 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
         return Err(reasons);
     }
     reexport_twins(model, &reach, &mut changes);
-    changes.extend(helper_modules(root, &helper_dirs, settings)?);
+    let helpers = helper_modules(model, &changes, settings)?;
+    changes.extend(helpers);
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Draft { changes, notes, kept })
 }
@@ -288,33 +285,62 @@ fn reexport_twins(model: &Model<'_>, reach: &Reach<'_>, changes: &mut Vec<FileCh
     }
 }
 
-/// The helper module in each package folder that imports it, unless already there.
-fn helper_modules(root: &Path, dirs: &BTreeSet<String>, settings: &Settings) -> Result<Vec<FileChange>, Vec<Refusal>> {
+/// The helper module in each package folder whose changed modules import it,
+/// holding only what they import (see [`bridge`]) and what an earlier version of
+/// it in the repository already exports; replaced when that earlier version is
+/// refactor-async's own, refused when the file is something else.
+pub fn helper_modules(
+    model: &Model<'_>,
+    changes: &[FileChange],
+    settings: &Settings,
+) -> Result<Vec<FileChange>, Vec<Refusal>> {
+    let root = &model.report.root;
+    let mut needed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for change in changes {
+        let (Some(new), Some(module)) = (&change.new, model.index.modules.iter().find(|m| m.rel == change.path)) else {
+            continue;
+        };
+        let (dir, import) = helper_location(&module.rel, &module.name, module.is_package, &settings.helper_module);
+        let names = bridge::imported(new, &import);
+        if !names.is_empty() {
+            needed.entry(dir).or_default().extend(names);
+        }
+    }
     let task_group = match settings.task_group {
         TaskGroupUse::Always => true,
         TaskGroupUse::Never => false,
         TaskGroupUse::Auto => python::requires_python(root).is_some_and(|v| v >= (3, 11)),
     };
-    let text = bridge_source(task_group, settings.concurrency);
+    let full = bridge_source(task_group, settings.concurrency);
     let mut added = Vec::new();
-    for dir in dirs {
+    for (dir, mut names) in needed {
         let rel = if dir.is_empty() {
             format!("{}.py", settings.helper_module)
         } else {
             format!("{dir}/{}.py", settings.helper_module)
         };
-        match std::fs::read_to_string(root.join(&rel)) {
-            Ok(existing) if existing == text => {}
-            Ok(_) => {
+        let existing = std::fs::read_to_string(root.join(&rel)).ok();
+        if let Some(existing) = &existing {
+            if !is_own_helper(existing) {
                 return Err(vec![Refusal::file(
                     &rel,
                     "already exists and is not refactor-async's helper; set rewrite.helper_module to another name",
                 )]);
             }
-            Err(_) => added.push(FileChange { path: rel, old: None, new: Some(text.clone()) }),
+            names.extend(bridge::exported(existing));
+        }
+        let text = bridge::minimal(&full, &names);
+        if existing.as_deref() != Some(text.as_str()) {
+            added.push(FileChange { path: rel, old: existing, new: Some(text) });
         }
     }
     Ok(added)
+}
+
+/// Whether a file is a helper module refactor-async wrote (its docstring's first line).
+fn is_own_helper(text: &str) -> bool {
+    let first = BRIDGE_SOURCE.lines().next().unwrap_or_default();
+    text.lines().next() == Some(first)
 }
 
 /// The helper module's text for a repository: whether gathers use

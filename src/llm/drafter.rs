@@ -59,6 +59,8 @@ pub enum ComposeError {
     Splice { rel: String, source: SpliceError },
     #[error("module left the index")]
     ModuleGone,
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Helper(Vec<draft::Refusal>),
 }
 
 /// The templates in use: built-in, or the repository's own (`[llm] prompts`).
@@ -345,7 +347,6 @@ pub fn compose(
 ) -> Result<Vec<FileChange>, ComposeError> {
     let root = &model.report.root;
     let mut changes = base;
-    let mut helpers = Vec::new();
     for a in accepted {
         let mut by_module: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for f in &a.answer.functions {
@@ -360,12 +361,7 @@ pub fn compose(
             };
             let new = splice::splice(&current, &replacements, &a.answer.imports)
                 .map_err(|source| ComposeError::Splice { rel: rel.to_string(), source })?;
-            let module = model.index.modules.iter().find(|m| m.rel == rel).ok_or(ComposeError::ModuleGone)?;
-            let (dir, helper_import) =
-                draft::helper_location(&module.rel, &module.name, module.is_package, &settings.helper_module);
-            if new.contains(&format!("{helper_import} import")) {
-                helpers.push(dir);
-            }
+            model.index.modules.iter().find(|m| m.rel == rel).ok_or(ComposeError::ModuleGone)?;
             match index {
                 Some(i) => changes[i].new = Some(new),
                 None => {
@@ -375,21 +371,14 @@ pub fn compose(
             }
         }
     }
-    helpers.sort();
-    helpers.dedup();
-    for dir in helpers {
-        let rel = if dir.is_empty() {
-            format!("{}.py", settings.helper_module)
-        } else {
-            format!("{dir}/{}.py", settings.helper_module)
-        };
-        if !root.join(&rel).exists() && !changes.iter().any(|c| c.path == rel) {
-            let task_group = python::requires_python(root).is_some_and(|v| v >= (3, 11));
-            changes.push(FileChange {
-                path: rel,
-                old: None,
-                new: Some(draft::bridge_source(task_group, settings.concurrency)),
-            });
+    // The helper module holds what the rules' and the answers' code imports, together.
+    let helper_file = format!("{}.py", settings.helper_module);
+    changes.retain(|c| Path::new(&c.path).file_name().is_none_or(|f| f.to_str() != Some(helper_file.as_str())));
+    let helper_changes = draft::helper_modules(model, &changes, settings).map_err(ComposeError::Helper)?;
+    for h in helper_changes {
+        match changes.iter().position(|c| c.path == h.path) {
+            Some(i) => changes[i] = h,
+            None => changes.push(h),
         }
     }
     changes.retain(|c| c.old != c.new);
