@@ -7,6 +7,7 @@
 //! analysis of the result must find no blocking call left in the functions the
 //! draft made async.
 
+pub mod dependencies;
 pub mod diff;
 pub mod edits;
 pub mod mappings;
@@ -231,6 +232,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
         return Err(reasons);
     }
     changes.extend(helper_modules(root, &helper_dirs, settings)?);
+    notes.extend(dependencies::declare(root, &mut changes));
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Draft { changes, notes, kept })
 }
