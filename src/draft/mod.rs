@@ -8,6 +8,7 @@
 //! draft made async.
 
 pub mod bridge;
+pub mod dependencies;
 pub mod diff;
 pub mod edits;
 pub mod mappings;
@@ -230,6 +231,7 @@ pub fn draft(model: &Model<'_>, plans: &[&Plan], settings: &Settings) -> Result<
     reexport_twins(model, &reach, &mut changes);
     let helpers = helper_modules(model, &changes, settings)?;
     changes.extend(helpers);
+    notes.extend(dependencies::declare(root, &mut changes));
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Draft { changes, notes, kept })
 }

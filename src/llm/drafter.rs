@@ -381,6 +381,9 @@ pub fn compose(
             None => changes.push(h),
         }
     }
+    // What the answers import is declared too; what cannot be is in the proposal's
+    // validation (the libraries check), so the notes are not needed here.
+    let _ = draft::dependencies::declare(root, &mut changes);
     changes.retain(|c| c.old != c.new);
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(changes)

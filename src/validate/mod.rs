@@ -8,6 +8,7 @@
 pub mod check;
 pub mod command;
 pub mod hooks;
+pub mod libraries;
 pub mod preflight;
 pub mod schedule;
 pub mod settings;
@@ -60,9 +61,15 @@ enum Steps {
 }
 
 impl Run<'_> {
-    /// Write `changes` into the worktree and run every check; stops at the first failure.
+    /// Write `changes` into the worktree and run every check; stops at the first
+    /// failure, and fails at once when the checks' Python cannot import a library
+    /// the draft newly imports.
     pub fn validate(&self, changes: &[FileChange]) -> Result<Vec<Check>, ValidateError> {
         write_changes(&self.worktree.path, changes)?;
+        let commands = &self.settings.commands;
+        if let Some(check) = libraries::check(commands, &self.worktree.path, changes, &self.log_dir) {
+            return Ok(vec![check]);
+        }
         let steps = match self.steps(changes)? {
             Steps::Run(steps) => steps,
             Steps::HookUnavailable(check) => return Ok(vec![check]),

@@ -4,7 +4,8 @@
 //! class `aclose()` and `async with`).
 
 use super::{
-    CallEdit, CallFacts, ClientClass, Declined, Description, LocalReceiver, Mapping, SubclassFacts, class_of, twin_name,
+    CallEdit, CallFacts, ClientClass, Declined, Description, HTTPX, LocalReceiver, Mapping, Requirement, SubclassFacts,
+    class_of, twin_name,
 };
 use crate::analysis::summary::{CALL_SEGMENT, CallSite, SUBSCRIPT};
 
@@ -67,6 +68,8 @@ pub(super) fn check_request_keywords(
 pub struct ClientAttribute {
     pub name: &'static str,
     pub classes: &'static [ClientClass],
+    /// The libraries the async clients come from.
+    pub requires: &'static [Requirement],
     /// The plain imports the conversion may leave unused.
     pub leaves_unused: &'static [&'static str],
     /// The methods the sync and the async client share (same arguments, the async
@@ -83,6 +86,7 @@ pub struct ClientAttribute {
 pub const HTTP_CLIENT: ClientAttribute = ClientAttribute {
     name: "http_client",
     classes: CLASSES,
+    requires: &[HTTPX],
     leaves_unused: &["requests"],
     local_methods: &["get", "post", "put", "patch", "delete", "head", "options", "request"],
     reserved_attributes: &[
@@ -215,6 +219,10 @@ impl Mapping for ClientAttribute {
 
     fn client(&self, api: &str) -> Option<&'static ClientClass> {
         class_of(self.classes, api)
+    }
+
+    fn requires(&self) -> &'static [Requirement] {
+        self.requires
     }
 
     fn may_leave_unused(&self) -> &'static [&'static str] {

@@ -3,7 +3,7 @@
 //! `await client.get(url)`, with requests' redirect behaviour and a timeout.
 
 use super::http_client::check_request_keywords;
-use super::{CallEdit, CallFacts, Declined, Description, Mapping};
+use super::{CallEdit, CallFacts, Declined, Description, HTTPX, Mapping, Requirement};
 
 /// The `http_module` mapping.
 pub struct HttpModule;
@@ -51,6 +51,10 @@ impl Mapping for HttpModule {
         edit.add_timeout();
         edit.await_call();
         Ok(())
+    }
+
+    fn requires(&self) -> &'static [Requirement] {
+        &[HTTPX]
     }
 
     fn may_leave_unused(&self) -> &'static [&'static str] {

@@ -10,6 +10,8 @@ use super::http_client::ClientAttribute;
 pub const LLM_CLIENT: ClientAttribute = ClientAttribute {
     name: "llm_client",
     classes: CLASSES,
+    // The async clients come from the SDK the converted code already imports.
+    requires: &[],
     leaves_unused: &[],
     local_methods: &[],
     reserved_attributes: &[],

@@ -137,6 +137,28 @@ pub struct ClientClass {
     pub follows_redirects: bool,
 }
 
+/// A third-party library the rewritten code imports: the project that the draft
+/// converts must declare it, and the checks' Python must be able to import it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// The top-level module the code imports (`pytest_asyncio`).
+    pub import: &'static str,
+    /// The distribution that provides it, as declared and installed (`pytest-asyncio`).
+    pub distribution: &'static str,
+    /// The lowest version with what the rewrite uses, written only where the
+    /// project's own entries carry versions.
+    pub floor: &'static str,
+}
+
+/// httpx: the async client the HTTP mappings convert to (`AsyncClient` with the
+/// `follow_redirects` keyword, as the rewrites write it).
+pub const HTTPX: Requirement = Requirement { import: "httpx", distribution: "httpx", floor: "0.27" };
+
+/// pytest-asyncio: what runs converted tests (`@pytest.mark.asyncio`, async test
+/// functions) and reads `asyncio_default_fixture_loop_scope`.
+pub const PYTEST_ASYNCIO: Requirement =
+    Requirement { import: "pytest_asyncio", distribution: "pytest-asyncio", floor: "0.23" };
+
 /// One native rewrite of a family of blocking APIs.
 pub trait Mapping: Sync {
     /// The name a catalog entry gives in `mapping = "..."`.
@@ -160,6 +182,12 @@ pub trait Mapping: Sync {
     fn renames<'e>(&self, entry: &'e ApiEntry) -> Vec<(&'e str, &'e str)> {
         entry.exceptions.iter().chain(entry.types.iter()).map(|(from, to)| (from.as_str(), to.as_str())).collect()
     }
+    /// The third-party libraries the rewritten code may import that the original
+    /// did not need: declared in the project's dependencies when a draft adds an
+    /// import of one of them.
+    fn requires(&self) -> &'static [Requirement] {
+        &[]
+    }
     /// Plain imports (`import time`) the rewrite may leave unused, removed when nothing uses them.
     fn may_leave_unused(&self) -> &'static [&'static str] {
         &[]
@@ -179,6 +207,17 @@ pub fn find(name: &str) -> Option<&'static dyn Mapping> {
 /// The names of every registered mapping, in registry order (for errors and docs).
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|m| m.name()).collect()
+}
+
+/// The library imported as `module` (its top-level name) that some mapping's
+/// rewrites need, or pytest-asyncio for converted tests.
+pub fn requirement(module: &str) -> Option<Requirement> {
+    REGISTRY
+        .iter()
+        .flat_map(|m| m.requires().iter())
+        .chain(std::iter::once(&PYTEST_ASYNCIO))
+        .find(|r| r.import == module)
+        .copied()
 }
 
 /// The client class with this sync or async name, of any mapping.
