@@ -214,23 +214,75 @@ pub(super) fn import_order(name: &str) -> (u8, String) {
     (kind, name.to_lowercase())
 }
 
-/// Every identifier of the module outside its import statements.
+/// Every name the module reads from its global scope, outside its import
+/// statements: an identifier inside a function counts only when the function does
+/// not bind that name itself (a parameter named `time` is not a use of `import time`).
 pub(super) fn names_outside_imports<'s>(src: &'s str, root: Node) -> BTreeSet<&'s str> {
     let mut out = BTreeSet::new();
     let mut c = root.walk();
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
+    let mut stack: Vec<(Node, std::rc::Rc<BTreeSet<&'s str>>)> = vec![(root, Default::default())];
+    while let Some((n, local)) = stack.pop() {
         if matches!(n.kind(), "import_statement" | "import_from_statement") {
             continue;
         }
-        if n.kind() == "identifier" {
+        if n.kind() == "identifier" && !local.contains(text(src, n)) {
             out.insert(text(src, n));
         }
+        let local = if matches!(n.kind(), "function_definition" | "lambda") {
+            let mut inner = (*local).clone();
+            inner.extend(bound_locally(src, n));
+            std::rc::Rc::new(inner)
+        } else {
+            local
+        };
         for child in n.named_children(&mut c) {
-            stack.push(child);
+            stack.push((child, local.clone()));
         }
     }
     out
+}
+
+/// The names a function binds in its own scope: its parameters and the plain
+/// names it assigns, minus those it declares `global` or `nonlocal`.
+fn bound_locally<'s>(src: &'s str, function: Node) -> BTreeSet<&'s str> {
+    let mut bound = BTreeSet::new();
+    let mut declared = BTreeSet::new();
+    if let Some(params) = function.child_by_field_name("parameters") {
+        let mut c = params.walk();
+        for p in params.named_children(&mut c) {
+            let name =
+                if p.kind() == "identifier" { Some(p) } else { p.child_by_field_name("name").or(p.named_child(0)) };
+            if let Some(name) = name.filter(|n| n.kind() == "identifier") {
+                bound.insert(text(src, name));
+            }
+        }
+    }
+    let mut stack: Vec<Node> = function.child_by_field_name("body").into_iter().collect();
+    let mut c = function.walk();
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_definition" | "class_definition" => {
+                bound.extend(n.child_by_field_name("name").map(|name| text(src, name)));
+                continue; // its own scope
+            }
+            "lambda" => continue,
+            "global_statement" | "nonlocal_statement" => {
+                let mut c2 = n.walk();
+                declared.extend(n.named_children(&mut c2).map(|name| text(src, name)));
+            }
+            "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+                let target = n.child_by_field_name("left");
+                bound.extend(target.filter(|t| t.kind() == "identifier").map(|t| text(src, t)));
+            }
+            "as_pattern_target" => {
+                bound.extend(n.named_child(0).filter(|t| t.kind() == "identifier").map(|t| text(src, t)))
+            }
+            _ => {}
+        }
+        stack.extend(n.named_children(&mut c));
+    }
+    bound.retain(|name| !declared.contains(name));
+    bound
 }
 
 #[cfg(test)]

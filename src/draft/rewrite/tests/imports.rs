@@ -123,3 +123,45 @@ def fetch(url: str) -> bytes:
 "#,
     );
 }
+
+/// A parameter named like the module is not a use of it: the import goes once
+/// the module's own uses are rewritten; a module-level use keeps it.
+#[test]
+fn a_parameter_named_like_a_dropped_module_does_not_keep_its_import() {
+    assert_codemod(
+        r#"import time
+
+
+def wait(time: float) -> None:
+    print(time)
+    time_left = time
+    del time_left
+
+
+def pause() -> None:
+    time.sleep(0.1)
+"#,
+        r#"import asyncio
+from _async_bridge import run_sync
+
+
+def wait(time: float) -> None:
+    print(time)
+    time_left = time
+    del time_left
+
+
+async def pause_async() -> None:
+    await asyncio.sleep(0.1)
+
+
+def pause() -> None:
+    """Sync wrapper of `pause_async`, kept for existing callers."""
+    run_sync(pause_async(), "pause_async")
+"#,
+    );
+    assert_codemod(
+        "import time\n\nSTARTED = time.time()\n\n\ndef pause() -> None:\n    time.sleep(0.1)\n",
+        "import asyncio\nimport time\nfrom _async_bridge import run_sync\n\nSTARTED = time.time()\n\n\nasync def pause_async() -> None:\n    await asyncio.sleep(0.1)\n\n\ndef pause() -> None:\n    \"\"\"Sync wrapper of `pause_async`, kept for existing callers.\"\"\"\n    run_sync(pause_async(), \"pause_async\")\n",
+    );
+}
