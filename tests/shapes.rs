@@ -227,9 +227,11 @@ fn thread_batch() {
     assert!(plan["offloaded"].as_array().unwrap().iter().any(|o| o == "pagecheck.check.check_page"), "{plan:#}");
 }
 
-/// A loop running `subprocess.check_output` per item: the checks run as asyncio
-/// subprocesses under one bounded gather, and a failing command still raises
-/// `CalledProcessError` with its fields (the project's tests check them).
+/// A loop running `subprocess.check_output` per item, and one running a
+/// `subprocess.Popen` and its `communicate()` per item: the checks run as asyncio
+/// subprocesses under bounded gathers, a failing command still raises
+/// `CalledProcessError` with its fields and a timed-out `communicate()` still
+/// raises `TimeoutExpired` (the project's tests check them).
 #[test]
 fn subprocess_loop() {
     let doc = propose_shape(&Shape {
@@ -239,6 +241,7 @@ fn subprocess_loop() {
             "await process_output(run_process(",
             "stdout=subprocess.PIPE, check=True",
             "await process_status(run_process(",
+            "await open_process(",
             "for_each_bounded(",
         ],
     });

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::summary::FileSummary;
 
 /// Bump when [`FileSummary`] or its extraction changes.
-const SCHEMA: u32 = 18;
+const SCHEMA: u32 = 19;
 
 /// The file is `[header length: u64 LE][header][blobs]`; the header lists where each blob is.
 #[derive(Serialize, Deserialize)]

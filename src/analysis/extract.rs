@@ -1157,6 +1157,9 @@ impl<'s> Walker<'s> {
                     let scope = ctx.scope;
                     self.note_interactive_binding(scope, name, right);
                     self.note_registry_alias(scope, name, right);
+                    if let (None, Some(right)) = (annotation, right) {
+                        self.record_assigned_local(node, left, right, scope);
+                    }
                     if self.out.scopes[scope as usize].kind == ScopeKind::Class && annotation.is_some() {
                         // `x: T` in a class body declares an instance attribute too.
                         self.out.scopes[scope as usize].attributes.push(Binding {
@@ -1661,25 +1664,56 @@ impl<'s> Walker<'s> {
 
     /// Record `with <ctor> as <name>:` and every use of `name` in its function.
     fn record_with_local(&mut self, with: Node, ctor: Node, target: Node, scope: u32) {
-        let mut function = with;
-        while let Some(parent) = function.parent() {
-            function = parent;
-            if matches!(function.kind(), "function_definition" | "lambda" | "class_definition") {
-                break;
-            }
-        }
-        if function.kind() != "function_definition" {
+        let Some(function) = enclosing_function_definition(with) else { return };
+        self.record_bound_local(Binder::With, (with, with), function, ctor, target, scope);
+    }
+
+    /// Record `<name> = <ctor>` as a statement of its own in a function, when the
+    /// callee's last segment starts with an upper-case letter (a class by convention:
+    /// only those are worth the walk through the function that finds the uses).
+    fn record_assigned_local(&mut self, assignment: Node, target: Node, right: Node, scope: u32) {
+        if right.kind_id() != self.k.call
+            || self.out.scopes[scope as usize].kind != ScopeKind::Function
+            || assignment.parent().is_none_or(|p| p.kind_id() != self.k.expression_statement)
+        {
             return;
         }
+        let Some(callee) = right.child_by_field_id(fields().function.get()) else { return };
+        let last = if callee.kind() == "attribute" {
+            callee.child_by_field_id(fields().attribute.get())
+        } else {
+            Some(callee)
+        };
+        if !last.is_some_and(|n| {
+            n.kind_id() == self.k.identifier && self.text(n).starts_with(|c: char| c.is_ascii_uppercase())
+        }) {
+            return;
+        }
+        let Some(function) = enclosing_function_definition(assignment) else { return };
+        self.record_bound_local(Binder::Assigned, (assignment, function), function, right, target, scope);
+    }
+
+    /// Record a local bound to `ctor`'s result and every use of its name in
+    /// `function`: a use refers to it from `span.0`'s start to `span.1`'s end.
+    fn record_bound_local(
+        &mut self,
+        binder: Binder,
+        span: (Node, Node),
+        function: Node,
+        ctor: Node,
+        target: Node,
+        scope: u32,
+    ) {
         let name = self.text(target);
-        let mut local = WithLocal {
+        let stmt = (span.0.start_byte() as u32, span.1.end_byte() as u32);
+        let mut local = BoundLocal {
             scope,
             name: name.into(),
-            stmt: (with.start_byte() as u32, with.end_byte() as u32),
+            binder,
+            stmt,
             ctor: (ctor.start_byte() as u32, ctor.end_byte() as u32),
             ctor_callee: ctor.child_by_field_name("function").and_then(|f| self.chain(f)),
-            methods: Vec::new(),
-            escapes: None,
+            ..BoundLocal::default()
         };
         let mut stack = vec![function.child_by_field_name("body").unwrap_or(function)];
         while let Some(node) = stack.pop() {
@@ -1688,17 +1722,19 @@ impl<'s> Walker<'s> {
             if node.kind() != "identifier" || node == target || self.text(node) != name || !is_name_use(node) {
                 continue;
             }
-            match with_local_method(node, with, self.src) {
-                Some(method) if !local.methods.iter().any(|m| m == method) => local.methods.push(method.into()),
-                Some(_) => {}
-                None => {
+            match bound_local_use(node, stmt, function, self.src) {
+                LocalUse::Method(m) if !local.methods.iter().any(|x| x == m) => local.methods.push(m.into()),
+                LocalUse::Attribute(a) if !local.attributes.iter().any(|x| x == a) => local.attributes.push(a.into()),
+                LocalUse::Method(_) | LocalUse::Attribute(_) => {}
+                LocalUse::Escape => {
                     let line = node.start_position().row as u32 + 1;
                     local.escapes = Some(local.escapes.map_or(line, |l| l.min(line)));
                 }
             }
         }
         local.methods.sort_by_key(|m| m.to_string());
-        self.out.with_locals.push(local);
+        local.attributes.sort_by_key(|a| a.to_string());
+        self.out.bound_locals.push(local);
     }
 
     fn visit_except(&mut self, node: Node, ctx: Ctx) {
@@ -1880,27 +1916,75 @@ fn is_name_use(id: Node) -> bool {
     })
 }
 
-/// For an identifier naming a `with` local: the method when it is the object of
-/// `name.method(...)` inside the `with` block and in the function's own code (not
-/// a nested function or lambda), else None (the name escapes or outlives the block).
-fn with_local_method<'s>(id: Node, with: Node, src: &'s str) -> Option<&'s str> {
-    if id.start_byte() < with.start_byte() || id.end_byte() > with.end_byte() {
-        return None;
+/// The `def` a node is in, when no lambda or class body comes between.
+fn enclosing_function_definition(node: Node) -> Option<Node> {
+    let mut up = node.parent();
+    while let Some(n) = up {
+        match n.kind() {
+            "function_definition" => return Some(n),
+            "lambda" | "class_definition" => return None,
+            _ => up = n.parent(),
+        }
+    }
+    None
+}
+
+/// How an identifier naming a bound local uses it.
+enum LocalUse<'s> {
+    /// `name.method(...)`.
+    Method(&'s str),
+    /// `name.attribute`, read.
+    Attribute(&'s str),
+    /// Anything else, or a use outside the local's span or in a nested function or lambda.
+    Escape,
+}
+
+/// How `id` uses the bound local: only as the object of a method call or of an
+/// attribute read, inside `span` and in `function`'s own code, is it not an escape.
+fn bound_local_use<'s>(id: Node, span: (u32, u32), function: Node, src: &'s str) -> LocalUse<'s> {
+    if (id.start_byte() as u32) < span.0 || id.end_byte() as u32 > span.1 {
+        return LocalUse::Escape;
     }
     let mut up = id.parent();
     while let Some(n) = up {
-        if n == with {
+        if n == function {
             break;
         }
         if matches!(n.kind(), "function_definition" | "lambda" | "class_definition") {
-            return None;
+            return LocalUse::Escape;
         }
         up = n.parent();
     }
-    let attribute = id.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))?;
-    attribute.parent().filter(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attribute))?;
-    let method = attribute.child_by_field_name("attribute")?;
-    src.get(method.start_byte()..method.end_byte())
+    let Some(attribute) =
+        id.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))
+    else {
+        return LocalUse::Escape;
+    };
+    let Some(name) = attribute.child_by_field_name("attribute").and_then(|m| src.get(m.start_byte()..m.end_byte()))
+    else {
+        return LocalUse::Escape;
+    };
+    let parent = attribute.parent();
+    if parent.is_some_and(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attribute)) {
+        LocalUse::Method(name)
+    } else if parent.is_some_and(|p| is_store_target(attribute, p)) {
+        LocalUse::Escape
+    } else {
+        LocalUse::Attribute(name)
+    }
+}
+
+/// Whether `node`, a child of `parent`, is assigned or deleted there (`x.a = 1`,
+/// `x.a += 1`, `x.a, y = t`, `for x.a in xs`, `del x.a`) rather than read.
+fn is_store_target(node: Node, parent: Node) -> bool {
+    match parent.kind() {
+        "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+            parent.child_by_field_name("left") == Some(node)
+        }
+        "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" | "delete_statement" => true,
+        "expression_list" => parent.parent().is_some_and(|p| p.kind() == "delete_statement"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -1917,13 +2001,41 @@ mod tests {
             "def f(u, p):\n    with S() as s:\n        s.get(u, s=1)\n        s.post(u)\n    with S() as t:\n        t.get(u)\n        g(t)\n    with S() as v, open(p) as w:\n        v.get(u)\n",
         );
         let locals: Vec<(&str, Vec<&str>, Option<u32>)> = s
-            .with_locals
+            .bound_locals
             .iter()
             .map(|w| (w.name.as_str(), w.methods.iter().map(|m| m.as_str()).collect(), w.escapes))
             .collect();
         assert_eq!(locals, [("s", vec!["get", "post"], None), ("t", vec!["get"], Some(7))]);
         let get = s.calls.iter().find(|c| c.pos.line == 3).unwrap();
-        assert_eq!(s.with_local_of(get).map(|w| w.name.as_str()), Some("s"));
+        assert_eq!(s.bound_local_of(get).map(|w| w.name.as_str()), Some("s"));
+    }
+
+    #[test]
+    fn records_assigned_locals_of_classes_with_their_attribute_reads() {
+        let s = summary(
+            "def f(c):\n    p = sp.Popen(c)\n    p.wait()\n    print(p.returncode, p.pid)\n    q = Popen(c)\n    q.x = 1\n    r = make(c)\n    r.wait()\n    t: T = T()\n    u = U()\n    u.wait()\n    def g():\n        return u.pid\n    v = (V())\n    w, x = W(), 1\n\nclass K:\n    k = K()\n",
+        );
+        type Uses<'a> = (&'a str, Binder, Vec<&'a str>, Vec<&'a str>, Option<u32>);
+        let locals: Vec<Uses> = s
+            .bound_locals
+            .iter()
+            .map(|w| {
+                let names = |v: &[Name]| v.iter().map(|m| m.as_str()).collect::<Vec<_>>();
+                (w.name.as_str(), w.binder, names(&w.methods), names(&w.attributes), w.escapes)
+            })
+            .collect();
+        assert_eq!(
+            locals,
+            [
+                ("p", Binder::Assigned, vec!["wait"], vec!["pid", "returncode"], None),
+                ("q", Binder::Assigned, vec![], vec![], Some(6)),
+                ("u", Binder::Assigned, vec!["wait"], vec![], Some(13)),
+            ]
+        );
+        let ctor = s.calls.iter().find(|c| c.callee.as_ref().is_some_and(|c| c.join(".") == "sp.Popen")).unwrap();
+        assert_eq!(s.local_constructed_by(ctor).map(|w| w.name.as_str()), Some("p"));
+        let wait = s.calls.iter().find(|c| c.pos.line == 3).unwrap();
+        assert_eq!(s.bound_local_of(wait).map(|w| w.name.as_str()), Some("p"));
     }
 
     #[test]

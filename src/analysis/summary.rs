@@ -339,42 +339,75 @@ pub struct FileSummary {
     pub too_deep: Option<Position>,
     /// Statements and `while` loops of its functions, for RA110 and RA111.
     pub flow: super::flow::DataFlow,
-    /// `with Ctor(...) as name:` in functions, and how `name` is used.
+    /// `with Ctor(...) as name:` and `name = Ctor(...)` in functions, and how `name` is used.
     #[serde(default)]
-    pub with_locals: Vec<WithLocal>,
+    pub bound_locals: Vec<BoundLocal>,
 }
 
-/// A name bound by `with <call> as name:` in a function, and how the function
-/// uses it: a client opened for a block (`with requests.Session() as s:`) can
-/// become an async client when every use is a method call on it.
+/// How a [`BoundLocal`]'s name is bound to the object its constructor makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Binder {
+    /// `with C(...) as name:`: the object is entered, and exited at the block's end.
+    #[default]
+    With,
+    /// `name = C(...)`, a statement of its own: the object lives on to the function's end.
+    Assigned,
+}
+
+/// A name bound in a function to a constructor call's result, once, and how the
+/// function uses it: a client opened for a block (`with requests.Session() as s:`)
+/// can become an async client when every use is a method call on it, a process
+/// (`proc = subprocess.Popen(...)`) an async process when its methods and
+/// attributes are ones the async process has.
+///
+/// Assigned locals are recorded only for a callee whose last segment starts with an
+/// upper-case letter (a class, by convention): looking through the function for
+/// the uses of every assigned name would cost the analysis a walk per assignment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithLocal {
+pub struct BoundLocal {
     /// The function scope.
     pub scope: u32,
     pub name: Name,
-    /// The `with` statement.
+    pub binder: Binder,
+    /// Where a use of the name refers to this object: the `with` statement, or from
+    /// the assignment to the function's end.
     pub stmt: (u32, u32),
-    /// The call entered (`requests.Session()`): its bytes and callee chain.
+    /// The call (`requests.Session()`): its bytes and callee chain.
     pub ctor: (u32, u32),
     pub ctor_callee: Option<Chain>,
     /// Methods called on the name (`get` for `name.get(...)`), sorted, each once.
     pub methods: Vec<Name>,
-    /// The first line where the name is used other than as `name.method(...)` in
-    /// this function's own code (passed on, stored, returned, read by a nested
-    /// function or lambda, used after the block, bound again).
+    /// Attributes read on the name other than to call them (`returncode` for
+    /// `name.returncode`), sorted, each once.
+    pub attributes: Vec<Name>,
+    /// The first line where the name is used other than as `name.method(...)` or a
+    /// read of `name.attribute` in this function's own code (passed on, stored,
+    /// returned, an attribute set, read by a nested function or lambda, used outside
+    /// `stmt`, bound again).
     pub escapes: Option<u32>,
 }
 
 impl FileSummary {
-    /// The `with` local a call is a method call on (`s.get(u)` inside
+    /// The bound local a call is a method call on (`s.get(u)` inside
     /// `with requests.Session() as s:`), when the name is bound only there.
-    pub fn with_local_of(&self, call: &CallSite) -> Option<&WithLocal> {
+    pub fn bound_local_of(&self, call: &CallSite) -> Option<&BoundLocal> {
         let callee = call.callee.as_ref().filter(|c| c.len() == 2)?;
-        let local = self.with_locals.iter().find(|w| {
+        let local = self.bound_locals.iter().find(|w| {
             w.scope == call.scope && w.name == callee[0] && w.stmt.0 <= call.pos.byte && call.end_byte <= w.stmt.1
         })?;
-        let bound = self.scopes[call.scope as usize].bindings.iter().filter(|b| b.name == local.name).count();
-        (bound == 1).then_some(local)
+        self.bound_once(local).then_some(local)
+    }
+
+    /// The bound local whose constructor a call is (`subprocess.Popen(...)` in
+    /// `proc = subprocess.Popen(...)`), when the name is bound only there.
+    pub fn local_constructed_by(&self, call: &CallSite) -> Option<&BoundLocal> {
+        let local = self.bound_locals.iter().find(|w| w.ctor == (call.pos.byte, call.end_byte))?;
+        self.bound_once(local).then_some(local)
+    }
+
+    /// Whether the local's function binds its name nowhere else.
+    fn bound_once(&self, local: &BoundLocal) -> bool {
+        self.scopes[local.scope as usize].bindings.iter().filter(|b| b.name == local.name).count() == 1
     }
 }
 

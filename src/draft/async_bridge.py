@@ -38,11 +38,14 @@ from typing import (
     Awaitable,
     Callable,
     Coroutine,
+    IO,
     Iterable,
     Iterator,
     Literal,
     Mapping,
+    Optional,
     Sequence,
+    Tuple,
     TypeVar,
     Union,
     cast,
@@ -60,7 +63,8 @@ __all__ = [
     "T", "Turn", "run_sync", "run_in_thread", "gather_bounded",
     "gather_until_failure", "for_each_bounded", "for_each_spaced", "gather_all",
     "collect", "shared_ssl_context", "run_process", "process_output",
-    "process_status", "iterate_in_thread", "to_thread_cached", "remember",
+    "process_status", "AsyncProcess", "open_process", "iterate_in_thread",
+    "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -619,6 +623,54 @@ _Command = Union[_Arg, Sequence[_Arg]]
 _Path = Union[str, "os.PathLike[str]"]
 
 
+def _text_codec(
+    text: bool | None,
+    universal_newlines: bool | None,
+    encoding: str | None,
+    errors: str | None,
+) -> str | None:
+    # subprocess works in text mode when any of these is given, in the locale's
+    # encoding unless told; None means bytes.
+    if text or universal_newlines or encoding or errors:
+        return encoding or locale.getpreferredencoding(False)
+    return None
+
+
+def _encoded(
+    data: bytes | str | None, codec: str | None, errors: str | None
+) -> bytes | None:
+    if isinstance(data, str):
+        codec = codec or locale.getpreferredencoding(False)
+        return data.encode(codec, errors or "strict")
+    return data
+
+
+def _decoded(raw: bytes | None, codec: str | None, errors: str | None) -> Any:
+    # Text mode reads with universal newlines, as subprocess does.
+    if raw is None or codec is None:
+        return raw
+    decoded = raw.decode(codec, errors or "strict")
+    return decoded.replace("\r\n", "\n").replace("\r", "\n")
+
+
+async def _start_process(
+    args: _Command, shell: bool, streams: dict[str, Any]
+) -> asyncio.subprocess.Process:
+    # The command as subprocess runs it, with or without a shell.
+    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+    if shell and isinstance(args, (str, bytes)):
+        # asyncio hands the command to Popen(shell=True), as subprocess does.
+        return await asyncio.create_subprocess_shell(args, **streams)
+    if shell and os.name == "posix":
+        # subprocess runs the command, then its arguments, with /bin/sh -c.
+        return await asyncio.create_subprocess_exec("/bin/sh", "-c", *argv, **streams)
+    if shell:
+        return await asyncio.create_subprocess_shell(
+            subprocess.list2cmdline([os.fspath(a) for a in argv]), **streams
+        )
+    return await asyncio.create_subprocess_exec(*argv, **streams)
+
+
 # Overloads as typeshed gives subprocess.run: text output is `str`, the rest `bytes`,
 # so converted code type-checks exactly as the call it replaced.
 @overload
@@ -743,13 +795,8 @@ async def run_process(
                 "stdout and stderr arguments may not be used with capture_output."
             )
         stdout = stderr = subprocess.PIPE
-    as_text = bool(text or universal_newlines or encoding or errors)
-    codec = encoding or locale.getpreferredencoding(False)
-    if isinstance(input, str):
-        data: bytes | None = input.encode(codec, errors or "strict")
-    else:
-        data = input
-    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
+    codec = _text_codec(text, universal_newlines, encoding, errors)
+    data = _encoded(input, codec, errors)
     streams: dict[str, Any] = {
         "stdin": subprocess.PIPE if data is not None else None,
         "stdout": stdout,
@@ -757,20 +804,7 @@ async def run_process(
         "cwd": cwd,
         "env": env,
     }
-    if shell and isinstance(args, (str, bytes)):
-        # asyncio hands the command to Popen(shell=True), as subprocess.run does.
-        process = await asyncio.create_subprocess_shell(args, **streams)
-    elif shell and os.name == "posix":
-        # subprocess runs the command, then its arguments, with /bin/sh -c.
-        process = await asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", *argv, **streams
-        )
-    elif shell:
-        process = await asyncio.create_subprocess_shell(
-            subprocess.list2cmdline([os.fspath(a) for a in argv]), **streams
-        )
-    else:
-        process = await asyncio.create_subprocess_exec(*argv, **streams)
+    process = await _start_process(args, shell, streams)
     try:
         out, err = await asyncio.wait_for(process.communicate(data), timeout)
     except asyncio.TimeoutError:
@@ -786,17 +820,11 @@ async def run_process(
             await process.wait()
         raise
 
-    def decode(raw: bytes | None) -> Any:
-        if raw is None or not as_text:
-            return raw
-        decoded = raw.decode(codec, errors or "strict")
-        return decoded.replace("\r\n", "\n").replace("\r", "\n")
-
     returncode = process.returncode
     if returncode is None:
         returncode = await process.wait()
     result: subprocess.CompletedProcess[Any] = subprocess.CompletedProcess(
-        args, returncode, decode(out), decode(err)
+        args, returncode, _decoded(out, codec, errors), _decoded(err, codec, errors)
     )
     if check and returncode:
         raise subprocess.CalledProcessError(
@@ -827,6 +855,175 @@ async def process_output(run: Awaitable[subprocess.CompletedProcess[Any]]) -> An
 async def process_status(run: Awaitable[subprocess.CompletedProcess[Any]]) -> int:
     """The value of `subprocess.call` and `check_call`: `run_process`'s exit status."""
     return (await run).returncode
+
+
+_Stream = Union[int, IO[Any], None]
+_Output = Tuple[Optional[bytes], Optional[bytes]]
+
+
+class AsyncProcess:
+    """A `subprocess.Popen` on asyncio's subprocess support, made by `open_process`.
+
+    It has the parts of Popen that code waiting for a child process uses, with
+    Popen's meaning: `args`, `pid`, `returncode`, `poll()`, `kill()`,
+    `terminate()`, `send_signal()`, and, awaited, `wait()` and `communicate()`.
+    A timeout raises `TimeoutExpired` and leaves the process running; calling
+    `communicate()` again then loses no output. Cancelling the caller of `wait()`
+    or `communicate()`, or of the `async with` block, kills the process: it never
+    outlives the code that started it.
+
+    `returncode` and `poll()` give the exit status the event loop has seen: code
+    polling for it must await something between polls (it does when it sleeps).
+    """
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        args: _Command,
+        codec: str | None,
+        errors: str | None,
+    ) -> None:
+        self.args = args
+        self._process = process
+        self._codec = codec
+        self._errors = errors
+        # The one exchange with the process, which every communicate() call awaits.
+        self._communication: asyncio.Task[_Output] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | Any:  # as typeshed types Popen.returncode
+        return self._process.returncode
+
+    def poll(self) -> int | None:
+        return self._process.returncode
+
+    def send_signal(self, sig: int) -> None:
+        # Popen does nothing once the process has ended.
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(sig)
+
+    def terminate(self) -> None:
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.terminate()
+
+    def kill(self) -> None:
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+
+    async def wait(self, timeout: float | None = None) -> int:  # noqa: ASYNC109
+        """`Popen.wait`: the exit status.
+
+        `TimeoutExpired` leaves the process running."""
+        try:
+            return await asyncio.wait_for(self._process.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0.0) from None
+        except asyncio.CancelledError:
+            self.kill()
+            raise
+
+    async def communicate(
+        self,
+        input: bytes | str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> tuple[Any, Any]:
+        """`Popen.communicate`: send `input`, read stdout and stderr to their end,
+        wait for the process. `TimeoutExpired` leaves the process running and the
+        exchange going, so a later call returns everything it read."""
+        if self._communication is None:
+            data = _encoded(input, self._codec, self._errors)
+            self._communication = asyncio.ensure_future(self._exchange(data))
+        elif input:
+            raise ValueError("Cannot send input after starting communication")
+        task = self._communication
+        try:
+            out, err = await asyncio.wait_for(asyncio.shield(task), timeout)
+        except asyncio.TimeoutError:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0.0) from None
+        except asyncio.CancelledError:
+            self.kill()
+            # The exchange ends with the process; a second cancellation stops
+            # waiting for it.
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        return self._decoded(out), self._decoded(err)
+
+    def _decoded(self, raw: bytes | None) -> Any:
+        return _decoded(raw, self._codec, self._errors)
+
+    async def _exchange(self, data: bytes | None) -> _Output:
+        process = self._process
+
+        async def feed(stdin: asyncio.StreamWriter | None) -> None:
+            # Input written while the output is read, so that neither side blocks.
+            if stdin is None:
+                return
+            try:
+                if data:
+                    stdin.write(data)
+                    await stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the process stopped reading: Popen ignores it too
+            finally:
+                stdin.close()
+
+        async def read(stream: asyncio.StreamReader | None) -> bytes | None:
+            return None if stream is None else await stream.read()
+
+        _, out, err = await asyncio.gather(
+            feed(process.stdin), read(process.stdout), read(process.stderr)
+        )
+        await process.wait()
+        return out, err
+
+    async def __aenter__(self) -> AsyncProcess:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        # As Popen's `with`: close stdin, wait for the process; unless the block was
+        # cancelled, which kills it instead.
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        if kind is not None and issubclass(kind, asyncio.CancelledError):
+            self.kill()
+        await self.wait()
+
+
+async def open_process(
+    args: _Command,
+    *,
+    stdin: _Stream = None,
+    stdout: _Stream = None,
+    stderr: _Stream = None,
+    text: bool | None = None,
+    universal_newlines: bool | None = None,
+    encoding: str | None = None,
+    errors: str | None = None,
+    cwd: _Path | None = None,
+    env: Mapping[str, str] | None = None,
+    shell: bool = False,
+) -> AsyncProcess:
+    """`subprocess.Popen(args, ...)` on asyncio's subprocess support: the same
+    arguments with the same meaning (the command with or without a shell, text
+    mode), the started process as an `AsyncProcess`."""
+    streams: dict[str, Any] = {
+        "stdin": stdin,
+        "stdout": stdout,
+        "stderr": stderr,
+        "cwd": cwd,
+        "env": env,
+    }
+    process = await _start_process(args, shell, streams)
+    codec = _text_codec(text, universal_newlines, encoding, errors)
+    return AsyncProcess(process, args, codec, errors)
 
 
 def _next_items(iterator: Iterator[T]) -> list[T]:

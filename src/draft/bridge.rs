@@ -160,10 +160,30 @@ fn identifiers<'s>(source: &'s str, node: Node) -> BTreeSet<&'s str> {
         if n.kind() == "identifier" {
             out.insert(text(source, n));
         }
+        if n.kind() == "string" {
+            out.extend(quoted_type_names(text(source, n)));
+        }
         let mut c = n.walk();
         stack.extend(n.named_children(&mut c));
     }
     out
+}
+
+/// The names a quoted annotation uses (`"os.PathLike[str]"` uses `os`, `str`);
+/// nothing for a string that is not a type expression.
+fn quoted_type_names(quoted: &str) -> Vec<&str> {
+    let inner = quoted.trim_matches(|c| c == '"' || c == '\'');
+    let is_type = !inner.is_empty()
+        && inner.chars().all(|c| c.is_alphanumeric() || "_.[], |".contains(c))
+        && inner.starts_with(|c: char| c.is_alphabetic() || c == '_');
+    if !is_type {
+        return Vec::new();
+    }
+    inner
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .filter_map(|w| w.split('.').next())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// The items to keep: those defining `needed`, what they use, and the hooks all

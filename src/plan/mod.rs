@@ -513,11 +513,13 @@ impl<'a, 'c> Planner<'a, 'c> {
 }
 
 impl Planner<'_, '_> {
-    /// The `with` local the call at `ci` is made on, with its class and every call on it.
+    /// The bound local the call at `ci` is made on, or constructs, with its class, its
+    /// constructor call and every call on it.
     fn local_receiver(&self, m: ModId, ci: u32) -> Option<LocalReceiver<'_>> {
         let module = &self.model.index.modules[m as usize];
         let summary = &module.summary;
-        let local = summary.with_local_of(&summary.calls[ci as usize])?;
+        let call = &summary.calls[ci as usize];
+        let local = summary.bound_local_of(call).or_else(|| summary.local_constructed_by(call))?;
         let resolved = local
             .ctor_callee
             .as_ref()
@@ -532,8 +534,9 @@ impl Planner<'_, '_> {
             }
             _ => (None, None),
         };
-        let calls = summary.calls.iter().filter(|c| summary.with_local_of(c) == Some(local)).collect();
-        Some(LocalReceiver { local, class, calls, subclass })
+        let calls = summary.calls.iter().filter(|c| summary.bound_local_of(c) == Some(local)).collect();
+        let ctor = summary.calls.iter().find(|c| (c.pos.byte, c.end_byte) == local.ctor);
+        Some(LocalReceiver { local, ctor, class, calls, subclass })
     }
 
     /// For a call passing on its function's own `**kwargs`: the keywords that the

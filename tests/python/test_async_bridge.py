@@ -804,6 +804,138 @@ async def test_process_output_and_status_match_check_output_and_call() -> None:
     assert (info.value.returncode, info.value.output, info.value.stderr) == (4, None, None)
 
 
+def popen_result(cmd: Any, input: Any = None, **kwargs: Any) -> Any:
+    with subprocess.Popen(cmd, **kwargs) as proc:
+        out, err = proc.communicate(input, timeout=TIMEOUT)
+    return out, err, proc.returncode
+
+
+@pytest.mark.asyncio
+async def test_open_process_communicate_matches_popen_in_bytes_and_text_mode() -> None:
+    cmd = [PY, "-c", "import sys; d = sys.stdin.read(); print(d.upper()); print('e\\r\\nf', file=sys.stderr)"]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    for mode, data in ({}, b"hi"), ({"text": True}, "hi"), ({"universal_newlines": True}, "hi"), ({"encoding": "utf-8"}, "hé"):
+        expected = await asyncio.to_thread(popen_result, cmd, data, **pipes, **mode)
+        proc = await MODULE.open_process(cmd, **pipes, **mode)
+        assert proc.args == cmd and proc.pid > 0 and proc.returncode is None
+        out, err = await proc.communicate(data, timeout=TIMEOUT)
+        assert (out, err, proc.returncode) == expected
+    assert isinstance(expected[0], str) and expected[1] == "e\nf\n"
+
+
+@pytest.mark.asyncio
+async def test_open_process_unpiped_streams_are_none_and_returncode_is_set() -> None:
+    proc = await MODULE.open_process([PY, "-c", "print('x'); raise SystemExit(3)"], stdout=subprocess.DEVNULL)
+    assert await proc.communicate() == (None, None)
+    assert proc.returncode == 3 and proc.poll() == 3
+    proc = await MODULE.open_process([PY, "-c", "raise SystemExit(4)"])
+    assert await proc.wait(timeout=TIMEOUT) == 4 and proc.returncode == 4
+
+
+@pytest.mark.asyncio
+async def test_open_process_shell_runs_the_command_through_the_shell() -> None:
+    proc = await MODULE.open_process("printf %s abc | wc -c", shell=True, stdout=subprocess.PIPE, text=True)
+    out, _ = await proc.communicate()
+    assert out.strip() == "3" and proc.returncode == 0
+    expected = await asyncio.to_thread(popen_result, ["echo $0"], stdout=subprocess.PIPE, shell=True)
+    proc = await MODULE.open_process(["echo $0"], stdout=subprocess.PIPE, shell=True)
+    assert (*(await proc.communicate()), proc.returncode) == expected
+
+
+@pytest.mark.asyncio
+async def test_open_process_communicate_timeout_keeps_the_process_and_its_output() -> None:
+    script = "import sys, time; print('early', flush=True); time.sleep(0.8); print('late')"
+    proc = await MODULE.open_process([PY, "-c", script], stdout=subprocess.PIPE, text=True)
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        await proc.communicate(timeout=0.3)
+    assert info.value.cmd == [PY, "-c", script]
+    assert proc.returncode is None  # not killed
+    with pytest.raises(ValueError):
+        await proc.communicate("more input")
+    out, err = await proc.communicate(timeout=TIMEOUT)
+    assert (out, err, proc.returncode) == ("early\nlate\n", None, 0)
+    assert await proc.communicate() == ("early\nlate\n", None)
+
+
+@pytest.mark.asyncio
+async def test_open_process_wait_timeout_keeps_the_process_then_kill_ends_it() -> None:
+    proc = await MODULE.open_process([PY, "-c", "import time; time.sleep(30)"])
+    with pytest.raises(subprocess.TimeoutExpired):
+        await proc.wait(timeout=0.2)
+    assert proc.poll() is None
+    proc.kill()
+    assert await proc.wait(timeout=TIMEOUT) == -9
+    proc.kill()  # a no-op once it has ended, as with Popen
+    proc.terminate()
+    proc.send_signal(15)
+
+
+@pytest.mark.asyncio
+async def test_open_process_terminate_and_send_signal() -> None:
+    for stop in (lambda p: p.terminate(), lambda p: p.send_signal(15)):
+        proc = await MODULE.open_process([PY, "-c", "import time; time.sleep(30)"])
+        stop(proc)
+        assert await proc.wait(timeout=TIMEOUT) == -15
+
+
+async def started_pid(marker: pathlib.Path) -> int:
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if marker.exists() and marker.read_text():
+            break
+    return int(marker.read_text())
+
+
+def sleeper(marker: pathlib.Path) -> List[str]:
+    script = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
+    return [PY, "-c", script]
+
+
+@pytest.mark.asyncio
+async def test_open_process_cancelling_communicate_or_wait_kills_the_process(tmp_path: pathlib.Path) -> None:
+    for method in ("communicate", "wait"):
+        marker = tmp_path / method
+        proc = await MODULE.open_process(sleeper(marker), stdout=subprocess.PIPE)
+        task = asyncio.ensure_future(getattr(proc, method)())
+        pid = await started_pid(marker)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await proc.wait(timeout=TIMEOUT) == -9
+        with pytest.raises(OSError):
+            os.kill(pid, 0)  # gone (killed and reaped)
+
+
+@pytest.mark.asyncio
+async def test_open_process_async_with_closes_stdin_and_waits(tmp_path: pathlib.Path) -> None:
+    cmd = [PY, "-c", "import sys; sys.exit(len(sys.stdin.read()))"]
+    async with await MODULE.open_process(cmd, stdin=subprocess.PIPE) as proc:
+        pass
+    assert proc.returncode == 0
+    marker = tmp_path / "pid"
+
+    async def block() -> None:
+        async with await MODULE.open_process(sleeper(marker)):
+            await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(block())
+    pid = await started_pid(marker)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(OSError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.asyncio
+async def test_open_process_large_input_and_output_do_not_block() -> None:
+    cmd = [PY, "-c", "import sys; sys.stdout.write(sys.stdin.read() * 2)"]
+    data = b"x" * 1_000_000
+    proc = await MODULE.open_process(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out, _ = await proc.communicate(data, timeout=TIMEOUT)
+    assert len(out) == 2_000_000 and proc.returncode == 0
+
+
 @pytest.mark.asyncio
 async def test_iterate_in_thread_is_lazy_and_stays_in_one_thread(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "data.bin"

@@ -7,7 +7,7 @@ use super::{
     CallEdit, CallFacts, ClientClass, Declined, Description, HTTPX, LocalReceiver, Mapping, Requirement, SubclassFacts,
     class_of, twin_name,
 };
-use crate::analysis::summary::{CALL_SEGMENT, CallSite, SUBSCRIPT};
+use crate::analysis::summary::{Binder, CALL_SEGMENT, CallSite, SUBSCRIPT};
 
 /// The HTTP clients converted when held in an attribute.
 const CLASSES: &[ClientClass] = &[
@@ -113,6 +113,11 @@ impl ClientAttribute {
     fn check_local(&self, facts: &CallFacts<'_>, receiver: &LocalReceiver<'_>) -> Result<(), Declined> {
         let local = receiver.local;
         let name = &local.name;
+        if local.binder == Binder::Assigned {
+            return Err(Declined(format!(
+                "the client `{name}` is assigned, not opened by `with`: nothing would close the async client, so it stays sync"
+            )));
+        }
         let class = receiver.class.as_deref().unwrap_or("an unknown class");
         if let Some(sub) = &receiver.subclass {
             self.check_subclass(class, sub)?;
@@ -122,6 +127,11 @@ impl ClientAttribute {
         if let Some(line) = local.escapes {
             return Err(Declined(format!(
                 "the client `{name}` is used other than by calling its methods (line {line}), so it stays sync"
+            )));
+        }
+        if let Some(a) = local.attributes.first() {
+            return Err(Declined(format!(
+                "the client `{name}` has its attribute `{a}` read, which the async client may not have or mean the same, so it stays sync"
             )));
         }
         if let Some(m) = local.methods.iter().find(|m| !self.local_methods.contains(&m.as_str())) {

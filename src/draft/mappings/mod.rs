@@ -19,7 +19,7 @@ pub mod sleep;
 pub mod subprocess;
 
 use crate::analysis::catalog::ApiEntry;
-use crate::analysis::summary::{CallSite, WithLocal};
+use crate::analysis::summary::{BoundLocal, CallSite};
 pub use crate::draft::rewrite::CallEdit;
 
 /// Every native mapping. A catalog entry names one of these by [`Mapping::name`].
@@ -59,8 +59,9 @@ pub struct CallFacts<'a> {
     pub api: &'a str,
     /// The call as the analysis summarised it: keywords, splats, the callee chain.
     pub call: &'a CallSite,
-    /// When the call is a method call on a `with` local (`s.get(u)` inside
-    /// `with requests.Session() as s:`): that local.
+    /// When the call is a method call on a bound local (`s.get(u)` inside
+    /// `with requests.Session() as s:`), or the call constructing one
+    /// (`proc = subprocess.Popen(...)`): that local.
     pub local: Option<LocalReceiver<'a>>,
     /// When the call forwards its function's `**kwargs`: the keywords the callers in
     /// the repository pass into them, each with where (`pkg/a.py:12`), or why they
@@ -68,9 +69,11 @@ pub struct CallFacts<'a> {
     pub forwarded: Option<Result<Vec<(String, String)>, String>>,
 }
 
-/// A `with` local that calls are made on, and what the planner knows of it.
+/// A bound local that calls are made on, and what the planner knows of it.
 pub struct LocalReceiver<'a> {
-    pub local: &'a WithLocal,
+    pub local: &'a BoundLocal,
+    /// The call that constructs it.
+    pub ctor: Option<&'a CallSite>,
     /// What its constructor resolves to: the canonical name of an external class
     /// (`requests.Session`), or the repository class's qualified name.
     pub class: Option<String>,

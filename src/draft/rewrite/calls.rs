@@ -2,7 +2,7 @@
 //! in a thread, and the native mappings' edits through [`CallEdit`].
 
 use super::*;
-use crate::analysis::summary::Name;
+use crate::analysis::summary::{Binder, Name};
 use crate::draft::mappings::{ClientClass, Declined};
 
 impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
@@ -96,6 +96,14 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         self.edits.insert(iter_range.0 as usize, "iterate_in_thread(lambda: ");
         self.edits.insert(iter_range.1 as usize, ")");
         self.awaits.suspends.push(loop_start);
+    }
+
+    /// The `with` statement starting at `with` becomes `async with` (once, whichever call asks).
+    fn make_with_async(&mut self, with: usize) {
+        if self.awaits.async_withs.insert(with) {
+            self.edits.insert(with, "async ");
+            self.awaits.suspends.push(with);
+        }
     }
 
     /// Where the call's value goes needs parentheses around `await call`.
@@ -389,16 +397,12 @@ impl CallEdit<'_, '_, '_, '_> {
         let r = &mut *self.rewriter;
         let module = r.job.module;
         let summary = &r.job.model.index.modules[module as usize].summary;
-        let Some(local) = summary.with_local_of(&summary.calls[self.ci as usize]) else { return };
+        let Some(local) = summary.bound_local_of(&summary.calls[self.ci as usize]) else { return };
         let (ctor, stmt) = (local.ctor, local.stmt);
         let resolved =
             local.ctor_callee.as_ref().map(|chain| r.job.model.index.resolve_chain(module, local.scope, chain, ctor.0));
         let Some(node) = python::node_at(r.tree, ctor.0 as usize, ctor.1 as usize, "call") else { return };
-        let with = stmt.0 as usize;
-        if r.awaits.async_withs.insert(with) {
-            r.edits.insert(with, "async ");
-            r.awaits.suspends.push(with);
-        }
+        r.make_with_async(stmt.0 as usize);
         // A subclass of the client (checked by the mapping): its async twin is opened instead.
         if let Some(Value::RepoClass(c)) = resolved {
             let callee = node.child_by_field_name("function");
@@ -422,6 +426,17 @@ impl CallEdit<'_, '_, '_, '_> {
             })
             .unwrap_or_default();
         r.convert_construction(node, &keywords, Some(class), class.async_);
+    }
+
+    /// When the call constructs a local entered by `with` (`with subprocess.Popen(...) as p:`):
+    /// that `with` becomes `async with`, entering the async object the call then makes.
+    pub fn enter_local_asynchronously(&mut self) {
+        let r = &mut *self.rewriter;
+        let summary = &r.job.model.index.modules[r.job.module as usize].summary;
+        let Some(local) = summary.local_constructed_by(&summary.calls[self.ci as usize]) else { return };
+        if local.binder == Binder::With {
+            r.make_with_async(local.stmt.0 as usize);
+        }
     }
 
     /// Add the timeout keyword when the call has none.

@@ -283,6 +283,133 @@ def doubled(n: int) -> list[int]:
     );
 }
 
+/// Each Popen call of the planned functions with its line and why it runs in a
+/// thread (None: native), as the plan says.
+fn popen_calls(src: &str) -> Vec<(u32, String, Option<String>)> {
+    let plans = plans_of(&[("app.py", src)]);
+    let mut calls: Vec<(u32, String, Option<String>)> = plans
+        .iter()
+        .flat_map(|p| &p.calls)
+        .filter(|c| c.api.starts_with("subprocess.Popen"))
+        .map(|c| (c.line, c.api.clone(), c.why_thread.clone()))
+        .collect();
+    calls.sort();
+    calls
+}
+
+/// The reason every call of a Popen local gives for staying in a thread, the
+/// same for its constructor and its methods; None when they all go native.
+fn popen_verdict(body: &str) -> Option<String> {
+    let src =
+        format!("import subprocess\nimport time\n\n\ndef job(cmd: list[str]) -> object:\n    time.sleep(1)\n{body}");
+    let calls = popen_calls(&src);
+    assert!(calls.len() >= 2, "the constructor and a method are planned: {calls:?}\n{src}");
+    let verdicts: std::collections::BTreeSet<&Option<String>> = calls.iter().map(|(_, _, why)| why).collect();
+    assert_eq!(verdicts.len(), 1, "every call of the local gets the same verdict: {calls:#?}");
+    calls[0].2.clone()
+}
+
+#[test]
+fn popen_locals_go_native_only_when_every_use_has_an_async_equivalent() {
+    let native = [
+        "    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)\n    out, err = proc.communicate(timeout=3)\n    return out, proc.returncode, proc.pid\n",
+        "    with subprocess.Popen(cmd, stdin=subprocess.PIPE, text=True) as p:\n        p.communicate('x', 3)\n        return p.args\n",
+        "    proc = subprocess.Popen(cmd, shell=True, cwd='.', env={})\n    if proc.poll() is None:\n        proc.send_signal(2)\n        proc.terminate()\n        proc.kill()\n    return proc.wait(timeout=1)\n",
+    ];
+    for body in native {
+        assert_eq!(popen_verdict(body), None, "{body}");
+    }
+    let stays = [
+        (
+            "    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)\n    data = proc.stdout.read()\n    proc.wait()\n    return data\n",
+            "`proc.stdout` (a pipe or setting of the live process) has no async equivalent",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    proc.wait()\n    return reap(proc)\n",
+            "it is used other than through its methods and attributes (line 9)",
+        ),
+        (
+            "    with subprocess.Popen(cmd) as proc:\n        proc.wait()\n    return proc.returncode\n",
+            "it is used other than through its methods and attributes (line 9)",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd, preexec_fn=None)\n    return proc.wait()\n",
+            "`preexec_fn=` (line 7) is not supported by `open_process`",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd, bufsize=0)\n    return proc.communicate()\n",
+            "`bufsize=` (line 7) is not supported by `open_process`",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    proc.returncode = 0\n    return proc.wait()\n",
+            "it is used other than through its methods and attributes (line 8)",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    proc.wait()\n    proc = subprocess.Popen(cmd)\n    return proc.wait()\n",
+            "",
+        ),
+        (
+            "    proc = subprocess.Popen(*cmd)\n    return proc.wait()\n",
+            "only `subprocess.Popen(args, keyword=...)` is rewritten natively (line 7)",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    return proc.communicate(None, 1, 2)\n",
+            "`proc.communicate(...)` at line 8 passes arguments `AsyncProcess.communicate` does not take as written",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    proc.wait()\n    return lambda: proc.wait()\n",
+            "it is used other than through its methods and attributes (line 9)",
+        ),
+        (
+            "    proc = subprocess.Popen(cmd)\n    proc.wait()\n    return proc.__exit__(None, None, None)\n",
+            "`proc.__exit__()` has no async equivalent in `AsyncProcess`",
+        ),
+    ];
+    for (body, why) in stays {
+        if why.is_empty() {
+            // Bound twice: no local the analysis follows, so the plain Popen reason.
+            let verdict = popen_verdict(body).expect("a rebound process stays a Popen");
+            assert!(verdict.contains("bound to a local name"), "{verdict}");
+            continue;
+        }
+        let verdict = popen_verdict(body).unwrap_or_default();
+        assert_eq!(verdict, format!("the process `proc` stays a `subprocess.Popen`: {why}"), "{body}");
+    }
+}
+
+#[test]
+fn annotated_popen_locals_stay_popen() {
+    let calls = popen_calls(
+        "import subprocess\nimport time\n\n\ndef job(cmd: list[str]) -> int:\n    time.sleep(1)\n    proc: subprocess.Popen[bytes] = subprocess.Popen(cmd)\n    return proc.wait()\n",
+    );
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|(_, _, why)| why.as_deref().is_some_and(|w| w.contains("bound to a local name"))));
+}
+
+#[test]
+fn http_client_locals_convert_only_when_entered_by_with_and_only_called() {
+    let why = |body: &str| {
+        let src = format!("import time\n\nimport requests\n\n\ndef job(u: str) -> object:\n    time.sleep(1)\n{body}");
+        let plans = plans_of(&[("app.py", &src)]);
+        let calls: Vec<_> = plans.iter().flat_map(|p| &p.calls).filter(|c| c.api == "requests.Session.get").collect();
+        assert_eq!(calls.len(), 1, "{src}");
+        calls[0].why_thread.clone()
+    };
+    assert_eq!(why("    with requests.Session() as s:\n        return s.get(u)\n"), None);
+    assert_eq!(
+        why("    s = requests.Session()\n    return s.get(u)\n").as_deref(),
+        Some(
+            "the client `s` is assigned, not opened by `with`: nothing would close the async client, so it stays sync"
+        )
+    );
+    assert_eq!(
+        why("    with requests.Session() as s:\n        s.headers\n        return s.get(u)\n").as_deref(),
+        Some(
+            "the client `s` has its attribute `headers` read, which the async client may not have or mean the same, so it stays sync"
+        )
+    );
+}
+
 #[test]
 fn subprocess_with_unknown_keyword_runs_in_a_thread() {
     assert_codemod(

@@ -18,6 +18,8 @@ class CheckResult:
 
     verdicts: dict[str, str] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
+    # What the checker wrote on stderr about each rejected input.
+    complaints: dict[str, str] = field(default_factory=dict)
 
 
 def command_for(item: str, script: str) -> list[str]:
@@ -30,6 +32,7 @@ def check_one(item: str, script: str, workdir: Path | None = None) -> str:
     env = dict(os.environ, CHECK_ITEM=item)
     output = subprocess.check_output(
         command_for(item, script),
+        stderr=subprocess.DEVNULL,
         text=True,
         timeout=CHECK_TIMEOUT,
         cwd=workdir,
@@ -43,14 +46,25 @@ def exit_status(item: str, script: str) -> int:
     return subprocess.call(command_for(item, script), stdout=subprocess.DEVNULL, timeout=CHECK_TIMEOUT)
 
 
+def diagnose(item: str, script: str, workdir: Path | None = None) -> tuple[str, str, int]:
+    """What the checker printed and wrote on stderr for one input, and its exit status."""
+    proc = subprocess.Popen(
+        command_for(item, script), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=workdir
+    )
+    out, err = proc.communicate(timeout=CHECK_TIMEOUT)
+    return out.strip(), err.strip(), proc.returncode
+
+
 def check_all(items: list[str], script: str, workdir: Path | None = None) -> CheckResult:
-    """Check every input; inputs the checker rejects are recorded with its status."""
+    """Check every input; inputs the checker rejects are recorded with its status,
+    and checked again with stderr captured to record its complaint."""
     result = CheckResult()
     for item in items:
         try:
             result.verdicts[item] = check_one(item, script, workdir)
         except subprocess.CalledProcessError as err:
             result.failed[item] = err.returncode
+            result.complaints[item] = diagnose(item, script, workdir)[1]
     return result
 
 

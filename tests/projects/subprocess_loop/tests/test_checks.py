@@ -51,3 +51,24 @@ def test_require_all_raises_on_first_rejection() -> None:
         checks.require_all(["a", "xb"], PICKY)
     assert info.value.returncode == 3
     assert info.value.output is None
+
+
+def test_check_all_records_the_complaints_of_rejected_inputs() -> None:
+    noisy = "import sys; print(sys.argv[1]); print('no ' + sys.argv[1], file=sys.stderr); sys.exit(len(sys.argv[1]) - 1)"
+    result = checks.check_all(["a", "bc", "d"], noisy)
+    assert result.verdicts == {"a": "a", "d": "d"}
+    assert result.failed == {"bc": 1}
+    assert result.complaints == {"bc": "no bc"}
+
+
+def test_diagnose_keeps_output_errors_and_status(tmp_path: Path) -> None:
+    here = "import os, sys; print(os.getcwd()); print(sys.argv[1], file=sys.stderr); sys.exit(4)"
+    assert checks.diagnose("x", here, tmp_path) == (str(tmp_path), "x", 4)
+    assert checks.diagnose("ab", PICKY) == ("ab", "", 0)
+    assert checks.diagnose("xy", PICKY) == ("xy", "", 3)
+
+
+def test_diagnose_times_out_without_killing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "CHECK_TIMEOUT", 0.2)
+    with pytest.raises(subprocess.TimeoutExpired):
+        checks.diagnose("slow", "import time; time.sleep(1)")
