@@ -254,6 +254,7 @@ pub fn summarize_tree(tree: &Tree, source: &str) -> FileSummary {
     let root = tree.root_node();
     let mut walker = Walker {
         src: source,
+        root,
         k: kinds(),
         out: FileSummary::default(),
         loop_stack: Vec::new(),
@@ -311,6 +312,8 @@ struct Ctx {
 
 struct Walker<'s> {
     src: &'s str,
+    /// The tree's root, from which a bound local's uses are found by their position.
+    root: Node<'s>,
     k: &'static Kinds,
     out: FileSummary,
     /// Loops open around the current node, innermost last; reset at each function.
@@ -1664,18 +1667,18 @@ impl<'s> Walker<'s> {
 
     /// Record `with <ctor> as <name>:` and every use of `name` in its function.
     fn record_with_local(&mut self, with: Node, ctor: Node, target: Node, scope: u32) {
-        let Some(function) = enclosing_function_definition(with) else { return };
-        self.record_bound_local(Binder::With, (with, with), function, ctor, target, scope);
+        // A `with` in a class body has the class's scope; lambdas hold no statements.
+        if self.out.scopes[scope as usize].kind == ScopeKind::Function {
+            let span = (with.start_byte() as u32, with.end_byte() as u32);
+            self.record_bound_local(Binder::With, span, ctor, target, scope);
+        }
     }
 
     /// Record `<name> = <ctor>` as a statement of its own in a function, when the
     /// callee's last segment starts with an upper-case letter (a class by convention:
-    /// only those are worth the walk through the function that finds the uses).
+    /// only those are worth looking for the name's uses).
     fn record_assigned_local(&mut self, assignment: Node, target: Node, right: Node, scope: u32) {
-        if right.kind_id() != self.k.call
-            || self.out.scopes[scope as usize].kind != ScopeKind::Function
-            || assignment.parent().is_none_or(|p| p.kind_id() != self.k.expression_statement)
-        {
+        if right.kind_id() != self.k.call || self.out.scopes[scope as usize].kind != ScopeKind::Function {
             return;
         }
         let Some(callee) = right.child_by_field_id(fields().function.get()) else { return };
@@ -1689,45 +1692,53 @@ impl<'s> Walker<'s> {
         }) {
             return;
         }
-        let Some(function) = enclosing_function_definition(assignment) else { return };
-        self.record_bound_local(Binder::Assigned, (assignment, function), function, right, target, scope);
+        if assignment.parent().is_none_or(|p| p.kind_id() != self.k.expression_statement) {
+            return;
+        }
+        let span = (assignment.start_byte() as u32, self.out.scopes[scope as usize].end_byte);
+        self.record_bound_local(Binder::Assigned, span, right, target, scope);
     }
 
-    /// Record a local bound to `ctor`'s result and every use of its name in
-    /// `function`: a use refers to it from `span.0`'s start to `span.1`'s end.
-    fn record_bound_local(
-        &mut self,
-        binder: Binder,
-        span: (Node, Node),
-        function: Node,
-        ctor: Node,
-        target: Node,
-        scope: u32,
-    ) {
+    /// Record a local of function `scope` bound to `ctor`'s result and every use of
+    /// its name there; a use refers to it inside `span`.
+    fn record_bound_local(&mut self, binder: Binder, span: (u32, u32), ctor: Node, target: Node, scope: u32) {
         let name = self.text(target);
-        let stmt = (span.0.start_byte() as u32, span.1.end_byte() as u32);
+        let function =
+            (self.out.scopes[scope as usize].pos.byte as usize, self.out.scopes[scope as usize].end_byte as usize);
         let mut local = BoundLocal {
             scope,
             name: name.into(),
             binder,
-            stmt,
+            stmt: span,
             ctor: (ctor.start_byte() as u32, ctor.end_byte() as u32),
             ctor_callee: ctor.child_by_field_name("function").and_then(|f| self.chain(f)),
             ..BoundLocal::default()
         };
-        let mut stack = vec![function.child_by_field_name("body").unwrap_or(function)];
-        while let Some(node) = stack.pop() {
-            let mut c = node.walk();
-            stack.extend(node.named_children(&mut c));
-            if node.kind() != "identifier" || node == target || self.text(node) != name || !is_name_use(node) {
+        // The name's occurrences in the function's text, each found in the tree from
+        // the root: far cheaper than walking every node of the function, which
+        // most assignments of a class instance would cost the extraction.
+        let Some(&def) = self.path_from(self.root, function.0, function.1).last() else { return };
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        for (offset, _) in self.src[function.0..function.1].match_indices(name) {
+            let (start, end) = (function.0 + offset, function.0 + offset + name.len());
+            if start == target.start_byte()
+                || self.src[..start].chars().next_back().is_some_and(is_word)
+                || self.src[end..].chars().next().is_some_and(is_word)
+            {
                 continue;
             }
-            match bound_local_use(node, stmt, function, self.src) {
+            let path = self.path_from(def, start, end);
+            let Some(&id) = path.last().filter(|n| n.kind_id() == self.k.identifier) else { continue };
+            let parent = path.len().checked_sub(2).map(|i| path[i]);
+            if !is_name_use_in(id, parent) {
+                continue;
+            }
+            match bound_local_use(&path, span, self.src) {
                 LocalUse::Method(m) if !local.methods.iter().any(|x| x == m) => local.methods.push(m.into()),
                 LocalUse::Attribute(a) if !local.attributes.iter().any(|x| x == a) => local.attributes.push(a.into()),
                 LocalUse::Method(_) | LocalUse::Attribute(_) => {}
                 LocalUse::Escape => {
-                    let line = node.start_position().row as u32 + 1;
+                    let line = id.start_position().row as u32 + 1;
                     local.escapes = Some(local.escapes.map_or(line, |l| l.min(line)));
                 }
             }
@@ -1735,6 +1746,25 @@ impl<'s> Walker<'s> {
         local.methods.sort_by_key(|m| m.to_string());
         local.attributes.sort_by_key(|a| a.to_string());
         self.out.bound_locals.push(local);
+    }
+
+    /// The nodes from `top` down to the innermost one spanning exactly
+    /// `start..end`, when there is one (else the path stops above).
+    fn path_from(&self, top: Node<'s>, start: usize, end: usize) -> Vec<Node<'s>> {
+        let mut cursor = top.walk();
+        let mut path = vec![top];
+        while cursor.goto_first_child_for_byte(start).is_some() {
+            let node = cursor.node();
+            if node.start_byte() > start || node.end_byte() < end {
+                break;
+            }
+            path.push(node);
+            let exact = (node.start_byte(), node.end_byte()) == (start, end);
+            if exact && (node.kind_id() == self.k.function_definition || node.named_child_count() == 0) {
+                break;
+            }
+        }
+        path
     }
 
     fn visit_except(&mut self, node: Node, ctx: Ctx) {
@@ -1907,26 +1937,13 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// An identifier that reads or binds a variable: not an attribute's name (`x.name`)
-/// nor a keyword argument's (`f(name=1)`).
-fn is_name_use(id: Node) -> bool {
-    id.parent().is_none_or(|p| match p.kind() {
+/// nor a keyword argument's (`f(name=1)`); `parent` is the identifier's.
+fn is_name_use_in(id: Node, parent: Option<Node>) -> bool {
+    parent.is_none_or(|p| match p.kind() {
         "attribute" => p.child_by_field_name("attribute") != Some(id),
         "keyword_argument" => p.child_by_field_name("name") != Some(id),
         _ => true,
     })
-}
-
-/// The `def` a node is in, when no lambda or class body comes between.
-fn enclosing_function_definition(node: Node) -> Option<Node> {
-    let mut up = node.parent();
-    while let Some(n) = up {
-        match n.kind() {
-            "function_definition" => return Some(n),
-            "lambda" | "class_definition" => return None,
-            _ => up = n.parent(),
-        }
-    }
-    None
 }
 
 /// How an identifier naming a bound local uses it.
@@ -1939,24 +1956,22 @@ enum LocalUse<'s> {
     Escape,
 }
 
-/// How `id` uses the bound local: only as the object of a method call or of an
-/// attribute read, inside `span` and in `function`'s own code, is it not an escape.
-fn bound_local_use<'s>(id: Node, span: (u32, u32), function: Node, src: &'s str) -> LocalUse<'s> {
+/// How the identifier at the end of `path` (from the local's function down) uses
+/// the bound local: only as the object of a method call or of an attribute read,
+/// inside `span` and in the function's own code (not a nested function, lambda or
+/// class), is it not an escape.
+fn bound_local_use<'s>(path: &[Node], span: (u32, u32), src: &'s str) -> LocalUse<'s> {
+    let Some((&id, above)) = path.split_last() else { return LocalUse::Escape };
     if (id.start_byte() as u32) < span.0 || id.end_byte() as u32 > span.1 {
         return LocalUse::Escape;
     }
-    let mut up = id.parent();
-    while let Some(n) = up {
-        if n == function {
-            break;
-        }
-        if matches!(n.kind(), "function_definition" | "lambda" | "class_definition") {
-            return LocalUse::Escape;
-        }
-        up = n.parent();
+    let nested =
+        above.iter().skip(1).any(|n| matches!(n.kind(), "function_definition" | "lambda" | "class_definition"));
+    if nested {
+        return LocalUse::Escape;
     }
-    let Some(attribute) =
-        id.parent().filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))
+    let up = |i: usize| above.len().checked_sub(i).map(|k| above[k]);
+    let Some(attribute) = up(1).filter(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(id))
     else {
         return LocalUse::Escape;
     };
@@ -1964,25 +1979,26 @@ fn bound_local_use<'s>(id: Node, span: (u32, u32), function: Node, src: &'s str)
     else {
         return LocalUse::Escape;
     };
-    let parent = attribute.parent();
+    let parent = up(2);
     if parent.is_some_and(|c| c.kind() == "call" && c.child_by_field_name("function") == Some(attribute)) {
         LocalUse::Method(name)
-    } else if parent.is_some_and(|p| is_store_target(attribute, p)) {
+    } else if parent.is_some_and(|p| is_store_target(attribute, p, up(3))) {
         LocalUse::Escape
     } else {
         LocalUse::Attribute(name)
     }
 }
 
-/// Whether `node`, a child of `parent`, is assigned or deleted there (`x.a = 1`,
-/// `x.a += 1`, `x.a, y = t`, `for x.a in xs`, `del x.a`) rather than read.
-fn is_store_target(node: Node, parent: Node) -> bool {
+/// Whether `node`, a child of `parent` (itself a child of `grandparent`), is
+/// assigned or deleted there (`x.a = 1`, `x.a += 1`, `x.a, y = t`, `for x.a in xs`,
+/// `del x.a`) rather than read.
+fn is_store_target(node: Node, parent: Node, grandparent: Option<Node>) -> bool {
     match parent.kind() {
         "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
             parent.child_by_field_name("left") == Some(node)
         }
         "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" | "delete_statement" => true,
-        "expression_list" => parent.parent().is_some_and(|p| p.kind() == "delete_statement"),
+        "expression_list" => grandparent.is_some_and(|p| p.kind() == "delete_statement"),
         _ => false,
     }
 }
@@ -2013,7 +2029,7 @@ mod tests {
     #[test]
     fn records_assigned_locals_of_classes_with_their_attribute_reads() {
         let s = summary(
-            "def f(c):\n    p = sp.Popen(c)\n    p.wait()\n    print(p.returncode, p.pid)\n    q = Popen(c)\n    q.x = 1\n    r = make(c)\n    r.wait()\n    t: T = T()\n    u = U()\n    u.wait()\n    def g():\n        return u.pid\n    v = (V())\n    w, x = W(), 1\n\nclass K:\n    k = K()\n",
+            "@d\ndef f(c):\n    p = sp.Popen(c)\n    p.wait()\n    print(p.returncode, p.pid)\n    q = Popen(c)\n    q.x = 1\n    r = make(c)\n    r.wait()\n    t: T = T()\n    u = U()\n    u.wait()\n    def g():\n        return u.pid\n    v = (V())\n    w, x = W(), 1\n\nclass K:\n    k = K()\n",
         );
         type Uses<'a> = (&'a str, Binder, Vec<&'a str>, Vec<&'a str>, Option<u32>);
         let locals: Vec<Uses> = s
@@ -2028,13 +2044,13 @@ mod tests {
             locals,
             [
                 ("p", Binder::Assigned, vec!["wait"], vec!["pid", "returncode"], None),
-                ("q", Binder::Assigned, vec![], vec![], Some(6)),
-                ("u", Binder::Assigned, vec!["wait"], vec![], Some(13)),
+                ("q", Binder::Assigned, vec![], vec![], Some(7)),
+                ("u", Binder::Assigned, vec!["wait"], vec![], Some(14)),
             ]
         );
         let ctor = s.calls.iter().find(|c| c.callee.as_ref().is_some_and(|c| c.join(".") == "sp.Popen")).unwrap();
         assert_eq!(s.local_constructed_by(ctor).map(|w| w.name.as_str()), Some("p"));
-        let wait = s.calls.iter().find(|c| c.pos.line == 3).unwrap();
+        let wait = s.calls.iter().find(|c| c.pos.line == 4).unwrap();
         assert_eq!(s.bound_local_of(wait).map(|w| w.name.as_str()), Some("p"));
     }
 
