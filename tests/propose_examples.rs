@@ -78,9 +78,9 @@ fn ruff_async(dir: &Path) {
     assert!(out.status.success(), "ruff reports ASYNC findings in the converted code: {}", describe(&what, &out));
 }
 
-/// One benchmark run: its `seconds`, after checking it printed `ok=1`.
-fn bench(name: &str, project: &Path) -> f64 {
-    bench_seconds(&examples().join("bench").join(name).join("bench.py"), project, LATENCY)
+/// One benchmark run, checked to have printed `ok=1`.
+fn bench(name: &str, project: &Path) -> BenchRun {
+    bench_run(&examples().join("bench").join(name).join("bench.py"), project, LATENCY)
 }
 
 fn propose_example(name: &str) {
@@ -100,13 +100,19 @@ fn propose_example(name: &str) {
 
     let original = tempfile::tempdir().unwrap();
     copy_dir(&examples().join(name), original.path());
-    let sync = bench(name, original.path());
+    let sync = bench(name, original.path()).seconds;
     let mut runs = Vec::new();
     let mut best = f64::INFINITY;
     for _ in 0..CONVERTED_RUNS {
-        let seconds = bench(name, dir);
-        runs.push(seconds);
-        best = best.min(seconds);
+        let run = bench(name, dir);
+        let (Some(connections), Some(peak)) = (run.connections, run.peak) else {
+            panic!("{name}: the benchmark printed no `connections=` and `max_inflight=`")
+        };
+        println!("{name}: async run {:.2}s, {connections} connections, peak {peak} in flight", run.seconds);
+        // Clients are pooled: no more connections than requests ever ran at once.
+        assert!(connections <= peak.max(1), "{name}: {connections} connections for at most {peak} requests in flight");
+        runs.push(run.seconds);
+        best = best.min(run.seconds);
         if sync / best >= MIN_SPEEDUP {
             break;
         }

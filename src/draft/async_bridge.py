@@ -5,7 +5,8 @@ small and reviewable: blocking wrappers that keep the old function names need a
 safe way to drive a coroutine, and loops that became concurrent must keep the
 error and ordering behaviour of the sequential code they replaced; blocking calls
 run in threads of an executor of its own, as large as the gathers' limit. This
-file has no dependencies beyond the standard library and supports Python 3.8+.
+file needs only the standard library (and httpx for `http_client`) and supports
+Python 3.8+.
 """
 
 # Written by refactor-async, which keeps only the helpers a change uses: the
@@ -52,6 +53,8 @@ from typing import (
     overload,
 )
 
+import httpx
+
 if TYPE_CHECKING:
     # Only for the type checker (typing has it from 3.10 on): run_in_thread checks
     # the arguments it passes on as asyncio.to_thread does.
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "T", "Turn", "run_sync", "run_in_thread", "gather_bounded",
     "gather_until_failure", "for_each_bounded", "for_each_spaced", "gather_all",
-    "collect", "shared_ssl_context", "run_process", "process_output",
+    "collect", "shared_ssl_context", "http_client", "run_process", "process_output",
     "process_status", "AsyncProcess", "open_process", "iterate_in_thread",
     "to_thread_cached", "remember",
 ]
@@ -125,6 +128,56 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+class _ClientPool:
+    """The async HTTP clients that one call of a wrapper, or one gather, shares.
+
+    One client per set of options, made on first use and closed when the scope
+    ends: the requests of a batch reuse connections (at most as many as run at
+    once) instead of each opening its own, and no client outlives its event loop.
+    """
+
+    def __init__(self) -> None:
+        self._clients: list[tuple[dict[str, Any], Any]] = []
+
+    def shared(self, options: dict[str, Any], make: Callable[[], T]) -> T:
+        for known, client in self._clients:
+            if known == options:
+                return cast(T, client)
+        client = make()
+        self._clients.append((options, client))
+        return client
+
+    async def aclose(self) -> None:
+        for _, client in reversed(self._clients):
+            await client.aclose()
+        self._clients.clear()
+
+
+_client_pool: contextvars.ContextVar[_ClientPool | None] = contextvars.ContextVar(
+    "_async_bridge_client_pool", default=None
+)
+
+
+@contextlib.asynccontextmanager
+async def _sharing_clients() -> AsyncIterator[None]:
+    # Within: this task and the tasks it starts share clients; an outer scope wins.
+    if _client_pool.get() is not None:
+        yield
+        return
+    pool = _ClientPool()
+    token = _client_pool.set(pool)
+    try:
+        yield
+    finally:
+        _client_pool.reset(token)
+        await pool.aclose()
+
+
+async def _sharing_clients_in(coro: Coroutine[Any, Any, T]) -> T:
+    async with _sharing_clients():
+        return await coro
+
+
 def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
     """Run `coro` to completion for a blocking wrapper and return its result.
 
@@ -140,7 +193,7 @@ def run_sync(coro: Coroutine[Any, Any, T], async_name: str) -> T:
     else:
         return _run_on_loop_thread(coro, async_name)
     loop = _thread_loop()
-    task = loop.create_task(coro)
+    task = loop.create_task(_sharing_clients_in(coro))
     try:
         return loop.run_until_complete(task)
     except BaseException:
@@ -225,7 +278,7 @@ def _run_on_loop_thread(coro: Coroutine[Any, Any, T], async_name: str) -> T:
         finished.set()
 
     def start() -> None:
-        task = context.run(runner.loop.create_task, coro)
+        task = context.run(runner.loop.create_task, _sharing_clients_in(coro))
         task.set_name(f"{async_name} (for its blocking wrapper)")
         task.add_done_callback(settle)
         started.append(task)
@@ -309,8 +362,14 @@ if sys.version_info >= (3, 11):
 async def _run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
     # All-or-nothing like the sequential code: the first failure (by time) wins and
     # nothing is left running behind the caller's back, on failure or cancellation.
+    # The coroutines share their HTTP clients (see http_client).
     if not coros:
         return []
+    async with _sharing_clients():
+        return await _run_tasks(coros)
+
+
+async def _run_tasks(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
     if sys.version_info >= (3, 11) and USE_TASK_GROUP:
         return await _run_in_task_group(coros)
     tasks = [asyncio.create_task(coro) for coro in coros]
@@ -396,17 +455,18 @@ async def gather_until_failure(
                 for later in tasks[i + 1 :]:
                     later.cancel()
 
-    tasks.extend(asyncio.ensure_future(run(i, aw)) for i, aw in enumerate(items))
-    try:
-        if tasks:
-            await asyncio.wait(tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        pending = [task for task in tasks if not task.done()]
-        if pending:
-            await asyncio.wait(pending)
-        _close_unstarted(items)
+    async with _sharing_clients():
+        tasks.extend(asyncio.ensure_future(run(i, aw)) for i, aw in enumerate(items))
+        try:
+            if tasks:
+                await asyncio.wait(tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            pending = [task for task in tasks if not task.done()]
+            if pending:
+                await asyncio.wait(pending)
+            _close_unstarted(items)
     end = first_failure()
     return [results[i] for i in range(end)], errors.get(end)
 
@@ -616,6 +676,22 @@ def shared_ssl_context() -> ssl.SSLContext:
         _ssl_context = importlib.import_module("httpx").create_ssl_context()
     assert _ssl_context is not None
     return _ssl_context
+
+
+@contextlib.asynccontextmanager
+async def http_client(**options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An `httpx.AsyncClient` with `options` for the requests of one statement.
+
+    Inside a wrapper's call or a gather, the client the batch shares (one per set
+    of options, closed when the batch ends); elsewhere one of its own, closed after
+    the statement, as `requests.get` closes its session.
+    """
+    pool = _client_pool.get()
+    if pool is not None:
+        yield pool.shared(options, lambda: httpx.AsyncClient(**options))
+        return
+    async with httpx.AsyncClient(**options) as client:
+        yield client
 
 
 _Arg = Union[str, bytes, "os.PathLike[str]"]

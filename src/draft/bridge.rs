@@ -170,10 +170,11 @@ fn identifiers<'s>(source: &'s str, node: Node) -> BTreeSet<&'s str> {
 }
 
 /// The names a quoted annotation uses (`"os.PathLike[str]"` uses `os`, `str`);
-/// nothing for a string that is not a type expression.
+/// nothing for a string that is not a dotted or subscripted type expression.
 fn quoted_type_names(quoted: &str) -> Vec<&str> {
     let inner = quoted.trim_matches(|c| c == '"' || c == '\'');
-    let is_type = !inner.is_empty()
+    // A dotted or subscripted name: a bare word is a string like `"httpx"`.
+    let is_type = inner.contains(['.', '['])
         && inner.chars().all(|c| c.is_alphanumeric() || "_.[], |".contains(c))
         && inner.starts_with(|c: char| c.is_alphabetic() || c == '_');
     if !is_type {

@@ -251,15 +251,33 @@ pub fn make(dir: &Path, python: &Path, target: &str) {
 /// One run of a `benchlib` benchmark `script` on `project` with a per-request
 /// `latency`: its `seconds`, after checking it printed `ok=1`.
 pub fn bench_seconds(script: &Path, project: &Path, latency: &str) -> f64 {
+    bench_run(script, project, latency).seconds
+}
+
+/// What one benchmark run printed.
+pub struct BenchRun {
+    pub seconds: f64,
+    /// TCP connections the latency server accepted (none for a benchmark without one).
+    pub connections: Option<u32>,
+    /// The most requests the server had in flight at once.
+    pub peak: Option<u32>,
+}
+
+/// One run of a `benchlib` benchmark, checked to have printed `ok=1`.
+pub fn bench_run(script: &Path, project: &Path, latency: &str) -> BenchRun {
     let mut cmd = python_cmd(project);
     cmd.arg(script).arg(project).args(["--latency", latency]);
     let (what, out) = output(&mut cmd);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let value = |key: &str| stdout.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).map(str::trim);
     assert!(out.status.success() && value("ok") == Some("1"), "benchmark not ok: {}", describe(&what, &out));
-    value("seconds")
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("benchmark printed no `seconds=`: {}", describe(&what, &out)))
+    let number = |key: &str| {
+        value(key)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("benchmark printed no `{key}=`: {}", describe(&what, &out)))
+    };
+    let count = |key: &str| value(key).and_then(|s| s.parse::<u32>().ok());
+    BenchRun { seconds: number("seconds"), connections: count("connections"), peak: count("max_inflight") }
 }
 
 pub mod markers;

@@ -964,3 +964,46 @@ async def test_run_process_with_a_shell_matches_subprocess_run() -> None:
         expected = await asyncio.to_thread(subprocess.run, cmd, shell=True, capture_output=True, text=True)
         got = await MODULE.run_process(cmd, shell=True, capture_output=True, text=True)
         assert (got.returncode, got.stdout) == (expected.returncode, expected.stdout)
+
+
+# http_client
+
+
+async def client_of(**options: Any) -> Any:
+    async with MODULE.http_client(**options) as client:
+        return client
+
+
+@pytest.mark.asyncio
+async def test_http_client_is_shared_within_a_gather_and_closed_after_it() -> None:
+    clients = await MODULE.gather_bounded(
+        [client_of(timeout=5.0), client_of(timeout=5.0), client_of(timeout=9.0)], limit=8
+    )
+    assert clients[0] is clients[1], "the same options share one client"
+    assert clients[2] is not clients[0], "other options get a client of their own"
+    assert all(c.is_closed for c in clients), "the batch's clients close with it"
+
+
+@pytest.mark.asyncio
+async def test_http_client_outside_a_batch_is_the_statements_own() -> None:
+    first, second = await client_of(timeout=5.0), await client_of(timeout=5.0)
+    assert first is not second and first.is_closed and second.is_closed
+
+
+def test_http_client_is_shared_within_one_wrapper_call() -> None:
+    async def two() -> tuple[Any, Any]:
+        return await client_of(timeout=5.0), await client_of(timeout=5.0)
+
+    first, second = MODULE.run_sync(two(), "two")
+    assert first is second and first.is_closed
+    again, _ = MODULE.run_sync(two(), "two")
+    assert again is not first, "each call has its own, closed with it"
+
+
+@pytest.mark.asyncio
+async def test_nested_gathers_share_the_outer_batchs_client() -> None:
+    async def inner() -> list[Any]:
+        return await MODULE.gather_bounded([client_of(timeout=5.0), client_of(timeout=5.0)], limit=2)
+
+    outer = await MODULE.gather_bounded([inner(), inner()], limit=2)
+    assert len({id(c) for group in outer for c in group}) == 1

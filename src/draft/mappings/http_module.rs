@@ -1,6 +1,8 @@
 //! `requests.get(url)` / `httpx.post(url)` (the module-level functions) → the
-//! statement wrapped in `async with httpx.AsyncClient(...) as client:` and
-//! `await client.get(url)`, with requests' redirect behaviour and a timeout.
+//! statement wrapped in `async with http_client(...) as client:` and
+//! `await client.get(url)`, with requests' redirect behaviour and a timeout. The
+//! helper's `http_client` is the `httpx.AsyncClient` the batch shares (a wrapper's
+//! call, a gather), else one of the statement's own.
 
 use super::http_client::check_request_keywords;
 use super::{CallEdit, CallFacts, Declined, Description, HTTPX, Mapping, Requirement};
@@ -22,8 +24,8 @@ impl Mapping for HttpModule {
 
     fn description(&self) -> Description {
         Description {
-            plan: "await on an httpx.AsyncClient made for the call (async with)",
-            message: "await on an httpx.AsyncClient opened for the call",
+            plan: "await on the batch's shared httpx.AsyncClient (async with http_client)",
+            message: "await on the batch's shared httpx.AsyncClient",
         }
     }
 
@@ -45,7 +47,6 @@ impl Mapping for HttpModule {
         let follow = api.starts_with("requests.") && method != "head";
         let options = if follow { "follow_redirects=True" } else { "" };
         let client = edit.statement_client(options)?;
-        edit.need_import("httpx");
         edit.replace_callee(&format!("{client}.{method}"));
         edit.rename_keywords();
         edit.add_timeout();

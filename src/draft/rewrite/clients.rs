@@ -400,7 +400,8 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
     }
 
-    /// `response = requests.get(url)` → `async with httpx.AsyncClient() as client:` around it.
+    /// `response = requests.get(url)` → `async with http_client(...) as client:` around it:
+    /// the client a batch shares, or one of its own outside a batch (see the helper).
     pub(super) fn wrap_client_statements(&mut self) {
         let statements = std::mem::take(&mut self.deferred.client_statements);
         for ((start, end), (name, options)) in statements.into_iter().rev() {
@@ -421,14 +422,15 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             let timeout = format!("timeout={}, verify=shared_ssl_context()", self.job.settings.timeout_literal());
             let options = if options.is_empty() { timeout } else { format!("{options}, {timeout}") };
             self.imports.helpers.insert("shared_ssl_context");
+            self.imports.helpers.insert("http_client");
             let result = self.edits.rewrite_region(self.src, from, end, |current| {
                 let body: Vec<String> = current
                     .split('\n')
                     .map(|line| if line.trim().is_empty() { line.to_string() } else { format!("{unit}{line}") })
                     .collect();
-                let head = format!("{ind}async with httpx.AsyncClient({options}) as {name}:");
+                let head = format!("{ind}async with http_client({options}) as {name}:");
                 let head = if head.len() > 99 {
-                    format!("{ind}async with httpx.AsyncClient({nl}{ind}{unit}{options}{nl}{ind}) as {name}:")
+                    format!("{ind}async with http_client({nl}{ind}{unit}{options}{nl}{ind}) as {name}:")
                 } else {
                     head
                 };

@@ -112,13 +112,13 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
                 }
                 None => {
                     let list: Vec<&str> = names.iter().map(String::as_str).collect();
-                    lines.push_str(&format!("from {module} import {}{nl}", list.join(", ")));
+                    lines.push_str(&from_import(&module, &list, nl));
                 }
             }
         }
         if !self.imports.helpers.is_empty() {
             let list: Vec<&str> = self.imports.helpers.iter().copied().collect();
-            lines.push_str(&format!("from {} import {}{nl}", self.job.helper_import, list.join(", ")));
+            lines.push_str(&from_import(self.job.helper_import, &list, nl));
         }
         if !lines.is_empty() {
             let at = python::import_insertion_point(self.tree, self.src);
@@ -129,6 +129,21 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         let dropped: Vec<&str> = self.imports.may_drop.iter().copied().collect();
         tidy_imports(&out, &self.imports.renamed, &dropped).map_err(|e| format!("tidying the imports: {e}"))
     }
+}
+
+/// `from module import a, b` on one line, or one name per line in parentheses
+/// when that line would be longer than formatters allow (88, black's and ruff's default).
+fn from_import(module: &str, names: &[&str], nl: &str) -> String {
+    let line = format!("from {module} import {}", names.join(", "));
+    if line.len() <= 88 {
+        return format!("{line}{nl}");
+    }
+    let mut out = format!("from {module} import ({nl}");
+    for name in names {
+        out.push_str(&format!("    {name},{nl}"));
+    }
+    out.push_str(&format!("){nl}"));
+    out
 }
 
 /// The imports after the rewrite, in one pass over the rewritten text: `from

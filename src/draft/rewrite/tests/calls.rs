@@ -16,11 +16,11 @@ def length(url: str) -> int:
     return len(fetch(url).text)
 "#,
         r#"import httpx
-from _async_bridge import run_sync, shared_ssl_context
+from _async_bridge import http_client, run_sync, shared_ssl_context
 
 
 async def fetch_async(url: str) -> httpx.Response:
-    async with httpx.AsyncClient(
+    async with http_client(
         follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
     ) as client:
         return await client.get(url, timeout=5)

@@ -44,7 +44,7 @@ fn imported_function_is_imported_under_its_async_name() {
 }
 
 #[test]
-fn optional_requests_import_keeps_httpx_among_plain_imports() {
+fn optional_requests_import_stays_and_no_httpx_import_is_needed_for_a_statement_client() {
     assert_codemod(
         r#"import logging
 import os
@@ -60,10 +60,9 @@ except ImportError:
 def fetch(url: str) -> bytes:
     return requests.get(url, timeout=5).content
 "#,
-        r#"import httpx
-import logging
+        r#"import logging
 import os
-from _async_bridge import run_sync, shared_ssl_context
+from _async_bridge import http_client, run_sync, shared_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ except ImportError:
 
 
 async def fetch_async(url: str) -> bytes:
-    async with httpx.AsyncClient(
+    async with http_client(
         follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
     ) as client:
         return (await client.get(url, timeout=5)).content
@@ -99,22 +98,28 @@ if TYPE_CHECKING:
 
 
 def fetch(url: str) -> bytes:
-    return requests.get(url, timeout=5).content
+    try:
+        return requests.get(url, timeout=5).content
+    except requests.HTTPError:
+        return b""
 "#,
         r#"from typing import TYPE_CHECKING
 
 import httpx
-from _async_bridge import run_sync, shared_ssl_context
+from _async_bridge import http_client, run_sync, shared_ssl_context
 
 if TYPE_CHECKING:
     import httpx
 
 
 async def fetch_async(url: str) -> bytes:
-    async with httpx.AsyncClient(
-        follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
-    ) as client:
-        return (await client.get(url, timeout=5)).content
+    try:
+        async with http_client(
+            follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
+        ) as client:
+            return (await client.get(url, timeout=5)).content
+    except httpx.HTTPStatusError:
+        return b""
 
 
 def fetch(url: str) -> bytes:
@@ -163,5 +168,17 @@ def pause() -> None:
     assert_codemod(
         "import time\n\nSTARTED = time.time()\n\n\ndef pause() -> None:\n    time.sleep(0.1)\n",
         "import asyncio\nimport time\nfrom _async_bridge import run_sync\n\nSTARTED = time.time()\n\n\nasync def pause_async() -> None:\n    await asyncio.sleep(0.1)\n\n\ndef pause() -> None:\n    \"\"\"Sync wrapper of `pause_async`, kept for existing callers.\"\"\"\n    run_sync(pause_async(), \"pause_async\")\n",
+    );
+}
+
+#[test]
+fn a_long_from_import_is_written_one_name_per_line() {
+    let short = super::from_import("pkg._async_bridge", &["run_sync"], "\n");
+    assert_eq!(short, "from pkg._async_bridge import run_sync\n");
+    let names = ["Turn", "for_each_bounded", "http_client", "run_sync", "shared_ssl_context"];
+    let long = super::from_import("linkcheck._async_bridge", &names, "\n");
+    assert_eq!(
+        long,
+        "from linkcheck._async_bridge import (\n    Turn,\n    for_each_bounded,\n    http_client,\n    run_sync,\n    shared_ssl_context,\n)\n"
     );
 }

@@ -21,12 +21,12 @@ def status(response: requests.Response) -> int:
     return response.status_code
 "#,
         r#"import httpx
-from _async_bridge import run_sync, shared_ssl_context
+from _async_bridge import http_client, run_sync, shared_ssl_context
 
 
 async def fetch_async(url: str) -> str:
     try:
-        async with httpx.AsyncClient(
+        async with http_client(
             follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
         ) as client:
             response = await client.get(url, timeout=5)
@@ -68,12 +68,12 @@ def fetch_unverified(url: str) -> str:
 "#,
         r#"import httpx
 import requests
-from _async_bridge import run_sync, shared_ssl_context
+from _async_bridge import http_client, run_sync, shared_ssl_context
 
 
 async def fetch_async(url: str) -> str:
     try:
-        async with httpx.AsyncClient(
+        async with http_client(
             follow_redirects=True, timeout=30.0, verify=shared_ssl_context()
         ) as client:
             return (await client.get(url, timeout=5)).text
