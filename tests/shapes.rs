@@ -351,3 +351,21 @@ fn module_requests() {
         max_connections: Some(8),
     });
 }
+
+/// A class holding a `sqlite3` connection, made and used per item of a gathered
+/// HTTP batch: all of the connection's work (construction, writes, close) runs on
+/// the one thread-affine thread (`run_in_affine_thread`), never on two threads,
+/// while the requests overlap.
+#[test]
+fn sqlite_store() {
+    propose_shape(&Shape {
+        name: "sqlite_store",
+        min_speedup: 2.5,
+        in_diff: &[
+            "await run_in_affine_thread(PriceStore, db_path)",
+            "await run_in_affine_thread(store.save, sku, price)",
+            "await run_in_affine_thread(store.close)",
+        ],
+        max_connections: Some(8),
+    });
+}

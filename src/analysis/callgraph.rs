@@ -141,6 +141,29 @@ pub struct CallGraph {
 }
 
 impl CallGraph {
+    /// A thread-affine API (the catalog's `thread_affine`: what it makes or acts on
+    /// belongs to the thread that made it) that these calls make, themselves or down
+    /// the closure functions they call.
+    pub fn thread_affine_api(
+        &self,
+        catalog: &super::catalog::Catalog,
+        calls: impl IntoIterator<Item = (ModId, u32)>,
+    ) -> Option<String> {
+        let mut stack: Vec<(ModId, u32)> = calls.into_iter().collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((m, ci)) = stack.pop() {
+            match &self.targets[m as usize][ci as usize] {
+                CallTarget::Blocking(api) if catalog.entry(api.id).thread_affine => return Some(api.name.clone()),
+                CallTarget::Repo(g) if self.closure[*g as usize].is_some() && seen.insert(*g) => {
+                    let callee = &self.functions[*g as usize];
+                    stack.extend(callee.calls.iter().map(|&c| (callee.at.module, c)));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Resolve every call site and compute the closure.
     pub fn build(index: &Index<'_>, root: &Path) -> CallGraph {
         let started = std::time::Instant::now();

@@ -63,11 +63,11 @@ if TYPE_CHECKING:
     P = ParamSpec("P")
 
 __all__ = [
-    "T", "Turn", "run_sync", "run_in_thread", "gather_bounded",
-    "gather_until_failure", "for_each_bounded", "for_each_spaced", "gather_all",
-    "collect", "shared_ssl_context", "http_client", "run_process", "process_output",
-    "process_status", "AsyncProcess", "open_process", "iterate_in_thread",
-    "to_thread_cached", "remember",
+    "T", "Turn", "run_sync", "run_in_thread", "run_in_affine_thread",
+    "gather_bounded", "gather_until_failure", "for_each_bounded", "for_each_spaced",
+    "gather_all", "collect", "shared_ssl_context", "http_client", "run_process",
+    "process_output", "process_status", "AsyncProcess", "open_process",
+    "iterate_in_thread", "to_thread_cached", "remember",
 ]
 
 # refactor-async sets this to True when the package requires Python >= 3.11, so
@@ -338,6 +338,42 @@ async def run_in_thread(
     call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
     nested = getattr(_worker, "active", False)
     return await loop.run_in_executor(None if nested else _owned_executor(), call)
+
+
+_affine_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_affine_pid = 0
+_affine_worker = threading.local()
+
+
+def _mark_affine_worker() -> None:
+    _affine_worker.active = True
+
+
+async def run_in_affine_thread(
+    func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """run_in_thread on the one thread that all thread-bound work shares.
+
+    A `sqlite3` connection (and each cursor it makes) may only be used on the
+    thread that made it: its construction, its methods, its context manager's exit
+    and its close all run here, one at a time, as aiosqlite runs a connection's
+    work on one thread. Called from that thread, it runs `func` there directly.
+    """
+    global _affine_executor, _affine_pid
+    if getattr(_affine_worker, "active", False):
+        return func(*args, **kwargs)
+    with _lock:
+        if _affine_executor is None or _affine_pid != os.getpid():
+            _affine_executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="async_bridge-affine",
+                initializer=_mark_affine_worker,
+            )
+            _affine_pid = os.getpid()
+        executor = _affine_executor
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+    return await loop.run_in_executor(executor, call)
 
 
 if sys.version_info >= (3, 11):

@@ -167,21 +167,8 @@ impl Planner<'_, '_> {
     /// A thread-affine API (see the catalog's `thread_affine`) that the work's calls
     /// make, themselves or down the closure functions they call.
     fn thread_affine_api(&self, work: &ConcurrentWork) -> Option<String> {
-        let graph = &self.model.graph;
-        let catalog = &self.model.index.catalog;
-        let mut stack: Vec<(ModId, u32)> = work.calls.iter().map(|&ci| (work.module, ci)).collect();
-        let mut seen = BTreeSet::new();
-        while let Some((m, ci)) = stack.pop() {
-            match &graph.targets[m as usize][ci as usize] {
-                CallTarget::Blocking(api) if catalog.entry(api.id).thread_affine => return Some(api.name.clone()),
-                CallTarget::Repo(g) if graph.closure[*g as usize].is_some() && seen.insert(*g) => {
-                    let callee = &graph.functions[*g as usize];
-                    stack.extend(callee.calls.iter().map(|&c| (callee.at.module, c)));
-                }
-                _ => {}
-            }
-        }
-        None
+        let calls = work.calls.iter().map(|&ci| (work.module, ci));
+        self.model.graph.thread_affine_api(self.model.index.catalog, calls)
     }
 
     /// The functions that concurrent work makes seeds of the async set.

@@ -1007,3 +1007,35 @@ async def test_nested_gathers_share_the_outer_batchs_client() -> None:
 
     outer = await MODULE.gather_bounded([inner(), inner()], limit=2)
     assert len({id(c) for group in outer for c in group}) == 1
+
+
+# run_in_affine_thread
+
+
+@pytest.mark.asyncio
+async def test_run_in_affine_thread_runs_all_thread_bound_work_on_one_thread() -> None:
+    import sqlite3
+
+    conn = await MODULE.run_in_affine_thread(sqlite3.connect, ":memory:")
+    await MODULE.run_in_affine_thread(conn.execute, "CREATE TABLE t (x INTEGER)")
+    await MODULE.gather_bounded(
+        [MODULE.run_in_affine_thread(conn.execute, "INSERT INTO t VALUES (?)", (i,)) for i in range(20)], limit=8
+    )
+    rows = await MODULE.run_in_affine_thread(lambda: conn.execute("SELECT count(*) FROM t").fetchone())
+    await MODULE.run_in_affine_thread(conn.close)
+    assert rows == (20,)
+    names = await MODULE.gather_bounded(
+        [MODULE.run_in_affine_thread(lambda: threading.current_thread().name) for _ in range(4)], limit=4
+    )
+    assert len(set(names)) == 1 and names[0].startswith("async_bridge-affine")
+
+
+def test_run_in_affine_thread_called_from_its_thread_runs_directly() -> None:
+    def blocking() -> str:
+        # Sync code on the affine thread driving a coroutine that offloads again.
+        return MODULE.run_sync(MODULE.run_in_affine_thread(lambda: threading.current_thread().name), "x")
+
+    async def outer() -> str:
+        return await MODULE.run_in_affine_thread(blocking)
+
+    assert MODULE.run_sync(outer(), "outer").startswith("async_bridge-affine")

@@ -197,10 +197,25 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         }
     }
 
+    /// The helper that runs the call at `ci` in a thread: `run_in_affine_thread`
+    /// when it reaches a thread-affine API (a `sqlite3` connection and what it
+    /// makes are used only on the thread that made them, so all such work shares
+    /// one thread), else `run_in_thread`.
+    pub(super) fn thread_runner(&self, ci: u32) -> &'static str {
+        let graph = &self.job.model.graph;
+        let module = self.job.module;
+        if graph.thread_affine_api(self.job.model.index.catalog, [(module, ci)]).is_some() {
+            "run_in_affine_thread"
+        } else {
+            "run_in_thread"
+        }
+    }
+
     /// `f(a, b)` → `await run_in_thread(f, a, b)`.
     pub(super) fn offload(&mut self, ci: u32, generator: bool) {
         let Some(node) = self.call_node(ci) else { return };
-        self.imports.helpers.insert("run_in_thread");
+        let runner = self.thread_runner(ci);
+        self.imports.helpers.insert(runner);
         if generator {
             // Only `list(gen())` can run whole in a thread.
             let Some(args) = node.parent().filter(|p| is_sole_argument_of(self.src, *p, "list")) else {
@@ -209,19 +224,11 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
             };
             let outer = args.parent().expect("an argument list belongs to a call");
             let callee = outer.child_by_field_name("function").expect("a call has a function");
-            self.edits.replace(callee.start_byte(), args.start_byte() + 1, "run_in_thread(list, ");
+            self.edits.replace(callee.start_byte(), args.start_byte() + 1, format!("{runner}(list, "));
             self.add_await(outer, "");
             return;
         }
-        self.offload_call(node, None);
-    }
-
-    /// Rewrite a call as `await run_in_thread(callee, args...)`, with an extra keyword
-    /// when given: a thread of the helper module's executor, which has as many threads
-    /// as a gather runs items at once (asyncio's default executor may have fewer).
-    pub(super) fn offload_call(&mut self, node: Node<'t>, extra_keyword: Option<String>) {
-        self.imports.helpers.insert("run_in_thread");
-        self.offload_call_with(node, extra_keyword, "run_in_thread(");
+        self.offload_call_with(node, None, &format!("{runner}("));
     }
 
     /// Rewrite a call as `await <runner>callee, args...)`: `runner` is a thread
@@ -287,7 +294,11 @@ impl<'a, 'c, 't> Rewriter<'a, 'c, 't> {
         };
         let timeout = self.missing_timeout(ci);
         let mapping = match pc.rewrite {
-            CallRewrite::Thread => return self.offload_call(node, timeout),
+            CallRewrite::Thread => {
+                let runner = self.thread_runner(ci);
+                self.imports.helpers.insert(runner);
+                return self.offload_call_with(node, timeout, &format!("{runner}("));
+            }
             CallRewrite::Native(mapping) => mapping,
         };
         self.imports.may_drop.extend(mapping.may_leave_unused());
