@@ -140,12 +140,12 @@ class _ClientPool:
         self._clients: list[tuple[dict[str, Any], Any]] = []
 
     def shared(self, options: dict[str, Any], make: Callable[[], T]) -> T:
-        for known, client in self._clients:
+        for known, existing in self._clients:
             if known == options:
-                return cast(T, client)
-        client = make()
-        self._clients.append((options, client))
-        return client
+                return cast(T, existing)
+        made = make()
+        self._clients.append((options, made))
+        return made
 
     async def aclose(self) -> None:
         for _, client in reversed(self._clients):

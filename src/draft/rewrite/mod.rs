@@ -20,6 +20,7 @@
 //! - `work_queue`: work queues walked by levels, each level's requests gathered;
 //! - `imports`: what the edits need imported, and what they left unused.
 
+mod align;
 mod call_groups;
 mod calls;
 mod clients;
@@ -87,6 +88,7 @@ pub fn rewrite_file(job: &FileJob<'_, '_>) -> Result<FileResult, Vec<Refusal>> {
         return Err(r.reasons);
     }
     let text = r.finish().map_err(|e| vec![Refusal::file(&r.module().rel, e)])?;
+    let text = align::realign(job.src, &text);
     Ok(FileResult { text, notes: r.notes, kept: r.kept })
 }
 
