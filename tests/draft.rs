@@ -254,6 +254,14 @@ fn draft_project(fixture: &Path) -> (String, Vec<String>) {
     if diff.is_empty() {
         return (text, failures);
     }
+    // Reviewers see every added line: none may end in spaces or tabs.
+    let trailing: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++") && l.trim_end_matches('\r').ends_with([' ', '\t']))
+        .collect();
+    if !trailing.is_empty() {
+        failures.push(format!("added lines end in whitespace:\n{}", trailing.join("\n")));
+    }
     // The fixture itself must be sound, so that a failure after the change is the draft's.
     for failure in project_checks(&repo, "on the fixture as written") {
         failures.push(format!("FIXTURE BROKEN: {failure}"));
