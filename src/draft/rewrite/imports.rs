@@ -162,7 +162,14 @@ fn tidy_imports(src: &str, renamed: &BTreeSet<(String, String, String)>, may_dro
     let mut cursor = root.walk();
     for stmt in root.named_children(&mut cursor) {
         match stmt.kind() {
-            "import_from_statement" => import_renamed(src, stmt, renamed, &used, &mut edits),
+            "import_from_statement" => {
+                let module = stmt.child_by_field_name("module_name").map(|m| text(src, m));
+                if module.is_some_and(|m| may_drop.contains(&m)) {
+                    remove_unused_names(src, stmt, &used, &mut edits);
+                } else {
+                    import_renamed(src, stmt, renamed, &used, &mut edits);
+                }
+            }
             "import_statement" => remove_if_unused(src, stmt, may_drop, &used, &mut edits),
             _ => {}
         }
@@ -180,6 +187,35 @@ fn remove_if_unused(src: &str, stmt: Node, modules: &[&str], used: &BTreeSet<&st
     if !modules.contains(&module) || used.contains(module) {
         return;
     }
+    remove_statement(src, stmt, edits);
+}
+
+/// `from subprocess import PIPE, Popen` once the rewrite left `Popen` unused (of a
+/// `may_drop` module): without the names nothing uses, or gone when none is used.
+fn remove_unused_names(src: &str, stmt: Node, used: &BTreeSet<&str>, edits: &mut Edits) {
+    let Some(module) = stmt.child_by_field_name("module_name").map(|m| text(src, m)) else { return };
+    let mut c = stmt.walk();
+    let names: Vec<Node> = stmt.children_by_field_name("name", &mut c).collect();
+    let bound = |n: &Node| match n.kind() {
+        "aliased_import" => n.child_by_field_name("alias").map(|a| text(src, a)).unwrap_or_default(),
+        _ => text(src, *n),
+    };
+    let kept: Vec<&str> = names.iter().filter(|n| used.contains(bound(n))).map(|n| text(src, *n)).collect();
+    if names.is_empty() || kept.len() == names.len() || stmt.child_by_field_name("module_name").is_none() {
+        return;
+    }
+    if kept.is_empty() {
+        remove_statement(src, stmt, edits);
+        return;
+    }
+    let nl = if src.contains("\r\n") { "\r\n" } else { "\n" };
+    let rewritten = from_import(module, &kept, nl);
+    edits.replace(stmt.start_byte(), stmt.end_byte(), rewritten.trim_end().to_string());
+}
+
+/// Remove an import statement's lines, and one of the blank lines around it when
+/// it stood between two.
+fn remove_statement(src: &str, stmt: Node, edits: &mut Edits) {
     let start = line_start(src, stmt.start_byte());
     let end = next_line_start(src, stmt.end_byte());
     if src[start..stmt.start_byte()].trim().is_empty() && src[stmt.end_byte()..end].trim().is_empty() {
@@ -240,7 +276,7 @@ pub(super) fn names_outside_imports<'s>(src: &'s str, root: Node) -> BTreeSet<&'
         if matches!(n.kind(), "import_statement" | "import_from_statement") {
             continue;
         }
-        if n.kind() == "identifier" && !local.contains(text(src, n)) {
+        if n.kind() == "identifier" && !local.contains(text(src, n)) && !is_member_or_keyword(n) {
             out.insert(text(src, n));
         }
         let local = if matches!(n.kind(), "function_definition" | "lambda") {
@@ -255,6 +291,15 @@ pub(super) fn names_outside_imports<'s>(src: &'s str, root: Node) -> BTreeSet<&'
         }
     }
     out
+}
+
+/// `sleep` in `asyncio.sleep` or `stdout=` in a call: a name that reads no variable.
+fn is_member_or_keyword(id: Node) -> bool {
+    id.parent().is_some_and(|p| match p.kind() {
+        "attribute" => p.child_by_field_name("attribute") == Some(id),
+        "keyword_argument" => p.child_by_field_name("name") == Some(id),
+        _ => false,
+    })
 }
 
 /// The names a function binds in its own scope: its parameters and the plain

@@ -182,3 +182,37 @@ fn a_long_from_import_is_written_one_name_per_line() {
         "from linkcheck._async_bridge import (\n    Turn,\n    for_each_bounded,\n    http_client,\n    run_sync,\n    shared_ssl_context,\n)\n"
     );
 }
+
+/// A name imported from a module the rewrite may leave unused goes once unused;
+/// the statement goes when none is used.
+#[test]
+fn from_imports_the_rewrite_left_unused_lose_those_names() {
+    assert_codemod(
+        r#"from subprocess import PIPE, Popen
+from time import sleep
+
+
+def run(cmd: list[str]) -> bytes:
+    proc = Popen(cmd, stdout=PIPE)
+    out, _ = proc.communicate(timeout=5)
+    sleep(0.1)
+    return out
+"#,
+        r#"from subprocess import PIPE
+import asyncio
+from _async_bridge import open_process, run_sync
+
+
+async def run_async(cmd: list[str]) -> bytes:
+    proc = await open_process(cmd, stdout=PIPE)
+    out, _ = await proc.communicate(timeout=5)
+    await asyncio.sleep(0.1)
+    return out
+
+
+def run(cmd: list[str]) -> bytes:
+    """Sync wrapper of `run_async`, kept for existing callers."""
+    return run_sync(run_async(cmd), "run_async")
+"#,
+    );
+}
