@@ -105,9 +105,7 @@ fn propose_example(name: &str) {
     let mut best = f64::INFINITY;
     for _ in 0..CONVERTED_RUNS {
         let run = bench(name, dir);
-        let (Some(connections), Some(peak)) = (run.connections, run.peak) else {
-            panic!("{name}: the benchmark printed no `connections=` and `max_inflight=`")
-        };
+        let (connections, peak) = run.pooling(name);
         println!("{name}: async run {:.2}s, {connections} connections, peak {peak} in flight", run.seconds);
         // Clients are pooled: no more connections than requests ever ran at once.
         assert!(connections <= peak.max(1), "{name}: {connections} connections for at most {peak} requests in flight");

@@ -87,9 +87,7 @@ fn propose_shape(shape: &Shape) -> Value {
     for _ in 0..CONVERTED_RUNS {
         let run = bench(shape.name, &branch_dir);
         if let Some(most) = shape.max_connections {
-            let (Some(connections), Some(peak)) = (run.connections, run.peak) else {
-                panic!("{}: the benchmark printed no `connections=` and `max_inflight=`", shape.name)
-            };
+            let (connections, peak) = run.pooling(shape.name);
             let most = most.min(peak.max(1));
             assert!(connections <= most, "{}: {connections} connections, want at most {most}", shape.name);
         }

@@ -300,28 +300,40 @@ def _cancel_all(tasks: list[asyncio.Task[T]]) -> None:
         task.cancel()
 
 
-_executor: concurrent.futures.ThreadPoolExecutor | None = None
-_executor_pid = 0
-_worker = threading.local()
+class _Executor:
+    """A thread pool of this module's own, made on first use, and again in a forked
+    child, which inherits the object but none of its threads."""
+
+    def __init__(self, workers: Callable[[], int], name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._inside = threading.local()
+
+    def _mark(self) -> None:
+        self._inside.active = True
+
+    def running_here(self) -> bool:
+        """Whether the calling thread is one of this pool's."""
+        return bool(getattr(self._inside, "active", False))
+
+    def pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with _lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self._workers(),
+                    thread_name_prefix=self._name,
+                    initializer=self._mark,
+                )
+                self._pid = os.getpid()
+            return self._pool
 
 
-def _mark_worker() -> None:
-    _worker.active = True
-
-
-def _owned_executor() -> concurrent.futures.ThreadPoolExecutor:
-    # Made on first use, and again in a forked child, which inherits the object
-    # but none of its threads.
-    global _executor, _executor_pid
-    with _lock:
-        if _executor is None or _executor_pid != os.getpid():
-            _executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=THREADS,
-                thread_name_prefix="async_bridge",
-                initializer=_mark_worker,
-            )
-            _executor_pid = os.getpid()
-        return _executor
+# Sized when made: THREADS as it is then.
+_owned = _Executor(lambda: THREADS, "async_bridge")
+# The one thread of all thread-bound work (see run_in_affine_thread).
+_affine = _Executor(lambda: 1, "async_bridge-affine")
 
 
 async def run_in_thread(
@@ -336,17 +348,8 @@ async def run_in_thread(
     """
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-    nested = getattr(_worker, "active", False)
-    return await loop.run_in_executor(None if nested else _owned_executor(), call)
-
-
-_affine_executor: concurrent.futures.ThreadPoolExecutor | None = None
-_affine_pid = 0
-_affine_worker = threading.local()
-
-
-def _mark_affine_worker() -> None:
-    _affine_worker.active = True
+    nested = _owned.running_here()
+    return await loop.run_in_executor(None if nested else _owned.pool(), call)
 
 
 async def run_in_affine_thread(
@@ -359,21 +362,11 @@ async def run_in_affine_thread(
     and its close all run here, one at a time, as aiosqlite runs a connection's
     work on one thread. Called from that thread, it runs `func` there directly.
     """
-    global _affine_executor, _affine_pid
-    if getattr(_affine_worker, "active", False):
+    if _affine.running_here():
         return func(*args, **kwargs)
-    with _lock:
-        if _affine_executor is None or _affine_pid != os.getpid():
-            _affine_executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1,
-                thread_name_prefix="async_bridge-affine",
-                initializer=_mark_affine_worker,
-            )
-            _affine_pid = os.getpid()
-        executor = _affine_executor
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-    return await loop.run_in_executor(executor, call)
+    return await loop.run_in_executor(_affine.pool(), call)
 
 
 if sys.version_info >= (3, 11):

@@ -263,6 +263,16 @@ pub struct BenchRun {
     pub peak: Option<u32>,
 }
 
+impl BenchRun {
+    /// The connections and the peak in flight, which a benchmark of an HTTP batch prints.
+    pub fn pooling(&self, what: &str) -> (u32, u32) {
+        match (self.connections, self.peak) {
+            (Some(connections), Some(peak)) => (connections, peak),
+            _ => panic!("{what}: the benchmark printed no `connections=` and `max_inflight=`"),
+        }
+    }
+}
+
 /// One run of a `benchlib` benchmark, checked to have printed `ok=1`.
 pub fn bench_run(script: &Path, project: &Path, latency: &str) -> BenchRun {
     let mut cmd = python_cmd(project);

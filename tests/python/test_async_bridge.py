@@ -208,7 +208,7 @@ async def test_run_in_thread_uses_threads_of_its_own_as_many_as_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(MODULE, "THREADS", 12)
-    monkeypatch.setattr(MODULE, "_executor", None)
+    monkeypatch.setattr(MODULE._owned, "_pool", None)
     barrier = threading.Barrier(12, timeout=TIMEOUT)
     names: Set[str] = set()
 
@@ -220,7 +220,7 @@ async def test_run_in_thread_uses_threads_of_its_own_as_many_as_configured(
 
     await asyncio.wait_for(asyncio.gather(*(MODULE.run_in_thread(meet) for _ in range(12))), TIMEOUT)
     assert len(names) == 12 and all(n.startswith("async_bridge") for n in names)
-    executor = MODULE._executor
+    executor = MODULE._owned._pool
     assert executor is not None and executor._max_workers == 12
     executor.shutdown(wait=True)
 
@@ -239,7 +239,7 @@ def test_run_in_thread_from_its_own_thread_does_not_wait_for_itself(monkeypatch:
     # (a sync wrapper), which runs blocking work in a thread again: with one thread
     # in the pool, that must not wait for the pool.
     monkeypatch.setattr(MODULE, "THREADS", 1)
-    monkeypatch.setattr(MODULE, "_executor", None)
+    monkeypatch.setattr(MODULE._owned, "_pool", None)
 
     def inner() -> str:
         return threading.current_thread().name
@@ -251,7 +251,7 @@ def test_run_in_thread_from_its_own_thread_does_not_wait_for_itself(monkeypatch:
         return str(await asyncio.wait_for(MODULE.run_in_thread(outer), TIMEOUT))
 
     assert not asyncio.run(main()).startswith("async_bridge")
-    MODULE._executor.shutdown(wait=True)
+    MODULE._owned._pool.shutdown(wait=True)
 
 
 # gather_until_failure
